@@ -1,0 +1,259 @@
+/*
+ * The API routes. A route is a method, a path pattern (a pattern ending in "*"
+ * matches one segment) and a handler. Requests that wait on a workspace
+ * (start, stop) subscribe a waiter that answers when the workspace reaches
+ * its next final state; the workspace goes on if the client hangs up.
+ */
+#include "api.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <http_parser.h>
+
+#include "config.h"
+#include "docker.h"
+#include "log.h"
+#include "valid.h"
+#include "workspace.h"
+
+int api_engine_ready;
+
+struct route {
+	int method;
+	const char *pattern;
+	void (*fn)(struct request *req, const char *arg);
+};
+
+/* A client waiting on a workspace. */
+struct wait {
+	struct ws_waiter w;
+	struct request *req;
+	int stream;
+	int stopping; /* waiting for a stop, not a start */
+};
+
+static json_t *
+error_obj(const struct api_error *e)
+{
+	return json_pack("{s:{s:s, s:s}}", "error", "code", e->code, "message", e->message);
+}
+
+static void
+wait_cb(struct ws_waiter *w, struct workspace *ws, enum ws_event ev)
+{
+	struct wait *wt = (struct wait *)w;
+
+	if (ev == WS_EV_PROGRESS) {
+		if (wt->stream)
+			http_stream_line(wt->req, json_pack("{s:{s:s}}", "progress", "phase",
+			                                    ws_state_name(ws->state)));
+		return;
+	}
+	if (wt->stream) {
+		if (ev == WS_EV_READY)
+			http_stream_line(
+			    wt->req, json_pack("{s:o}", "workspace", ws_json(ws, wt->req->uid)));
+		else if (ev == WS_EV_FAILED)
+			http_stream_line(wt->req, error_obj(&ws->error));
+		else
+			http_stream_line(wt->req,
+			                 json_pack("{s:{s:s, s:s}}", "error", "code", "stopped",
+			                           "message",
+			                           "the workspace was stopped while starting"));
+		http_stream_end(wt->req);
+	} else if (ev == WS_EV_FAILED) {
+		http_reply_json(wt->req, ws->error.status, error_obj(&ws->error));
+	} else if (wt->stopping && ev == WS_EV_STOPPED) {
+		http_reply_json(wt->req, 200, ws_json(ws, wt->req->uid));
+	} else if (ev == WS_EV_READY) {
+		http_reply_json(wt->req, 201, ws_json(ws, wt->req->uid));
+	} else {
+		http_reply_error(wt->req, 409, "stopped",
+		                 "the workspace was stopped while starting");
+	}
+	ws_unref(ws);
+	free(wt);
+}
+
+static void
+subscribe(struct request *req, struct workspace *ws, int stream, int stopping)
+{
+	struct wait *wt = calloc(1, sizeof(*wt));
+
+	if (wt == NULL) {
+		http_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	wt->w.cb = wait_cb;
+	wt->req = req;
+	wt->stream = stream;
+	wt->stopping = stopping;
+	ws_ref(ws);
+	ws_wait(ws, &wt->w);
+}
+
+static void
+get_info(struct request *req, const char *arg)
+{
+	const struct ws_ctx *ctx = ws_context();
+	json_t *ts = json_array();
+
+	(void)arg;
+	for (size_t i = 0; i < ctx->cfg->ntemplates; i++) {
+		const struct template *t = &ctx->cfg->templates[i];
+
+		json_array_append_new(
+		    ts, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:f}", "name", t->name,
+		                  "image", t->image, "description", t->description, "memory",
+		                  (json_int_t)t->memory, "memory_max", (json_int_t)t->memory_max,
+		                  "shm", (json_int_t)t->shm, "shm_max", (json_int_t)t->shm_max,
+		                  "cpus", t->cpus, "cpus_max", t->cpus_max));
+	}
+	http_reply_json(req, 200,
+	                json_pack("{s:s, s:{s:i}, s:o, s:s, s:s, s:b, s:s}", "version",
+	                          WSLAB_VERSION, "user", "uid", (int)req->uid, "templates", ts,
+	                          "default_template", ctx->cfg->default_template, "public_host",
+	                          ctx->public_host, "engine_ready", api_engine_ready, "engine_api",
+	                          docker_api_version()));
+}
+
+static void
+list_workspaces(struct request *req, const char *arg)
+{
+	json_t *a = json_array();
+
+	(void)arg;
+	for (struct workspace *ws = ws_first(); ws; ws = ws->next)
+		if (ws->uid == req->uid)
+			json_array_append_new(a, ws_json(ws, req->uid));
+	http_reply_json(req, 200, json_pack("{s:o}", "workspaces", a));
+}
+
+static void
+start_workspace(struct request *req, const char *arg)
+{
+	const struct ws_ctx *ctx = ws_context();
+	struct start_req sr;
+	struct api_error err;
+	struct workspace *ws;
+
+	(void)arg;
+	if (valid_start_request(ctx->cfg, ctx->host_cpus, req->body ? req->body : "", req->body_len,
+	                        &sr, &err) == -1) {
+		http_reply_json(req, err.status, error_obj(&err));
+		return;
+	}
+	if (req->uid == 0) {
+		start_req_free(&sr);
+		http_reply_error(req, 403, "forbidden",
+		                 "root cannot own a workspace; run wsctl as the user");
+		return;
+	}
+	if (!api_engine_ready) {
+		start_req_free(&sr);
+		http_reply_error(req, 503, "engine_unavailable",
+		                 "the container engine is not reachable; try again later");
+		return;
+	}
+	ws = ws_start(&sr, req->uid, &err);
+	start_req_free(&sr);
+	if (ws == NULL) {
+		http_reply_json(req, err.status, error_obj(&err));
+		return;
+	}
+	if (req->want_stream) {
+		http_stream_start(req);
+		http_stream_line(req, json_pack("{s:{s:s, s:s}}", "progress", "phase",
+		                                ws_state_name(ws->state), "id", ws->id));
+	}
+	subscribe(req, ws, req->want_stream, 0);
+	ws_unref(ws);
+}
+
+static struct workspace *
+lookup(struct request *req, const char *arg)
+{
+	struct workspace *ws = ws_find(req->uid, arg);
+
+	/* Another user's workspace is "not found": its existence is not ours to tell. */
+	if (ws == NULL)
+		http_reply_error(req, 404, "not_found", "you have no workspace named %s",
+		                 valid_ws_name(arg) || strlen(arg) == 12 ? arg : "like that");
+	return ws;
+}
+
+static void
+show_workspace(struct request *req, const char *arg)
+{
+	struct workspace *ws = lookup(req, arg);
+
+	if (ws != NULL)
+		http_reply_json(req, 200, ws_json(ws, req->uid));
+}
+
+static void
+stop_workspace(struct request *req, const char *arg)
+{
+	struct workspace *ws = lookup(req, arg);
+
+	if (ws == NULL)
+		return;
+	log_info("workspace %s (%s/%s) stop requested by uid %u", ws->id, ws->owner, ws->name,
+	         (unsigned)req->uid);
+	subscribe(req, ws, 0, 1);
+	ws_stop(ws);
+}
+
+static const struct route routes[] = {
+    {HTTP_GET, "/v1/info", get_info},
+    {HTTP_GET, "/v1/workspaces", list_workspaces},
+    {HTTP_POST, "/v1/workspaces", start_workspace},
+    {HTTP_GET, "/v1/workspaces/*", show_workspace},
+    {HTTP_DELETE, "/v1/workspaces/*", stop_workspace},
+};
+
+/* Match path against pattern; a trailing "*" captures one non-empty segment. */
+static int
+match(const char *pattern, const char *path, const char **arg)
+{
+	size_t n = strlen(pattern);
+
+	if (n > 0 && pattern[n - 1] == '*') {
+		if (strncmp(pattern, path, n - 1) != 0)
+			return 0;
+		path += n - 1;
+		if (*path == '\0' || strchr(path, '/') != NULL)
+			return 0;
+		*arg = path;
+		return 1;
+	}
+	*arg = NULL;
+	return strcmp(pattern, path) == 0;
+}
+
+void
+api_handle(struct request *req)
+{
+	const char *arg = NULL;
+	int path_known = 0;
+
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (!match(routes[i].pattern, req->path, &arg))
+			continue;
+		path_known = 1;
+		if (routes[i].method == req->method) {
+			if (arg != NULL && strlen(arg) > 64) {
+				http_reply_error(req, 404, "not_found", "no such workspace");
+				return;
+			}
+			routes[i].fn(req, arg);
+			return;
+		}
+	}
+	if (path_known)
+		http_reply_error(req, 405, "method_not_allowed", "%s is not allowed on %s",
+		                 http_method_str((enum http_method)req->method), req->path);
+	else
+		http_reply_error(req, 404, "not_found", "no such endpoint");
+}

@@ -1,0 +1,362 @@
+/*
+ * A small line-based configuration format:
+ *
+ *     # comment
+ *     key = value
+ *     [template NAME]
+ *     key = value
+ *
+ * Keywords come from the X-macro lists in config.h. Each value is checked
+ * where it is read, and an error names the file, the line and the problem.
+ * When the file declares no template, the built-in "offline" template (the
+ * image that templates/offline/build.sh makes) is offered.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "size.h"
+
+enum ctype { C_STR, C_INT, C_SIZE, C_DUR, C_DBL };
+
+struct keyword {
+	const char *name;
+	enum ctype type;
+	size_t offset;
+	double min, max;
+};
+
+#define KW_GLOBAL(type, name, def, mn, mx)                                                         \
+	{#name, C_##type, offsetof(struct config, name), (double)(mn), (double)(mx)},
+#define KW_TEMPLATE(type, name, def, mn, mx)                                                       \
+	{#name, C_##type, offsetof(struct template, name), (double)(mn), (double)(mx)},
+
+static const struct keyword global_keys[] = {CONFIG_GLOBAL_KEYS(KW_GLOBAL)};
+static const struct keyword template_keys[] = {CONFIG_TEMPLATE_KEYS(KW_TEMPLATE)};
+
+#define DEF_STR(field, def) field = strdup(def)
+#define DEF_INT(field, def) field = (def)
+#define DEF_SIZE(field, def) field = (def)
+#define DEF_DUR(field, def) field = (def)
+#define DEF_DBL(field, def) field = (def)
+#define SET_GLOBAL_DEFAULT(type, name, def, mn, mx) DEF_##type(cfg->name, def);
+#define SET_TEMPLATE_DEFAULT(type, name, def, mn, mx) DEF_##type(t->name, def);
+
+static void
+template_defaults(struct template *t, const char *name)
+{
+	t->name = strdup(name);
+	CONFIG_TEMPLATE_KEYS(SET_TEMPLATE_DEFAULT)
+}
+
+static void
+template_free(struct template *t)
+{
+	free(t->name);
+	for (size_t i = 0; i < sizeof(template_keys) / sizeof(template_keys[0]); i++)
+		if (template_keys[i].type == C_STR)
+			free(*(char **)((char *)t + template_keys[i].offset));
+	memset(t, 0, sizeof(*t));
+}
+
+void
+config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	CONFIG_GLOBAL_KEYS(SET_GLOBAL_DEFAULT)
+}
+
+void
+config_free(struct config *cfg)
+{
+	for (size_t i = 0; i < sizeof(global_keys) / sizeof(global_keys[0]); i++)
+		if (global_keys[i].type == C_STR)
+			free(*(char **)((char *)cfg + global_keys[i].offset));
+	for (size_t i = 0; i < cfg->ntemplates; i++)
+		template_free(&cfg->templates[i]);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+const struct template *
+config_template(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->ntemplates; i++)
+		if (strcmp(cfg->templates[i].name, name) == 0)
+			return &cfg->templates[i];
+	return NULL;
+}
+
+static int
+set_value(void *base, const struct keyword *kw, const char *value, char *why, size_t whylen)
+{
+	void *field = (char *)base + kw->offset;
+	int64_t v;
+	double d;
+	char *end;
+
+	switch (kw->type) {
+	case C_STR:
+		free(*(char **)field);
+		*(char **)field = strdup(value);
+		return 0;
+	case C_INT:
+		errno = 0;
+		v = strtoll(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0') {
+			snprintf(why, whylen, "%s: \"%s\" is not an integer", kw->name, value);
+			return -1;
+		}
+		break;
+	case C_SIZE:
+		if (size_parse(value, &v) == -1) {
+			snprintf(why, whylen, "%s: \"%s\" is not a size (like 512m or 8g)",
+			         kw->name, value);
+			return -1;
+		}
+		break;
+	case C_DUR:
+		if (duration_parse(value, &v) == -1) {
+			snprintf(why, whylen, "%s: \"%s\" is not a duration (like 90s or 2m)",
+			         kw->name, value);
+			return -1;
+		}
+		break;
+	case C_DBL:
+		errno = 0;
+		d = strtod(value, &end);
+		if (errno != 0 || end == value || *end != '\0' || !(d >= kw->min && d <= kw->max)) {
+			snprintf(why, whylen, "%s: \"%s\" is not a number in [%g, %g]", kw->name,
+			         value, kw->min, kw->max);
+			return -1;
+		}
+		*(double *)field = d;
+		return 0;
+	}
+	if ((double)v < kw->min || (double)v > kw->max) {
+		snprintf(why, whylen, "%s: %s is out of range [%.0f, %.0f]", kw->name, value,
+		         kw->min, kw->max);
+		return -1;
+	}
+	*(int64_t *)field = v;
+	return 0;
+}
+
+static const struct keyword *
+find_key(const struct keyword *keys, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static int
+valid_template_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 32)
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
+			return 0;
+	return 1;
+}
+
+/* Checks that need the whole file. */
+static int
+config_finish(struct config *cfg, char *why, size_t whylen)
+{
+	enum log_level level;
+
+	if (log_level_parse(cfg->log_level, &level) == -1) {
+		snprintf(why, whylen, "log_level: \"%s\" is not error, warn, info or debug",
+		         cfg->log_level);
+		return -1;
+	}
+	if (cfg->port_min > cfg->port_max || cfg->port_max - cfg->port_min < 1) {
+		snprintf(why, whylen, "port_min..port_max must hold at least two ports");
+		return -1;
+	}
+	if (cfg->socket[0] != '/' || cfg->state_dir[0] != '/' || cfg->home_root[0] != '/') {
+		snprintf(why, whylen, "socket, state_dir and home_root must be absolute paths");
+		return -1;
+	}
+	if (strlen(cfg->socket) > 100 || strlen(cfg->state_dir) > 200 ||
+	    strlen(cfg->home_root) > 200) {
+		snprintf(why, whylen, "socket (100), state_dir and home_root (200) are too long");
+		return -1;
+	}
+	if (cfg->ntemplates == 0) {
+		template_defaults(&cfg->templates[0], "offline");
+		free(cfg->templates[0].image);
+		cfg->templates[0].image = strdup("wslab/offline:1");
+		free(cfg->templates[0].description);
+		cfg->templates[0].description =
+		    strdup("Debian's Jupyter, sshd and PyTorch (CPU), built offline");
+		cfg->ntemplates = 1;
+	}
+	for (size_t i = 0; i < cfg->ntemplates; i++) {
+		struct template *t = &cfg->templates[i];
+
+		if (t->image[0] == '\0') {
+			snprintf(why, whylen, "template %s: image is required", t->name);
+			return -1;
+		}
+		if (t->memory > t->memory_max || t->shm > t->shm_max || t->cpus > t->cpus_max) {
+			snprintf(why, whylen, "template %s: a default is above its maximum",
+			         t->name);
+			return -1;
+		}
+		if (t->url_path[0] != '/') {
+			snprintf(why, whylen, "template %s: url_path must start with /", t->name);
+			return -1;
+		}
+	}
+	if (config_template(cfg, cfg->default_template) == NULL) {
+		snprintf(why, whylen, "default_template: no template named \"%s\"",
+		         cfg->default_template);
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_parse_buffer(struct config *cfg, const char *name, const char *text, char *err,
+                    size_t errlen)
+{
+	struct template *cur = NULL;
+	char *copy, *line, *next, why[512];
+	int lineno = 0, ret = -1;
+
+	copy = strdup(text);
+	if (copy == NULL) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
+	for (line = copy; line != NULL; line = next) {
+		char *s, *eq, *key, *value;
+		const struct keyword *kw;
+
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		lineno++;
+		s = trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		if (*s == '[') {
+			char *close = strchr(s, ']');
+
+			if (close == NULL || close[1] != '\0' ||
+			    strncmp(s, "[template ", 10) != 0) {
+				snprintf(why, sizeof(why), "expected [template NAME]");
+				goto bad;
+			}
+			*close = '\0';
+			key = trim(s + 10);
+			if (!valid_template_name(key)) {
+				snprintf(why, sizeof(why), "bad template name \"%s\"", key);
+				goto bad;
+			}
+			if (config_template(cfg, key) != NULL) {
+				snprintf(why, sizeof(why), "template %s declared twice", key);
+				goto bad;
+			}
+			if (cfg->ntemplates == CONFIG_MAX_TEMPLATES) {
+				snprintf(why, sizeof(why), "more than %d templates",
+				         CONFIG_MAX_TEMPLATES);
+				goto bad;
+			}
+			cur = &cfg->templates[cfg->ntemplates++];
+			template_defaults(cur, key);
+			continue;
+		}
+		eq = strchr(s, '=');
+		if (eq == NULL) {
+			snprintf(why, sizeof(why), "expected key = value");
+			goto bad;
+		}
+		*eq = '\0';
+		key = trim(s);
+		value = trim(eq + 1);
+		if (cur == NULL)
+			kw = find_key(global_keys, sizeof(global_keys) / sizeof(global_keys[0]),
+			              key);
+		else
+			kw = find_key(template_keys,
+			              sizeof(template_keys) / sizeof(template_keys[0]), key);
+		if (kw == NULL) {
+			snprintf(why, sizeof(why), "unknown keyword \"%s\"%s", key,
+			         cur ? " in a template section" : "");
+			goto bad;
+		}
+		if (set_value(cur ? (void *)cur : (void *)cfg, kw, value, why, sizeof(why)) == -1)
+			goto bad;
+	}
+	if (config_finish(cfg, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: %s", name, why);
+		goto out;
+	}
+	ret = 0;
+	goto out;
+bad:
+	snprintf(err, errlen, "%s line %d: %s", name, lineno, why);
+out:
+	free(copy);
+	return ret;
+}
+
+int
+config_load(struct config *cfg, const char *path, int required, char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int ret;
+
+	config_defaults(cfg);
+	f = fopen(path, "re");
+	if (f == NULL) {
+		if (errno == ENOENT && !required)
+			return config_parse_buffer(cfg, path, "", err, errlen);
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	{
+		FILE *m = open_memstream(&text, &len);
+		char chunk[4096];
+		size_t n;
+
+		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && len < (1 << 20))
+			fwrite(chunk, 1, n, m);
+		fclose(m);
+	}
+	fclose(f);
+	if (len >= (1 << 20)) {
+		snprintf(err, errlen, "%s: larger than 1 MiB", path);
+		free(text);
+		return -1;
+	}
+	ret = config_parse_buffer(cfg, path, text, err, errlen);
+	free(text);
+	return ret;
+}

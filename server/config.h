@@ -1,0 +1,76 @@
+/*
+ * wsd's configuration. Every keyword is declared once below; the lists
+ * expand into the structs, the parser's keyword table and the defaults, so
+ * the three cannot drift apart. config/wsd.conf documents each keyword.
+ */
+#ifndef WSD_CONFIG_H
+#define WSD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* X(type, name, default, min, max) for the global section. */
+#define CONFIG_GLOBAL_KEYS(X)                                                                      \
+	X(STR, socket, "/run/wslab/wsd.sock", 0, 0)                                                \
+	X(STR, engine, "unix:///var/run/docker.sock", 0, 0)                                        \
+	X(STR, state_dir, "/var/lib/wslab", 0, 0)                                                  \
+	X(STR, home_root, "/var/lib/wslab/home", 0, 0)                                             \
+	X(STR, publish_address, "127.0.0.1", 0, 0)                                                 \
+	X(STR, public_host, "", 0, 0)                                                              \
+	X(INT, port_min, 20000, 1024, 65535)                                                       \
+	X(INT, port_max, 29999, 1024, 65535)                                                       \
+	X(DUR, ready_timeout, 120, 1, 3600)                                                        \
+	X(DUR, stop_timeout, 5, 0, 300)                                                            \
+	X(DUR, request_timeout, 10, 1, 600)                                                        \
+	X(INT, max_connections, 512, 1, 100000)                                                    \
+	X(STR, default_template, "offline", 0, 0)                                                  \
+	X(STR, log_level, "info", 0, 0)
+
+/* X(type, name, default, min, max) for each [template NAME] section. */
+#define CONFIG_TEMPLATE_KEYS(X)                                                                    \
+	X(STR, image, "", 0, 0)                                                                    \
+	X(STR, description, "", 0, 0)                                                              \
+	X(STR, url_path, "/tree", 0, 0)                                                            \
+	X(SIZE, memory, INT64_C(4) << 30, INT64_C(64) << 20, INT64_C(1) << 50)                     \
+	X(SIZE, memory_max, INT64_C(64) << 30, INT64_C(64) << 20, INT64_C(1) << 50)                \
+	X(SIZE, shm, INT64_C(1) << 30, INT64_C(1) << 20, INT64_C(1) << 50)                         \
+	X(SIZE, shm_max, INT64_C(16) << 30, INT64_C(1) << 20, INT64_C(1) << 50)                    \
+	X(DBL, cpus, 2, 0.01, 1024)                                                                \
+	X(DBL, cpus_max, 16, 0.01, 1024)                                                           \
+	X(INT, pids_limit, 4096, 64, 1000000)
+
+#define CONFIG_CTYPE_STR char *
+#define CONFIG_CTYPE_INT int64_t
+#define CONFIG_CTYPE_SIZE int64_t
+#define CONFIG_CTYPE_DUR int64_t
+#define CONFIG_CTYPE_DBL double
+
+#define CONFIG_FIELD(type, name, def, min, max) CONFIG_CTYPE_##type name;
+
+struct template
+{
+	char *name;
+	CONFIG_TEMPLATE_KEYS(CONFIG_FIELD)
+};
+
+#define CONFIG_MAX_TEMPLATES 32
+
+struct config {
+	CONFIG_GLOBAL_KEYS(CONFIG_FIELD)
+	struct template templates[CONFIG_MAX_TEMPLATES];
+	size_t ntemplates;
+};
+
+/*
+ * Load path into cfg (defaults first, then the file). A missing file is
+ * an error only when required is set. On error, returns -1 with
+ * "file line N: what" in err; cfg then holds defaults and must be freed.
+ */
+int config_load(struct config *cfg, const char *path, int required, char *err, size_t errlen);
+void config_defaults(struct config *cfg);
+int config_parse_buffer(struct config *cfg, const char *name, const char *text, char *err,
+                        size_t errlen);
+void config_free(struct config *cfg);
+const struct template *config_template(const struct config *cfg, const char *name);
+
+#endif

@@ -1,0 +1,286 @@
+/*
+ * curl multi on libuv. curl tells us which sockets to watch (socket_cb)
+ * and when to call it back (timer_cb); we start and stop uv_poll handles
+ * and one uv_timer accordingly, and after every curl_multi_socket_action
+ * we drain finished transfers. A poll handle's memory is freed only in
+ * its close callback.
+ */
+#include "fetch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "log.h"
+
+struct xfer {
+	CURL *easy;
+	struct curl_slist *headers;
+	char *buf;
+	size_t len, cap, max;
+	int too_big;
+	fetch_cb *cb;
+	void *arg;
+	char errbuf[CURL_ERROR_SIZE];
+	struct xfer *prev, *next;
+};
+
+struct sock {
+	uv_poll_t poll;
+	curl_socket_t fd;
+};
+
+static uv_loop_t *loop;
+static CURLM *multi;
+static uv_timer_t timer;
+static struct xfer *xfers;
+static size_t nxfers;
+
+static void check_done(void);
+
+static void
+sock_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void
+poll_cb(uv_poll_t *p, int status, int events)
+{
+	struct sock *s = p->data;
+	int flags = 0, running;
+
+	if (status < 0)
+		flags = CURL_CSELECT_ERR;
+	if (events & UV_READABLE)
+		flags |= CURL_CSELECT_IN;
+	if (events & UV_WRITABLE)
+		flags |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(multi, s->fd, flags, &running);
+	check_done();
+}
+
+static int
+socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	struct sock *s = socketp;
+	int events = 0;
+
+	(void)easy;
+	(void)userp;
+	if (what == CURL_POLL_REMOVE) {
+		if (s != NULL) {
+			uv_poll_stop(&s->poll);
+			curl_multi_assign(multi, fd, NULL);
+			uv_close((uv_handle_t *)&s->poll, sock_closed);
+		}
+		return 0;
+	}
+	if (s == NULL) {
+		s = calloc(1, sizeof(*s));
+		if (s == NULL)
+			return -1;
+		s->fd = fd;
+		if (uv_poll_init_socket(loop, &s->poll, fd) != 0) {
+			free(s);
+			return -1;
+		}
+		s->poll.data = s;
+		curl_multi_assign(multi, fd, s);
+	}
+	if (what & CURL_POLL_IN)
+		events |= UV_READABLE;
+	if (what & CURL_POLL_OUT)
+		events |= UV_WRITABLE;
+	uv_poll_start(&s->poll, events, poll_cb);
+	return 0;
+}
+
+static void
+timer_fire(uv_timer_t *t)
+{
+	int running;
+
+	(void)t;
+	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done();
+}
+
+static int
+timer_cb(CURLM *m, long timeout_ms, void *userp)
+{
+	(void)m;
+	(void)userp;
+	if (timeout_ms < 0)
+		uv_timer_stop(&timer);
+	else
+		/* 0 means "soon": run from the loop, not inside this callback. */
+		uv_timer_start(&timer, timer_fire, (uint64_t)timeout_ms, 0);
+	return 0;
+}
+
+static size_t
+write_cb(char *data, size_t size, size_t n, void *userp)
+{
+	struct xfer *x = userp;
+	size_t len = size * n;
+
+	if (x->len + len + 1 > x->max) {
+		x->too_big = 1;
+		return 0;
+	}
+	if (x->len + len + 1 > x->cap) {
+		size_t cap = x->cap ? x->cap : 4096;
+		char *nb;
+
+		while (cap < x->len + len + 1)
+			cap *= 2;
+		nb = realloc(x->buf, cap);
+		if (nb == NULL)
+			return 0;
+		x->buf = nb;
+		x->cap = cap;
+	}
+	memcpy(x->buf + x->len, data, len);
+	x->len += len;
+	x->buf[x->len] = '\0';
+	return len;
+}
+
+static void
+xfer_unlink(struct xfer *x)
+{
+	if (x->prev)
+		x->prev->next = x->next;
+	else
+		xfers = x->next;
+	if (x->next)
+		x->next->prev = x->prev;
+	nxfers--;
+}
+
+static void
+xfer_finish(struct xfer *x, CURLcode rc, const char *cancel)
+{
+	struct fetch_reply r = {0};
+
+	curl_multi_remove_handle(multi, x->easy);
+	xfer_unlink(x);
+	if (cancel != NULL) {
+		r.error = cancel;
+	} else if (rc == CURLE_OK) {
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r.status);
+	} else if (x->too_big) {
+		r.error = "reply too large";
+	} else {
+		r.error = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+	}
+	r.body = x->buf ? x->buf : "";
+	r.len = x->len;
+	x->cb(x->arg, &r);
+	curl_slist_free_all(x->headers);
+	curl_easy_cleanup(x->easy);
+	free(x->buf);
+	free(x);
+}
+
+static void
+check_done(void)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(multi, &left)) != NULL) {
+		struct xfer *x;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		xfer_finish(x, m->data.result, NULL);
+	}
+}
+
+int
+fetch_init(uv_loop_t *l)
+{
+	loop = l;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return -1;
+	multi = curl_multi_init();
+	if (multi == NULL)
+		return -1;
+	uv_timer_init(loop, &timer);
+	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	return 0;
+}
+
+void
+fetch_shutdown(void)
+{
+	while (xfers != NULL)
+		xfer_finish(xfers, CURLE_OK, "cancelled: wsd is shutting down");
+	uv_close((uv_handle_t *)&timer, NULL);
+	curl_multi_cleanup(multi);
+	multi = NULL;
+	curl_global_cleanup();
+}
+
+size_t
+fetch_active(void)
+{
+	return nxfers;
+}
+
+int
+fetch_start(const struct fetch_opts *o, fetch_cb *cb, void *arg)
+{
+	struct xfer *x;
+
+	x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		return -1;
+	x->easy = curl_easy_init();
+	if (x->easy == NULL) {
+		free(x);
+		return -1;
+	}
+	x->cb = cb;
+	x->arg = arg;
+	x->max = o->max_body ? o->max_body : (size_t)4 << 20;
+	curl_easy_setopt(x->easy, CURLOPT_URL, o->url);
+	if (o->unix_socket)
+		curl_easy_setopt(x->easy, CURLOPT_UNIX_SOCKET_PATH, o->unix_socket);
+	if (o->method)
+		curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, o->method);
+	if (o->body) {
+		x->headers = curl_slist_append(NULL, "Content-Type: application/json");
+		curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
+		curl_easy_setopt(x->easy, CURLOPT_COPYPOSTFIELDS, o->body);
+		if (o->method == NULL)
+			curl_easy_setopt(x->easy, CURLOPT_POST, 1L);
+	}
+	if (o->timeout_ms > 0)
+		curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, o->timeout_ms);
+	curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+	x->next = xfers;
+	if (xfers)
+		xfers->prev = x;
+	xfers = x;
+	nxfers++;
+	if (curl_multi_add_handle(multi, x->easy) != CURLM_OK) {
+		xfer_unlink(x);
+		curl_easy_cleanup(x->easy);
+		curl_slist_free_all(x->headers);
+		free(x);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,45 @@
+/*
+ * HTTP transfers on the event loop: libcurl's multi interface driven by
+ * libuv (the pattern of curl's docs/examples/multi-uv.c). Every engine call
+ * and every readiness probe goes through here, so one slow transfer never
+ * stalls another and the loop never blocks.
+ */
+#ifndef WSD_FETCH_H
+#define WSD_FETCH_H
+
+#include <stddef.h>
+
+#include <uv.h>
+
+struct fetch_reply {
+	long status;       /* HTTP status, or 0 when the transfer failed */
+	const char *error; /* transport error when status is 0 */
+	const char *body;  /* NUL-terminated, possibly binary */
+	size_t len;
+};
+
+typedef void fetch_cb(void *arg, const struct fetch_reply *reply);
+
+struct fetch_opts {
+	const char *method; /* NULL: GET */
+	const char *url;
+	const char *unix_socket; /* NULL: TCP */
+	const char *body;        /* JSON body or NULL */
+	long timeout_ms;         /* whole transfer; 0: none */
+	size_t max_body;         /* larger replies fail; 0: 4 MiB */
+};
+
+int fetch_init(uv_loop_t *loop);
+/* Abort every transfer (their callbacks run with "cancelled") and free. */
+void fetch_shutdown(void);
+
+/*
+ * Start a transfer. cb runs later on the loop, exactly once, never from
+ * inside fetch_start. Returns 0, or -1 when the transfer cannot start.
+ */
+int fetch_start(const struct fetch_opts *o, fetch_cb *cb, void *arg);
+
+/* Transfers in flight, for tests and shutdown. */
+size_t fetch_active(void);
+
+#endif

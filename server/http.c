@@ -1,0 +1,750 @@
+/*
+ * Connections. A connection is refcounted: the libuv handle holds one
+ * reference until its close callback runs, and a dispatched request holds
+ * one until the handler replies. So a late reply to a client that hung up
+ * finds its memory still there, writes nothing, and frees it.
+ *
+ * One request is served at a time per connection. When a request is
+ * complete the parser is paused; bytes after it wait in `pending` until
+ * the reply is finished (pipelining without reordering).
+ */
+#include "http.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <http_parser.h>
+
+#include "log.h"
+
+struct conn {
+	uv_pipe_t pipe;
+	uv_timer_t timer;
+	http_parser parser;
+	struct request req;
+	int refs;
+	int closing;
+	int busy;       /* a request is with its handler */
+	int keep_alive; /* of the current request */
+	int streaming;  /* a chunked reply is open */
+	int started;    /* bytes of the next request have arrived */
+	int reading;
+	size_t header_len; /* URL and header bytes of the current request */
+	char *url;
+	size_t url_len;
+	char field[64];
+	size_t field_len;
+	int field_done;
+	int hdr; /* which header value we are reading */
+	char value[256];
+	size_t value_len;
+	char *pending; /* bytes after the current request */
+	size_t pending_len;
+	struct conn *prev, *next;
+};
+
+enum { H_OTHER, H_ACCEPT };
+
+static uv_loop_t *loop;
+static uv_pipe_t server;
+static int server_open;
+static http_handler *handler;
+static struct http_limits limits;
+static struct conn *conns;
+static size_t nconns;
+static http_parser_settings settings;
+
+static void conn_close(struct conn *c);
+static void conn_parse(struct conn *c, const char *data, size_t len);
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+static void
+conn_read(struct conn *c, int on)
+{
+	if (c->closing || c->reading == on)
+		return;
+	c->reading = on;
+	if (on)
+		uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, read_cb);
+	else
+		uv_read_stop((uv_stream_t *)&c->pipe);
+}
+
+static void
+conn_unref(struct conn *c)
+{
+	if (--c->refs > 0)
+		return;
+	free(c->url);
+	free(c->pending);
+	free(c->req.path);
+	free(c->req.query);
+	free(c->req.body);
+	free(c);
+}
+
+static void
+closed_cb(uv_handle_t *h)
+{
+	conn_unref(h->data);
+}
+
+static void
+conn_close(struct conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = 1;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	nconns--;
+	/* Two handles, one reference each. */
+	c->refs++;
+	uv_close((uv_handle_t *)&c->timer, closed_cb);
+	uv_close((uv_handle_t *)&c->pipe, closed_cb);
+}
+
+struct wreq {
+	uv_write_t w;
+	struct conn *c;
+	int close_after;
+	char data[];
+};
+
+static void
+write_cb(uv_write_t *w, int status)
+{
+	struct wreq *wr = (struct wreq *)w;
+
+	if (status < 0 || wr->close_after)
+		conn_close(wr->c);
+	conn_unref(wr->c);
+	free(wr);
+}
+
+static void
+conn_write(struct conn *c, const char *a, size_t alen, const char *b, size_t blen, int close_after)
+{
+	struct wreq *wr;
+	uv_buf_t buf;
+
+	if (c->closing)
+		return;
+	wr = malloc(sizeof(*wr) + alen + blen);
+	if (wr == NULL) {
+		conn_close(c);
+		return;
+	}
+	memcpy(wr->data, a, alen);
+	if (blen)
+		memcpy(wr->data + alen, b, blen);
+	wr->c = c;
+	wr->close_after = close_after;
+	c->refs++;
+	buf = uv_buf_init(wr->data, (unsigned)(alen + blen));
+	if (uv_write(&wr->w, (uv_stream_t *)&c->pipe, &buf, 1, write_cb) != 0) {
+		conn_unref(c);
+		free(wr);
+		conn_close(c);
+	}
+}
+
+static const char *
+reason(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Payload Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 429:
+		return "Too Many Requests";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	default:
+		return "Status";
+	}
+}
+
+static void request_reset(struct conn *c);
+
+/* The handler is finished with the request: resume reading. */
+static void
+request_done(struct conn *c)
+{
+	c->busy = 0;
+	c->streaming = 0;
+	if (!c->closing) {
+		request_reset(c);
+		uv_timer_again(&c->timer);
+		http_parser_pause(&c->parser, 0);
+		if (c->pending_len > 0) {
+			char *p = c->pending;
+			size_t n = c->pending_len;
+
+			c->pending = NULL;
+			c->pending_len = 0;
+			conn_parse(c, p, n);
+			free(p);
+		}
+		if (!c->busy)
+			conn_read(c, 1);
+	}
+	conn_unref(c);
+}
+
+static void
+send_json(struct conn *c, int status, json_t *body, int close_after)
+{
+	char head[256], *text = NULL;
+	size_t len = 0;
+	int n;
+
+	if (body != NULL) {
+		text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+		json_decref(body);
+		len = text ? strlen(text) : 0;
+	}
+	n = snprintf(head, sizeof(head),
+	             "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+	             "Content-Length: %zu\r\nConnection: %s\r\n\r\n",
+	             status, reason(status), len + (text ? 1 : 0),
+	             close_after ? "close" : "keep-alive");
+	if (text) {
+		text[len] = '\n';
+		conn_write(c, head, (size_t)n, text, len + 1, close_after);
+	} else {
+		conn_write(c, head, (size_t)n, NULL, 0, close_after);
+	}
+	free(text);
+}
+
+static json_t *
+error_body(const char *code, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	json_t *o;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	o = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg);
+	if (o == NULL) /* the message held bytes that are not UTF-8 */
+		o = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message",
+		              "invalid request (and not valid UTF-8)");
+	return o;
+}
+
+/* An error before the request reached a handler: reply and hang up. */
+static void
+conn_fail(struct conn *c, int status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	send_json(c, status, error_body(code, fmt, ap), 1);
+	va_end(ap);
+	c->busy = 1; /* read nothing more */
+	conn_read(c, 0);
+	uv_timer_stop(&c->timer);
+}
+
+void
+http_reply_json(struct request *req, int status, json_t *body)
+{
+	struct conn *c = req->conn;
+
+	send_json(c, status, body, !c->keep_alive);
+	request_done(c);
+}
+
+void
+http_reply_error(struct request *req, int status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	json_t *body;
+
+	va_start(ap, fmt);
+	body = error_body(code, fmt, ap);
+	va_end(ap);
+	http_reply_json(req, status, body);
+}
+
+void
+http_stream_start(struct request *req)
+{
+	static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
+	                           "Transfer-Encoding: chunked\r\nCache-Control: no-store\r\n\r\n";
+	struct conn *c = req->conn;
+
+	c->streaming = 1;
+	conn_write(c, head, sizeof(head) - 1, NULL, 0, 0);
+}
+
+void
+http_stream_line(struct request *req, json_t *obj)
+{
+	struct conn *c = req->conn;
+	char head[32], *text;
+	size_t len;
+	int n;
+
+	text = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	if (text == NULL)
+		return;
+	len = strlen(text);
+	/* Chunk = size line, the JSON line with its newline, CRLF. */
+	n = snprintf(head, sizeof(head), "%zx\r\n", len + 1);
+	{
+		char *chunk = malloc(len + 3);
+
+		if (chunk != NULL) {
+			memcpy(chunk, text, len);
+			memcpy(chunk + len, "\n\r\n", 3);
+			conn_write(c, head, (size_t)n, chunk, len + 3, 0);
+			free(chunk);
+		}
+	}
+	free(text);
+}
+
+void
+http_stream_end(struct request *req)
+{
+	struct conn *c = req->conn;
+
+	conn_write(c, "0\r\n\r\n", 5, NULL, 0, !c->keep_alive);
+	request_done(c);
+}
+
+static void
+request_reset(struct conn *c)
+{
+	free(c->url);
+	free(c->req.path);
+	free(c->req.query);
+	free(c->req.body);
+	c->url = c->req.path = c->req.query = c->req.body = NULL;
+	c->url_len = c->req.body_len = 0;
+	c->header_len = 0;
+	c->field_len = c->value_len = 0;
+	c->field_done = 0;
+	c->hdr = H_OTHER;
+	c->req.want_stream = 0;
+	c->started = 0;
+}
+
+static int
+on_message_begin(http_parser *p)
+{
+	struct conn *c = p->data;
+
+	c->started = 1;
+	return 0;
+}
+
+static int
+on_url(http_parser *p, const char *at, size_t len)
+{
+	struct conn *c = p->data;
+	char *nu;
+
+	c->header_len += len;
+	if (c->header_len > HTTP_MAX_HEADER)
+		return -1;
+	nu = realloc(c->url, c->url_len + len + 1);
+	if (nu == NULL)
+		return -1;
+	memcpy(nu + c->url_len, at, len);
+	c->url = nu;
+	c->url_len += len;
+	c->url[c->url_len] = '\0';
+	return 0;
+}
+
+static void
+header_finish(struct conn *c)
+{
+	if (!c->field_done)
+		return;
+	c->value[c->value_len < sizeof(c->value) ? c->value_len : sizeof(c->value) - 1] = '\0';
+	if (c->hdr == H_ACCEPT && strstr(c->value, "application/x-ndjson") != NULL)
+		c->req.want_stream = 1;
+	c->field_done = 0;
+	c->field_len = c->value_len = 0;
+	c->hdr = H_OTHER;
+}
+
+static int
+on_header_field(http_parser *p, const char *at, size_t len)
+{
+	struct conn *c = p->data;
+
+	c->header_len += len;
+	if (c->header_len > HTTP_MAX_HEADER)
+		return -1;
+	header_finish(c);
+	if (c->field_len + len < sizeof(c->field)) {
+		memcpy(c->field + c->field_len, at, len);
+		c->field[c->field_len + len] = '\0';
+	}
+	c->field_len += len;
+	return 0;
+}
+
+static int
+on_header_value(http_parser *p, const char *at, size_t len)
+{
+	struct conn *c = p->data;
+
+	c->header_len += len;
+	if (c->header_len > HTTP_MAX_HEADER)
+		return -1;
+	if (!c->field_done) {
+		c->field_done = 1;
+		if (c->field_len < sizeof(c->field)) {
+			if (strcasecmp(c->field, "accept") == 0)
+				c->hdr = H_ACCEPT;
+		}
+	}
+	if (c->value_len + len < sizeof(c->value))
+		memcpy(c->value + c->value_len, at, len);
+	c->value_len += len;
+	return 0;
+}
+
+static int
+on_headers_complete(http_parser *p)
+{
+	struct conn *c = p->data;
+
+	header_finish(c);
+	if (p->content_length != ULLONG_MAX && p->content_length > HTTP_MAX_BODY)
+		return -1;
+	return 0;
+}
+
+static int
+on_body(http_parser *p, const char *at, size_t len)
+{
+	struct conn *c = p->data;
+	char *nb;
+
+	if (c->req.body_len + len > HTTP_MAX_BODY)
+		return -1;
+	nb = realloc(c->req.body, c->req.body_len + len + 1);
+	if (nb == NULL)
+		return -1;
+	memcpy(nb + c->req.body_len, at, len);
+	c->req.body = nb;
+	c->req.body_len += len;
+	c->req.body[c->req.body_len] = '\0';
+	return 0;
+}
+
+static int
+hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decode; refuses NUL and bad escapes. */
+static char *
+decode(const char *s, size_t len)
+{
+	char *out = malloc(len + 1), *o = out;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '%') {
+			int hi, lo;
+
+			if (i + 2 >= len || (hi = hexval(s[i + 1])) < 0 ||
+			    (lo = hexval(s[i + 2])) < 0 || (hi == 0 && lo == 0))
+				goto bad;
+			*o++ = (char)(hi * 16 + lo);
+			i += 2;
+		} else {
+			*o++ = s[i];
+		}
+	}
+	*o = '\0';
+	return out;
+bad:
+	free(out);
+	return NULL;
+}
+
+static int
+on_message_complete(http_parser *p)
+{
+	struct conn *c = p->data;
+	struct http_parser_url u;
+
+	http_parser_pause(p, 1);
+	c->busy = 1;
+	uv_timer_stop(&c->timer);
+	c->keep_alive = http_should_keep_alive(p);
+	c->req.method = p->method;
+	http_parser_url_init(&u);
+	if (c->url == NULL || http_parser_parse_url(c->url, c->url_len, 0, &u) != 0 ||
+	    !(u.field_set & (1 << UF_PATH))) {
+		conn_fail(c, 400, "bad_request", "malformed request target");
+		return 0;
+	}
+	c->req.path = decode(c->url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
+	if (u.field_set & (1 << UF_QUERY))
+		c->req.query =
+		    strndup(c->url + u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
+	if (c->req.path == NULL) {
+		conn_fail(c, 400, "bad_request", "malformed percent-escape in the path");
+		return 0;
+	}
+	if (c->req.body != NULL && strlen(c->req.body) != c->req.body_len) {
+		conn_fail(c, 400, "invalid_json", "request body contains a NUL byte");
+		return 0;
+	}
+	c->refs++; /* held by the handler until it replies */
+	handler(&c->req);
+	return 0;
+}
+
+static void
+conn_parse(struct conn *c, const char *data, size_t len)
+{
+	size_t n;
+	enum http_errno e;
+
+	n = http_parser_execute(&c->parser, &settings, data, len);
+	e = HTTP_PARSER_ERRNO(&c->parser);
+	if (e == HPE_PAUSED) {
+		/* A request is with its handler; keep what follows it. */
+		if (n < len && !c->closing) {
+			char *np = realloc(c->pending, c->pending_len + (len - n));
+
+			if (np == NULL) {
+				conn_close(c);
+				return;
+			}
+			memcpy(np + c->pending_len, data + n, len - n);
+			c->pending = np;
+			c->pending_len += len - n;
+			if (c->pending_len > HTTP_MAX_HEADER + HTTP_MAX_BODY)
+				conn_read(c, 0);
+		}
+		return;
+	}
+	if (e == HPE_OK)
+		return;
+	if (c->busy)
+		return;
+	if (c->header_len > HTTP_MAX_HEADER)
+		conn_fail(c, 431, "headers_too_large", "request line and headers exceed %d bytes",
+		          HTTP_MAX_HEADER);
+	else if (c->req.body_len + len > HTTP_MAX_BODY ||
+	         (c->parser.content_length != ULLONG_MAX &&
+	          c->parser.content_length > HTTP_MAX_BODY && e == HPE_CB_headers_complete))
+		conn_fail(c, 413, "payload_too_large", "request body exceeds %d bytes",
+		          HTTP_MAX_BODY);
+	else
+		conn_fail(c, 400, "bad_request", "malformed HTTP request: %s",
+		          http_errno_description(e));
+}
+
+static void
+alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	static char slab[64 * 1024];
+
+	(void)h;
+	(void)suggested;
+	/* Reads are parsed at once, so one buffer serves every connection. */
+	*buf = uv_buf_init(slab, sizeof(slab));
+}
+
+static void
+read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct conn *c = s->data;
+
+	if (nread < 0) {
+		/* EOF or error: a handler still holding the request keeps c alive. */
+		conn_close(c);
+		return;
+	}
+	if (nread == 0)
+		return;
+	if (c->busy) {
+		/* Bytes of a later request while one is being served. */
+		char *np = realloc(c->pending, c->pending_len + (size_t)nread);
+
+		if (np == NULL) {
+			conn_close(c);
+			return;
+		}
+		memcpy(np + c->pending_len, buf->base, (size_t)nread);
+		c->pending = np;
+		c->pending_len += (size_t)nread;
+		if (c->pending_len > HTTP_MAX_HEADER + HTTP_MAX_BODY)
+			conn_read(c, 0);
+		return;
+	}
+	conn_parse(c, buf->base, (size_t)nread);
+}
+
+static void
+timeout_cb(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+
+	if (c->busy)
+		return;
+	if (c->started)
+		conn_fail(c, 408, "timeout", "request not received within %d ms",
+		          limits.request_timeout_ms);
+	else
+		conn_close(c);
+}
+
+static void
+accept_cb(uv_stream_t *srv, int status)
+{
+	struct conn *c;
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	uv_os_fd_t fd;
+
+	if (status < 0)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return;
+	c->refs = 1;
+	uv_pipe_init(loop, &c->pipe, 0);
+	uv_timer_init(loop, &c->timer);
+	c->pipe.data = c->timer.data = c;
+	c->next = conns;
+	if (conns)
+		conns->prev = c;
+	conns = c;
+	nconns++;
+	c->req.conn = c;
+	if (uv_accept(srv, (uv_stream_t *)&c->pipe) != 0 ||
+	    uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0) {
+		conn_close(c);
+		return;
+	}
+	c->req.uid = cred.uid;
+	c->req.gid = cred.gid;
+	c->req.pid = cred.pid;
+	http_parser_init(&c->parser, HTTP_REQUEST);
+	c->parser.data = c;
+	request_reset(c);
+	if (nconns > (size_t)limits.max_connections) {
+		log_warn("connection from uid %u refused: %zu connections open", (unsigned)cred.uid,
+		         nconns - 1);
+		conn_fail(c, 503, "too_many_connections",
+		          "wsd is serving %d connections; try again", limits.max_connections);
+		return;
+	}
+	uv_timer_start(&c->timer, timeout_cb, (uint64_t)limits.request_timeout_ms,
+	               (uint64_t)limits.request_timeout_ms);
+	conn_read(c, 1);
+}
+
+int
+http_listen(uv_loop_t *l, const char *path, const struct http_limits *lim, http_handler *h,
+            char *err, size_t errlen)
+{
+	int r;
+
+	loop = l;
+	handler = h;
+	limits = *lim;
+	settings.on_message_begin = on_message_begin;
+	settings.on_url = on_url;
+	settings.on_header_field = on_header_field;
+	settings.on_header_value = on_header_value;
+	settings.on_headers_complete = on_headers_complete;
+	settings.on_body = on_body;
+	settings.on_message_complete = on_message_complete;
+
+	/* A socket left by a killed wsd would make bind fail. */
+	{
+		struct stat st;
+
+		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(path);
+	}
+	uv_pipe_init(loop, &server, 0);
+	server_open = 1;
+	if ((r = uv_pipe_bind(&server, path)) != 0 ||
+	    (r = uv_listen((uv_stream_t *)&server, 256, accept_cb)) != 0) {
+		snprintf(err, errlen, "%s: %s", path, uv_strerror(r));
+		return -1;
+	}
+	/* Everyone may connect; who they are is read from the socket. */
+	chmod(path, 0666);
+	return 0;
+}
+
+void
+http_shutdown(void)
+{
+	while (conns != NULL)
+		conn_close(conns);
+	if (server_open) {
+		uv_close((uv_handle_t *)&server, NULL);
+		server_open = 0;
+	}
+}
+
+size_t
+http_connections(void)
+{
+	return nconns;
+}

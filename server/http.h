@@ -1,0 +1,64 @@
+/*
+ * The HTTP side of wsd: a unix-socket listener, one parser per connection
+ * (Debian's libhttp-parser), strict limits, and replies as JSON documents
+ * or as a stream of JSON lines. Identity comes from SO_PEERCRED at accept
+ * and from nothing the client sends.
+ */
+#ifndef WSD_HTTP_H
+#define WSD_HTTP_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#define HTTP_MAX_HEADER (16 * 1024)
+#define HTTP_MAX_BODY (64 * 1024)
+
+struct conn;
+
+struct request {
+	struct conn *conn;
+	int method; /* enum http_method */
+	char *path; /* percent-decoded path, without the query */
+	char *query;
+	char *body;
+	size_t body_len;
+	int want_stream; /* Accept: application/x-ndjson */
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+};
+
+/*
+ * Called for each complete request. The handler owns the request until it
+ * calls one of the http_reply functions or http_stream_end; it may do so
+ * later, from another callback. Replies to a client that went away are
+ * dropped silently.
+ */
+typedef void http_handler(struct request *req);
+
+struct http_limits {
+	int max_connections;
+	int request_timeout_ms;
+};
+
+int http_listen(uv_loop_t *loop, const char *path, const struct http_limits *lim,
+                http_handler *handler, char *err, size_t errlen);
+/* Stop accepting and close every connection. */
+void http_shutdown(void);
+/* Open connections, for the tests of descriptor leaks. */
+size_t http_connections(void);
+
+/* Reply with a JSON document (body is stolen; NULL for an empty body). */
+void http_reply_json(struct request *req, int status, json_t *body);
+void http_reply_error(struct request *req, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Start a 200 reply of JSON lines, send one line (obj is stolen), end it. */
+void http_stream_start(struct request *req);
+void http_stream_line(struct request *req, json_t *obj);
+void http_stream_end(struct request *req);
+
+#endif

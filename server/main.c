@@ -1,0 +1,230 @@
+/*
+ * wsd: the wslab daemon. One libuv loop serves the unix socket, drives
+ * engine calls through curl multi and runs readiness probes; blocking work
+ * goes to libuv's thread pool.
+ *
+ * Start-up: load the config, settle the engine API version, reconcile with
+ * the wslab containers that run, then listen. When the engine does not
+ * answer, wsd listens anyway (starts get 503) and keeps retrying.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "api.h"
+#include "config.h"
+#include "docker.h"
+#include "fetch.h"
+#include "http.h"
+#include "log.h"
+#include "workspace.h"
+#include "wsfs.h"
+
+static uv_loop_t *loop;
+static struct config cfg;
+static uv_signal_t sigterm, sigint;
+static uv_timer_t retry;
+static uint64_t retry_ms = 500;
+static int listening;
+
+static void engine_connect(void);
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: wsd [--config FILE] [--check-config] [--debug] [--version]\n"
+	           "\n"
+	           "  -c, --config FILE   configuration file (default " WSLAB_CONFIG_PATH ")\n"
+	           "  -n, --check-config  check the configuration, print it, and exit\n"
+	           "  -d, --debug         verbose logs\n"
+	           "  -V, --version       print the version\n");
+}
+
+static int
+start_listening(void)
+{
+	struct http_limits lim = {(int)cfg.max_connections, (int)cfg.request_timeout * 1000};
+	char err[512], dir[512], *slash;
+
+	snprintf(dir, sizeof(dir), "%s", cfg.socket);
+	slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		if (wsfs_mkdirs(dir, 0755) == -1) {
+			log_err("cannot create %s: %s", dir, strerror(errno));
+			return -1;
+		}
+	}
+	if (http_listen(loop, cfg.socket, &lim, api_handle, err, sizeof(err)) == -1) {
+		log_err("cannot listen: %s", err);
+		return -1;
+	}
+	listening = 1;
+	return 0;
+}
+
+static void
+retry_later(const char *why)
+{
+	log_warn("engine %s not usable (%s); retrying in %llu ms", cfg.engine, why,
+	         (unsigned long long)retry_ms);
+	uv_timer_start(&retry, (uv_timer_cb)engine_connect, retry_ms, 0);
+	if (retry_ms < 10000)
+		retry_ms *= 2;
+}
+
+static void
+reconciled(int adopted, int removed, const char *err)
+{
+	if (err != NULL) {
+		retry_later(err);
+	} else {
+		api_engine_ready = 1;
+		retry_ms = 500;
+		log_info("wsd %s ready: socket %s, engine API %s, %d workspaces adopted, "
+		         "%d containers removed",
+		         WSLAB_VERSION, cfg.socket, docker_api_version(), adopted, removed);
+	}
+	if (!listening && start_listening() == -1)
+		uv_stop(loop);
+}
+
+static void
+versioned(void *arg, const struct docker_reply *r)
+{
+	char err[256];
+
+	(void)arg;
+	if (r->status != 200) {
+		retry_later(r->error ? r->error : "no /version");
+		if (!listening && start_listening() == -1)
+			uv_stop(loop);
+		return;
+	}
+	if (docker_set_version(r->json, err, sizeof(err)) == -1) {
+		log_err("%s", err);
+		uv_stop(loop);
+		return;
+	}
+	ws_reconcile(reconciled);
+}
+
+static void
+engine_connect(void)
+{
+	if (docker_call("GET", "/version", NULL, 10000, versioned, NULL) == -1)
+		retry_later("cannot start an engine call");
+}
+
+static void
+on_signal(uv_signal_t *s, int signum)
+{
+	(void)s;
+	log_info("signal %d: shutting down", signum);
+	uv_stop(loop);
+}
+
+static void
+close_walk(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'}, {"check-config", no_argument, NULL, 'n'},
+	    {"debug", no_argument, NULL, 'd'},        {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+	const char *path = WSLAB_CONFIG_PATH;
+	int required = 0, check = 0, debug = 0, ch, n = 0;
+	char err[512];
+
+	while ((ch = getopt_long(argc, argv, "c:ndVh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			required = 1;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'V':
+			printf("wsd %s\n", WSLAB_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (config_load(&cfg, path, required, err, sizeof(err)) == -1) {
+		fprintf(stderr, "wsd: %s\n", err);
+		config_free(&cfg);
+		return 1;
+	}
+	if (check) {
+		printf("%s: ok (%zu templates, engine %s, socket %s)\n", path, cfg.ntemplates,
+		       cfg.engine, cfg.socket);
+		config_free(&cfg);
+		return 0;
+	}
+	log_level_parse(cfg.log_level, &log_level);
+	if (debug)
+		log_level = LOG_DEBUG;
+
+	/* Probes and file work share the pool; let many run at once. */
+	setenv("UV_THREADPOOL_SIZE", "16", 0);
+	signal(SIGPIPE, SIG_IGN);
+	umask(022);
+	loop = uv_default_loop();
+	if (docker_init(cfg.engine, err, sizeof(err)) == -1 || fetch_init(loop) == -1 ||
+	    ws_init(loop, &cfg, err, sizeof(err)) == -1) {
+		log_err("%s", err);
+		return 1;
+	}
+	if (wsfs_mkdirs(cfg.state_dir, 0711) == -1) {
+		log_err("cannot create %s: %s", cfg.state_dir, strerror(errno));
+		return 1;
+	}
+	uv_signal_init(loop, &sigterm);
+	uv_signal_init(loop, &sigint);
+	uv_signal_start(&sigterm, on_signal, SIGTERM);
+	uv_signal_start(&sigint, on_signal, SIGINT);
+	uv_timer_init(loop, &retry);
+	engine_connect();
+	uv_run(loop, UV_RUN_DEFAULT);
+
+	/* Shutdown: workspaces keep running; a restarted wsd adopts them. */
+	for (struct workspace *ws = ws_first(); ws; ws = ws->next)
+		n++;
+	http_shutdown();
+	ws_shutdown();
+	fetch_shutdown();
+	uv_walk(loop, close_walk, NULL);
+	uv_run(loop, UV_RUN_DEFAULT);
+	uv_loop_close(loop);
+	docker_free();
+	log_info("wsd stopped: %d workspaces left running", n);
+	config_free(&cfg);
+	return 0;
+}

@@ -1,0 +1,108 @@
+/*
+ * Container-create body. Security settings are not options: every
+ * workspace runs as its owner's uid with all capabilities dropped,
+ * no-new-privileges, a pids limit, memory with swap equal to it, an init
+ * process and ports bound only to the configured address. Only templates
+ * choose the image.
+ */
+#include "spec.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+
+static json_t *
+bind_mount(const char *src, const char *dst, int ro)
+{
+	return json_pack("{s:s, s:s, s:s, s:b}", "Type", "bind", "Source", src, "Target", dst,
+	                 "ReadOnly", ro);
+}
+
+static json_t *
+port_binding(const char *addr, int port)
+{
+	char p[16];
+
+	snprintf(p, sizeof(p), "%d", port);
+	return json_pack("[{s:s, s:s}]", "HostIp", addr, "HostPort", p);
+}
+
+static json_t *
+env_pair(const char *k, const char *v)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "%s=%s", k, v);
+	return json_string(buf);
+}
+
+json_t *
+spec_build(const struct spec_in *in)
+{
+	char user[64], hostname[64], home[128], path[512], uidbuf[24], created[24], jport[16],
+	    sport[16];
+	json_t *env, *mounts, *labels, *host, *body, *ports;
+
+	snprintf(user, sizeof(user), "%u:%u", (unsigned)in->uid, (unsigned)in->gid);
+	/* Names may hold '_' and '.', which a host name may not. */
+	snprintf(hostname, sizeof(hostname), "%s", in->name);
+	for (char *c = hostname; *c; c++)
+		if (*c == '_' || *c == '.')
+			*c = '-';
+	snprintf(home, sizeof(home), "/home/%s", in->owner);
+	snprintf(uidbuf, sizeof(uidbuf), "%u", (unsigned)in->uid);
+	snprintf(created, sizeof(created), "%lld", (long long)in->created_at);
+	snprintf(jport, sizeof(jport), "%d", SPEC_JUPYTER_PORT);
+	snprintf(sport, sizeof(sport), "%d", SPEC_SSH_PORT);
+
+	env = json_array();
+	json_array_append_new(env, env_pair("HOME", home));
+	json_array_append_new(env, env_pair("USER", in->owner));
+	json_array_append_new(env, env_pair("LOGNAME", in->owner));
+	json_array_append_new(env, env_pair("SHELL", "/bin/bash"));
+	json_array_append_new(env, env_pair("WSLAB_WORKSPACE", in->name));
+	json_array_append_new(env, env_pair("WSLAB_JUPYTER_PORT", jport));
+	json_array_append_new(env, env_pair("WSLAB_SSH_PORT", sport));
+
+	mounts = json_array();
+	json_array_append_new(mounts, bind_mount(in->home_src, home, 0));
+	json_array_append_new(mounts, bind_mount(in->etc_src, "/etc/wslab", 1));
+	snprintf(path, sizeof(path), "%s/passwd", in->etc_src);
+	json_array_append_new(mounts, bind_mount(path, "/etc/passwd", 1));
+	snprintf(path, sizeof(path), "%s/group", in->etc_src);
+	json_array_append_new(mounts, bind_mount(path, "/etc/group", 1));
+
+	labels = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "wslab.owner", in->owner, "wslab.uid",
+	                   uidbuf, "wslab.workspace", in->id, "wslab.name", in->name,
+	                   "wslab.template", in->tmpl->name, "wslab.created", created);
+	/* Limits as labels too, so a restarted wsd reads them from the list. */
+	snprintf(path, sizeof(path), "%lld", (long long)in->memory);
+	json_object_set_new(labels, "wslab.memory", json_string(path));
+	snprintf(path, sizeof(path), "%lld", (long long)in->shm);
+	json_object_set_new(labels, "wslab.shm", json_string(path));
+	snprintf(path, sizeof(path), "%lld", (long long)(in->cpus * 1e9 + 0.5));
+	json_object_set_new(labels, "wslab.nanocpus", json_string(path));
+
+	ports = json_object();
+	snprintf(path, sizeof(path), "%d/tcp", SPEC_JUPYTER_PORT);
+	json_object_set_new(ports, path, port_binding(in->publish_address, in->jupyter_port));
+	snprintf(path, sizeof(path), "%d/tcp", SPEC_SSH_PORT);
+	json_object_set_new(ports, path, port_binding(in->publish_address, in->ssh_port));
+
+	host = json_pack("{s:o, s:[s], s:[s], s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:o, s:{s:s},"
+	                 " s:[{s:s, s:i, s:i}], s:s, s:s}",
+	                 "Mounts", mounts, "CapDrop", "ALL", "SecurityOpt", "no-new-privileges",
+	                 "PidsLimit", (json_int_t)in->tmpl->pids_limit, "Memory",
+	                 (json_int_t)in->memory, "MemorySwap", (json_int_t)in->memory, "ShmSize",
+	                 (json_int_t)in->shm, "NanoCpus", (json_int_t)(in->cpus * 1e9 + 0.5),
+	                 "Init", 1, "Privileged", 0, "PortBindings", ports, "RestartPolicy", "Name",
+	                 "no", "Ulimits", "Name", "memlock", "Soft", -1, "Hard", -1, "NetworkMode",
+	                 "bridge", "IpcMode", "private");
+
+	body = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:{s:{}, s:{}}, s:o}", "Image",
+	                 in->tmpl->image, "User", user, "Hostname", hostname, "WorkingDir", home,
+	                 "Env", env, "Labels", labels, "ExposedPorts", "8888/tcp", "2222/tcp",
+	                 "HostConfig", host);
+	return body;
+}

@@ -1,0 +1,40 @@
+/*
+ * The one place that decides what a workspace container may do: a pure
+ * function from the validated request, the template, the user and the
+ * allocated ports to the engine's container-create body.
+ */
+#ifndef WSD_SPEC_H
+#define WSD_SPEC_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "config.h"
+
+#define SPEC_JUPYTER_PORT 8888
+#define SPEC_SSH_PORT 2222
+
+struct spec_in {
+	const char *id;    /* workspace id */
+	const char *name;  /* workspace name */
+	const char *owner; /* user name */
+	uid_t uid;
+	gid_t gid;
+	const struct template *tmpl;
+	int64_t memory;
+	int64_t shm;
+	double cpus;
+	const char *home_src; /* host directory mounted as the home */
+	const char *etc_src;  /* host directory mounted at /etc/wslab */
+	const char *publish_address;
+	int jupyter_port; /* host ports */
+	int ssh_port;
+	int64_t created_at; /* unix seconds */
+};
+
+/* Returns a new reference to the create body, or NULL when out of memory. */
+json_t *spec_build(const struct spec_in *in);
+
+#endif

@@ -1,0 +1,264 @@
+/*
+ * Start-request validation. Every field is checked for type, range and
+ * content here, before anything else in wsd sees it; unknown fields are
+ * refused so that a smuggled engine option ("Privileged", "Binds") never
+ * passes silently.
+ */
+#include "valid.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "size.h"
+#include "sshkey.h"
+
+void
+api_error_set(struct api_error *e, int status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->status = status;
+	snprintf(e->code, sizeof(e->code), "%s", code);
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+}
+
+int
+valid_ws_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > WS_NAME_MAX)
+		return 0;
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+		return 0;
+	for (; *s; s++) {
+		char c = *s;
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		      c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Print a JSON value for an error message, shortened. */
+static void
+show(json_t *v, char *buf, size_t len)
+{
+	char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+
+	if (s == NULL) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	if (strlen(s) > 40)
+		snprintf(buf, len, "%.37s...", s);
+	else
+		snprintf(buf, len, "%s", s);
+	free(s);
+}
+
+static int
+get_size(json_t *v, const char *field, int64_t min, int64_t max, int64_t *out,
+         struct api_error *err)
+{
+	char shown[64], a[32], b[32];
+	int64_t n;
+
+	if (json_is_string(v)) {
+		if (size_parse(json_string_value(v), &n) == -1) {
+			show(v, shown, sizeof(shown));
+			api_error_set(
+			    err, 400, "invalid_value",
+			    "%s: %s is not a size (digits with k, m, g or t, like \"8g\")", field,
+			    shown);
+			return -1;
+		}
+	} else if (json_is_integer(v)) {
+		n = json_integer_value(v);
+	} else {
+		api_error_set(err, 400, "invalid_value", "%s: must be a size like \"8g\"", field);
+		return -1;
+	}
+	if (n < min || n > max) {
+		size_format(min, a, sizeof(a));
+		size_format(max, b, sizeof(b));
+		show(v, shown, sizeof(shown));
+		api_error_set(err, 400, "invalid_value", "%s: %s is out of range (%s to %s)", field,
+		              shown, a, b);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+static int
+get_keys(json_t *v, struct start_req *req, struct api_error *err)
+{
+	size_t i;
+	json_t *k;
+
+	if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > WS_KEYS_MAX) {
+		api_error_set(err, 400, "invalid_value",
+		              "ssh_keys: must be a list of 1 to %d public keys", WS_KEYS_MAX);
+		return -1;
+	}
+	json_array_foreach(v, i, k)
+	{
+		const char *s = json_string_value(k);
+
+		if (s == NULL || json_string_length(k) > WS_KEY_LEN_MAX ||
+		    strlen(s) != json_string_length(k) || strpbrk(s, "\r\n") != NULL ||
+		    sshkey_check_public(s) == -1) {
+			api_error_set(err, 400, "invalid_value",
+			              "ssh_keys[%zu]: not an OpenSSH public key line", i);
+			return -1;
+		}
+		req->ssh_keys[req->nkeys++] = strdup(s);
+	}
+	return 0;
+}
+
+int
+valid_start_request(const struct config *cfg, int host_cpus, const char *body, size_t len,
+                    struct start_req *req, struct api_error *err)
+{
+	static const char *const known[] = {"name", "template", "memory",
+	                                    "shm",  "cpus",     "ssh_keys"};
+	json_t *root, *v;
+	json_error_t jerr;
+	const char *key;
+	const struct template *t;
+	double cpus_max;
+	int ret = -1;
+
+	memset(req, 0, sizeof(*req));
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		api_error_set(err, 400, "invalid_json", "request body is not valid JSON: %s",
+		              jerr.text);
+		return -1;
+	}
+	if (!json_is_object(root)) {
+		api_error_set(err, 400, "invalid_json", "request body must be a JSON object");
+		goto out;
+	}
+	json_object_foreach(root, key, v)
+	{
+		size_t i;
+
+		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			if (strcmp(key, known[i]) == 0)
+				break;
+		if (i == sizeof(known) / sizeof(known[0])) {
+			json_t *k = json_string(key);
+			char shown[64];
+
+			show(k, shown, sizeof(shown));
+			json_decref(k);
+			api_error_set(err, 400, "unknown_field",
+			              "unknown field %s (allowed: name, template, memory, shm, "
+			              "cpus, ssh_keys)",
+			              shown);
+			goto out;
+		}
+	}
+
+	v = json_object_get(root, "template");
+	if (v != NULL) {
+		if (!json_is_string(v) || json_string_length(v) > 64) {
+			api_error_set(err, 400, "invalid_value", "template: must be a string");
+			goto out;
+		}
+		t = config_template(cfg, json_string_value(v));
+		if (t == NULL) {
+			char shown[64];
+
+			show(v, shown, sizeof(shown));
+			api_error_set(err, 400, "invalid_value",
+			              "template: no template named %s on this server", shown);
+			goto out;
+		}
+	} else {
+		t = config_template(cfg, cfg->default_template);
+	}
+	req->tmpl = t;
+
+	v = json_object_get(root, "name");
+	if (v != NULL) {
+		if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v) ||
+		    !valid_ws_name(json_string_value(v))) {
+			char shown[64];
+
+			show(v, shown, sizeof(shown));
+			api_error_set(err, 400, "invalid_value",
+			              "name: %s is not a workspace name (1 to %d of a-z, 0-9, "
+			              "'-', '_', '.', starting with a letter or digit)",
+			              shown, WS_NAME_MAX);
+			goto out;
+		}
+		snprintf(req->name, sizeof(req->name), "%s", json_string_value(v));
+	}
+
+	req->memory = t->memory;
+	v = json_object_get(root, "memory");
+	if (v != NULL &&
+	    get_size(v, "memory", INT64_C(64) << 20, t->memory_max, &req->memory, err) == -1)
+		goto out;
+	req->shm = t->shm < req->memory ? t->shm : req->memory;
+	v = json_object_get(root, "shm");
+	if (v != NULL && get_size(v, "shm", INT64_C(1) << 20, t->shm_max, &req->shm, err) == -1)
+		goto out;
+	if (req->shm > req->memory) {
+		api_error_set(err, 400, "invalid_value",
+		              "shm: must not be larger than memory (/dev/shm counts against it)");
+		goto out;
+	}
+
+	cpus_max = t->cpus_max < host_cpus ? t->cpus_max : host_cpus;
+	req->cpus = t->cpus < cpus_max ? t->cpus : cpus_max;
+	v = json_object_get(root, "cpus");
+	if (v != NULL) {
+		double c = json_number_value(v);
+
+		if (!json_is_number(v) || !isfinite(c) || c < 0.01 || c > cpus_max) {
+			char shown[64];
+
+			show(v, shown, sizeof(shown));
+			api_error_set(err, 400, "invalid_value",
+			              "cpus: %s is out of range (0.01 to %g)", shown, cpus_max);
+			goto out;
+		}
+		req->cpus = c;
+	}
+
+	v = json_object_get(root, "ssh_keys");
+	if (v == NULL) {
+		api_error_set(err, 400, "missing_field",
+		              "ssh_keys: at least one SSH public key is required");
+		goto out;
+	}
+	if (get_keys(v, req, err) == -1)
+		goto out;
+	ret = 0;
+out:
+	json_decref(root);
+	if (ret == -1)
+		start_req_free(req);
+	return ret;
+}
+
+void
+start_req_free(struct start_req *req)
+{
+	for (size_t i = 0; i < req->nkeys; i++)
+		free(req->ssh_keys[i]);
+	req->nkeys = 0;
+}

@@ -1,0 +1,1107 @@
+/*
+ * The workspace lifecycle. All transitions happen in this file, on the
+ * loop. Blocking work (user lookup, files, key generation) runs on pool
+ * threads through uv_queue_work; engine calls and Jupyter probes go
+ * through fetch.c; SSH probes through probe.c. Each step takes a
+ * reference on the workspace and drops it when its callback has run.
+ */
+#include "workspace.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "docker.h"
+#include "fetch.h"
+#include "log.h"
+#include "probe.h"
+#include "spec.h"
+#include "wsfs.h"
+
+#define PROBE_INTERVAL_MS 50
+#define ALIVE_CHECK_EVERY 20 /* probe rounds between container checks */
+
+static struct ws_ctx ctx;
+static struct workspace *list;
+static unsigned char *ports_used; /* one byte per port in the range */
+static int shutting_down;
+
+static void ws_fail(struct workspace *ws, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void teardown(struct workspace *ws);
+static void probe_round(struct workspace *ws);
+
+const struct ws_ctx *
+ws_context(void)
+{
+	return &ctx;
+}
+
+const char *
+ws_state_name(enum ws_state s)
+{
+	static const char *const names[] = {"preparing", "creating", "starting", "waiting",
+	                                    "ready",     "stopping", "stopped",  "failed"};
+
+	return names[s];
+}
+
+int
+ws_init(uv_loop_t *loop, const struct config *cfg, char *err, size_t errlen)
+{
+	long n;
+
+	ctx.loop = loop;
+	ctx.cfg = cfg;
+	if (cfg->public_host[0] != '\0')
+		snprintf(ctx.public_host, sizeof(ctx.public_host), "%s", cfg->public_host);
+	else if (strcmp(cfg->publish_address, "0.0.0.0") == 0 ||
+	         strcmp(cfg->publish_address, "::") == 0)
+		gethostname(ctx.public_host, sizeof(ctx.public_host) - 1);
+	else
+		snprintf(ctx.public_host, sizeof(ctx.public_host), "%s", cfg->publish_address);
+	if (strcmp(cfg->publish_address, "0.0.0.0") == 0)
+		snprintf(ctx.probe_host, sizeof(ctx.probe_host), "127.0.0.1");
+	else if (strcmp(cfg->publish_address, "::") == 0)
+		snprintf(ctx.probe_host, sizeof(ctx.probe_host), "::1");
+	else
+		snprintf(ctx.probe_host, sizeof(ctx.probe_host), "%s", cfg->publish_address);
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	ctx.host_cpus = n > 0 ? (int)n : 1;
+	ports_used = calloc((size_t)(cfg->port_max - cfg->port_min + 1), 1);
+	if (ports_used == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- registry, references, waiters ---- */
+
+static void
+timer_closed(uv_handle_t *h)
+{
+	struct workspace *ws = h->data;
+
+	for (size_t i = 0; i < ws->nkeys; i++)
+		free(ws->keys[i]);
+	free(ws->image);
+	free(ws);
+}
+
+void
+ws_ref(struct workspace *ws)
+{
+	ws->refs++;
+}
+
+void
+ws_unref(struct workspace *ws)
+{
+	if (--ws->refs > 0)
+		return;
+	uv_close((uv_handle_t *)&ws->timer, timer_closed);
+}
+
+static void
+list_remove(struct workspace *ws)
+{
+	struct workspace **pp;
+
+	for (pp = &list; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == ws) {
+			*pp = ws->next;
+			ws->next = NULL;
+			ws_unref(ws); /* the list's reference */
+			return;
+		}
+	}
+}
+
+struct workspace *
+ws_first(void)
+{
+	return list;
+}
+
+struct workspace *
+ws_find(uid_t uid, const char *key)
+{
+	for (struct workspace *ws = list; ws; ws = ws->next)
+		if (ws->uid == uid && (strcmp(ws->name, key) == 0 || strcmp(ws->id, key) == 0))
+			return ws;
+	return NULL;
+}
+
+void
+ws_wait(struct workspace *ws, struct ws_waiter *w)
+{
+	w->next = ws->waiters;
+	ws->waiters = w;
+}
+
+void
+ws_unwait(struct workspace *ws, struct ws_waiter *w)
+{
+	for (struct ws_waiter **pp = &ws->waiters; *pp; pp = &(*pp)->next) {
+		if (*pp == w) {
+			*pp = w->next;
+			return;
+		}
+	}
+}
+
+static void
+notify(struct workspace *ws, enum ws_event ev)
+{
+	struct ws_waiter *w, *next;
+
+	if (ev != WS_EV_PROGRESS) {
+		/* Final events detach every waiter. */
+		w = ws->waiters;
+		ws->waiters = NULL;
+		for (; w; w = next) {
+			next = w->next;
+			w->cb(w, ws, ev);
+		}
+		return;
+	}
+	for (w = ws->waiters; w; w = next) {
+		next = w->next;
+		w->cb(w, ws, ev);
+	}
+}
+
+static void
+set_state(struct workspace *ws, enum ws_state s)
+{
+	ws->state = s;
+	if (s < WS_READY)
+		notify(ws, WS_EV_PROGRESS);
+}
+
+/* ---- ports ---- */
+
+static int
+port_take(int want)
+{
+	const struct config *c = ctx.cfg;
+
+	if (want >= c->port_min && want <= c->port_max) {
+		ports_used[want - c->port_min] = 1;
+		return want;
+	}
+	for (int64_t p = c->port_min; p <= c->port_max; p++) {
+		if (!ports_used[p - c->port_min]) {
+			ports_used[p - c->port_min] = 1;
+			return (int)p;
+		}
+	}
+	return -1;
+}
+
+static void
+port_free(int p)
+{
+	if (p >= ctx.cfg->port_min && p <= ctx.cfg->port_max)
+		ports_used[p - ctx.cfg->port_min] = 0;
+}
+
+/* ---- helpers ---- */
+
+static void
+random_hex(char *out, size_t bytes)
+{
+	unsigned char b[32];
+
+	if (getrandom(b, bytes, 0) != (ssize_t)bytes)
+		abort(); /* never hand out a guessable token */
+	for (size_t i = 0; i < bytes; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+static void
+ws_dir(const struct workspace *ws, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/workspaces/%s", ctx.cfg->state_dir, ws->id);
+}
+
+static void
+ws_fail(struct workspace *ws, int status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ws->error.status == 0) {
+		ws->error.status = status;
+		snprintf(ws->error.code, sizeof(ws->error.code), "%s", code);
+		va_start(ap, fmt);
+		vsnprintf(ws->error.message, sizeof(ws->error.message), fmt, ap);
+		va_end(ap);
+	}
+	log_warn("workspace %s (%s/%s) failed: %s", ws->id, ws->owner, ws->name, ws->error.message);
+	teardown(ws);
+}
+
+static int
+engine_failed(struct workspace *ws, const struct docker_reply *r, const char *what)
+{
+	if (r->status == 0) {
+		ws_fail(ws, 503, "engine_unavailable",
+		        "%s: the container engine is unreachable (%s)", what, r->error);
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- stop / teardown ---- */
+
+static void
+dir_removed(uv_work_t *w, int status)
+{
+	struct workspace *ws = w->data;
+
+	(void)status;
+	free(w);
+	port_free(ws->jupyter_port);
+	port_free(ws->ssh_port);
+	ws->jupyter_port = ws->ssh_port = 0;
+	if (ws->error.status != 0) {
+		ws->state = WS_FAILED;
+		list_remove(ws);
+		notify(ws, WS_EV_FAILED);
+	} else {
+		ws->state = WS_STOPPED;
+		log_info("workspace %s (%s/%s) stopped; home kept", ws->id, ws->owner, ws->name);
+		list_remove(ws);
+		notify(ws, WS_EV_STOPPED);
+	}
+	ws_unref(ws);
+}
+
+static void
+dir_remove_work(uv_work_t *w)
+{
+	struct workspace *ws = w->data;
+	char dir[512];
+
+	ws_dir(ws, dir, sizeof(dir));
+	wsfs_remove(dir);
+}
+
+static void
+remove_dir(struct workspace *ws)
+{
+	uv_work_t *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		abort();
+	w->data = ws;
+	if (uv_queue_work(ctx.loop, w, dir_remove_work, dir_removed) != 0) {
+		dir_remove_work(w);
+		dir_removed(w, 0);
+	}
+}
+
+static void
+container_removed(void *arg, const struct docker_reply *r)
+{
+	struct workspace *ws = arg;
+
+	if (r->status != 204 && r->status != 404) {
+		/* Keep the record: a container we cannot remove still exists. */
+		log_err("workspace %s: cannot remove container %.12s: %s", ws->id, ws->container_id,
+		        r->error ? r->error : "?");
+		if (ws->error.status == 0)
+			ws_fail(ws, 503, "engine_unavailable", "cannot remove the container: %s",
+			        r->error ? r->error : "engine error");
+		else {
+			/* Try again later: the reconcile at start-up also catches it. */
+			ws->state = WS_FAILED;
+			list_remove(ws);
+			notify(ws, WS_EV_FAILED);
+		}
+		ws_unref(ws);
+		return;
+	}
+	ws->container_id[0] = '\0';
+	remove_dir(ws); /* keeps our reference */
+}
+
+static void
+remove_container(struct workspace *ws)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "/containers/%s?force=1", ws->container_id);
+	ws_ref(ws);
+	if (docker_call("DELETE", path, NULL, 30000, container_removed, ws) == -1) {
+		struct docker_reply r = {.status = 0, .error = "cannot start an engine call"};
+
+		container_removed(ws, &r);
+	}
+}
+
+static void
+container_stopped(void *arg, const struct docker_reply *r)
+{
+	struct workspace *ws = arg;
+
+	(void)r; /* removal with force follows whatever stop said */
+	remove_container(ws);
+	ws_unref(ws);
+}
+
+/* Remove what the start made. Runs once per workspace. */
+static void
+teardown(struct workspace *ws)
+{
+	if (ws->state == WS_STOPPING || ws->state >= WS_STOPPED)
+		return;
+	uv_timer_stop(&ws->timer);
+	ws->state = WS_STOPPING;
+	if (shutting_down) {
+		list_remove(ws);
+		notify(ws, ws->error.status ? WS_EV_FAILED : WS_EV_STOPPED);
+		return;
+	}
+	if (ws->container_id[0] == '\0') {
+		ws_ref(ws);
+		remove_dir(ws);
+		return;
+	}
+	if (ws->error.status == 0) {
+		char path[160];
+
+		/* A graceful stop first: Jupyter and sshd get SIGTERM. */
+		snprintf(path, sizeof(path), "/containers/%s/stop?t=%lld", ws->container_id,
+		         (long long)ctx.cfg->stop_timeout);
+		ws_ref(ws);
+		if (docker_call("POST", path, NULL, (ctx.cfg->stop_timeout + 30) * 1000,
+		                container_stopped, ws) == 0)
+			return;
+		ws_unref(ws);
+	}
+	remove_container(ws);
+}
+
+void
+ws_stop(struct workspace *ws)
+{
+	ws->stop_requested = 1;
+	/* A step in flight sees stop_requested when it returns. */
+	if (ws->state == WS_READY || ws->state == WS_WAITING)
+		teardown(ws);
+}
+
+/* Called at every step boundary: a stop asked for meanwhile wins. */
+static int
+stopped_meanwhile(struct workspace *ws)
+{
+	if (!ws->stop_requested && !shutting_down)
+		return 0;
+	teardown(ws);
+	return 1;
+}
+
+/* ---- readiness ---- */
+
+static void
+became_ready(struct workspace *ws)
+{
+	struct timespec now;
+
+	uv_timer_stop(&ws->timer);
+	clock_gettime(CLOCK_REALTIME, &now);
+	ws->ready_at = now.tv_sec;
+	ws->state = WS_READY;
+	log_info("workspace %s (%s/%s) ready: jupyter port %d, ssh port %d%s", ws->id, ws->owner,
+	         ws->name, ws->jupyter_port, ws->ssh_port, ws->adopted ? " (adopted)" : "");
+	notify(ws, WS_EV_READY);
+}
+
+static void
+probes_settled(struct workspace *ws)
+{
+	if (ws->probes_out > 0 || ws->state != WS_WAITING)
+		return;
+	if (stopped_meanwhile(ws))
+		return;
+	if (ws->jupyter_ok && ws->ssh_ok) {
+		became_ready(ws);
+		return;
+	}
+	if (uv_now(ctx.loop) >= ws->deadline) {
+		ws_fail(ws, 504, "timeout",
+		        "not ready within %llds (jupyter %s, ssh %s); see the container's log",
+		        (long long)ctx.cfg->ready_timeout, ws->jupyter_ok ? "up" : "not answering",
+		        ws->ssh_ok ? "up" : "not answering");
+		return;
+	}
+	uv_timer_start(&ws->timer, (uv_timer_cb)probe_round, PROBE_INTERVAL_MS, 0);
+}
+
+static void
+jupyter_probed(void *arg, const struct fetch_reply *r)
+{
+	struct workspace *ws = arg;
+
+	ws->probes_out--;
+	if (r->status == 200)
+		ws->jupyter_ok = 1;
+	probes_settled(ws);
+	ws_unref(ws);
+}
+
+static void
+ssh_probed(void *arg, int ok, const char *why)
+{
+	struct workspace *ws = arg;
+
+	(void)why;
+	ws->probes_out--;
+	if (ok)
+		ws->ssh_ok = 1;
+	probes_settled(ws);
+	ws_unref(ws);
+}
+
+static void
+logs_read(void *arg, const struct docker_reply *r)
+{
+	struct workspace *ws = arg;
+	char line[200] = "";
+
+	if (r->status == 200)
+		docker_last_log_line(r->body, r->len, line, sizeof(line));
+	ws_fail(ws, 502, "start_failed", "the workspace exited during start-up%s%s",
+	        line[0] ? ": " : "", line);
+	ws_unref(ws);
+}
+
+static void
+alive_checked(void *arg, const struct docker_reply *r)
+{
+	struct workspace *ws = arg;
+	json_t *st = json_object_get(r->json, "State");
+
+	ws->probes_out--;
+	if (ws->state == WS_WAITING && r->status == 404) {
+		ws_fail(ws, 502, "start_failed", "the container disappeared during start-up");
+	} else if (ws->state == WS_WAITING && r->status == 200 &&
+	           !json_is_true(json_object_get(st, "Running"))) {
+		char path[160];
+
+		uv_timer_stop(&ws->timer);
+		snprintf(path, sizeof(path), "/containers/%s/logs?stdout=1&stderr=1&tail=20",
+		         ws->container_id);
+		ws_ref(ws);
+		ws->probes_out++; /* keeps probes_settled quiet until the logs are read */
+		if (docker_call("GET", path, NULL, 10000, logs_read, ws) == -1) {
+			ws->probes_out--;
+			ws_unref(ws);
+			ws_fail(ws, 502, "start_failed", "the workspace exited during start-up");
+		}
+	} else {
+		probes_settled(ws);
+	}
+	ws_unref(ws);
+}
+
+static void
+probe_round(struct workspace *ws)
+{
+	char url[512];
+	struct fetch_opts o = {0};
+
+	if (ws->state != WS_WAITING || ws->probes_out > 0)
+		return;
+	ws->attempts++;
+	if (!ws->jupyter_ok) {
+		snprintf(url, sizeof(url), "http://%s%s%s:%d/api/status?token=%s",
+		         strchr(ctx.probe_host, ':') ? "[" : "", ctx.probe_host,
+		         strchr(ctx.probe_host, ':') ? "]" : "", ws->jupyter_port, ws->token);
+		o.url = url;
+		o.timeout_ms = 2000;
+		o.max_body = 65536;
+		ws_ref(ws);
+		ws->probes_out++;
+		if (fetch_start(&o, jupyter_probed, ws) == -1) {
+			ws->probes_out--;
+			ws_unref(ws);
+		}
+		explicit_bzero(url, sizeof(url));
+	}
+	if (!ws->ssh_ok) {
+		ws_ref(ws);
+		ws->probes_out++;
+		if (probe_ssh(ctx.loop, ctx.probe_host, ws->ssh_port, ws->host_key_pub, ssh_probed,
+		              ws) == -1) {
+			ws->probes_out--;
+			ws_unref(ws);
+		}
+	}
+	if (ws->attempts % ALIVE_CHECK_EVERY == 0) {
+		char path[160];
+
+		snprintf(path, sizeof(path), "/containers/%s/json", ws->container_id);
+		ws_ref(ws);
+		ws->probes_out++;
+		if (docker_call("GET", path, NULL, 10000, alive_checked, ws) == -1) {
+			ws->probes_out--;
+			ws_unref(ws);
+		}
+	}
+	if (ws->probes_out == 0)
+		probes_settled(ws);
+}
+
+static void
+begin_waiting(struct workspace *ws)
+{
+	set_state(ws, WS_WAITING);
+	ws->deadline = uv_now(ctx.loop) + (uint64_t)ctx.cfg->ready_timeout * 1000;
+	probe_round(ws);
+}
+
+/* ---- create, start, inspect ---- */
+
+static int
+host_port(json_t *ports, const char *key)
+{
+	json_t *b = json_array_get(json_object_get(ports, key), 0);
+	const char *p = json_string_value(json_object_get(b, "HostPort"));
+
+	return p ? atoi(p) : 0; /* NOLINT: the engine's own decimal text */
+}
+
+static void
+inspected(void *arg, const struct docker_reply *r)
+{
+	struct workspace *ws = arg;
+	json_t *ports;
+	int jp, sp;
+
+	if (stopped_meanwhile(ws) || engine_failed(ws, r, "inspect"))
+		goto out;
+	if (r->status != 200) {
+		ws_fail(ws, 502, "start_failed", "cannot inspect the container: %s", r->error);
+		goto out;
+	}
+	/* The engine is the truth for ports. */
+	ports = json_object_get(json_object_get(r->json, "NetworkSettings"), "Ports");
+	jp = host_port(ports, "8888/tcp");
+	sp = host_port(ports, "2222/tcp");
+	if (jp > 0 && sp > 0) {
+		ws->jupyter_port = jp;
+		ws->ssh_port = sp;
+	}
+	begin_waiting(ws);
+out:
+	ws_unref(ws);
+}
+
+static void
+inspect(struct workspace *ws)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "/containers/%s/json", ws->container_id);
+	ws_ref(ws);
+	if (docker_call("GET", path, NULL, 10000, inspected, ws) == -1) {
+		ws_unref(ws);
+		ws_fail(ws, 500, "internal", "cannot start an engine call");
+	}
+}
+
+static void
+started(void *arg, const struct docker_reply *r)
+{
+	struct workspace *ws = arg;
+
+	if (stopped_meanwhile(ws) || engine_failed(ws, r, "start"))
+		goto out;
+	if (r->status != 204 && r->status != 304) {
+		if (r->error && strstr(r->error, "address already in use"))
+			ws_fail(ws, 409, "start_failed",
+			        "host port %d or %d is already taken by another program; try again",
+			        ws->jupyter_port, ws->ssh_port);
+		else
+			ws_fail(ws, 502, "start_failed", "the engine could not start it: %s",
+			        r->error);
+		goto out;
+	}
+	if (ws->adopted)
+		begin_waiting(ws);
+	else
+		inspect(ws);
+out:
+	ws_unref(ws);
+}
+
+static void
+created(void *arg, const struct docker_reply *r)
+{
+	struct workspace *ws = arg;
+	const char *id = json_string_value(json_object_get(r->json, "Id"));
+	char path[160];
+
+	if (r->status == 201 && id != NULL)
+		snprintf(ws->container_id, sizeof(ws->container_id), "%s", id);
+	if (stopped_meanwhile(ws) || engine_failed(ws, r, "create"))
+		goto out;
+	if (r->status == 404) {
+		ws_fail(ws, 502, "start_failed",
+		        "image %s is not on the engine (an admin must build it; see templates/)",
+		        ws->image);
+		goto out;
+	}
+	if (r->status != 201 || id == NULL) {
+		ws_fail(ws, 502, "start_failed", "the engine refused the container: %s",
+		        r->error ? r->error : "no id");
+		goto out;
+	}
+	set_state(ws, WS_STARTING);
+	snprintf(path, sizeof(path), "/containers/%s/start", ws->container_id);
+	ws_ref(ws);
+	if (docker_call("POST", path, NULL, 60000, started, ws) == -1) {
+		ws_unref(ws);
+		ws_fail(ws, 500, "internal", "cannot start an engine call");
+	}
+out:
+	ws_unref(ws);
+}
+
+static void
+create(struct workspace *ws)
+{
+	char home[512], etc[512], path[160];
+	struct spec_in in = {0};
+	json_t *body;
+	int rc;
+
+	snprintf(home, sizeof(home), "%s/%s", ctx.cfg->home_root, ws->owner);
+	ws_dir(ws, etc, sizeof(etc));
+	in.id = ws->id;
+	in.name = ws->name;
+	in.owner = ws->owner;
+	in.uid = ws->uid;
+	in.gid = ws->gid;
+	in.tmpl = ws->tmpl;
+	in.memory = ws->memory;
+	in.shm = ws->shm;
+	in.cpus = ws->cpus;
+	in.home_src = home;
+	in.etc_src = etc;
+	in.publish_address = ctx.cfg->publish_address;
+	in.jupyter_port = ws->jupyter_port;
+	in.ssh_port = ws->ssh_port;
+	in.created_at = ws->created_at;
+	body = spec_build(&in);
+	set_state(ws, WS_CREATING);
+	snprintf(path, sizeof(path), "/containers/create?name=wslab-%s-%s", ws->owner, ws->name);
+	ws_ref(ws);
+	rc = body ? docker_call("POST", path, body, 60000, created, ws) : -1;
+	json_decref(body);
+	if (rc == -1) {
+		ws_unref(ws);
+		ws_fail(ws, 500, "internal", "cannot start an engine call");
+	}
+}
+
+/* ---- prepare (pool thread) ---- */
+
+struct prep {
+	uv_work_t work;
+	struct workspace *ws;
+	char dir[512];
+	struct wsfs_out out;
+};
+
+static void
+prepare_work(uv_work_t *w)
+{
+	struct prep *p = w->data;
+	struct wsfs_in in = {0};
+
+	in.uid = p->ws->uid;
+	in.home_root = ctx.cfg->home_root;
+	in.ws_dir = p->dir;
+	in.token = p->ws->token;
+	in.keys = p->ws->keys;
+	in.nkeys = p->ws->nkeys;
+	if (wsfs_prepare(&in, &p->out) == -1)
+		p->out.status = p->out.status ? p->out.status : 500;
+	else
+		p->out.status = 0;
+}
+
+static void
+prepared(uv_work_t *w, int status)
+{
+	struct prep *p = w->data;
+	struct workspace *ws = p->ws;
+
+	if (status != 0 && p->out.status == 0) {
+		p->out.status = 500;
+		snprintf(p->out.err, sizeof(p->out.err), "cancelled");
+	}
+	if (p->out.status == 0) {
+		snprintf(ws->owner, sizeof(ws->owner), "%s", p->out.user);
+		ws->gid = p->out.gid;
+		snprintf(ws->host_key_pub, sizeof(ws->host_key_pub), "%s", p->out.host_key_pub);
+		if (!stopped_meanwhile(ws))
+			create(ws);
+	} else {
+		ws_fail(ws, p->out.status, p->out.status == 500 ? "internal" : "forbidden", "%s",
+		        p->out.err);
+	}
+	free(p);
+	ws_unref(ws);
+}
+
+struct workspace *
+ws_start(struct start_req *req, uid_t uid, struct api_error *err)
+{
+	struct workspace *ws;
+	struct prep *p;
+	struct timespec now;
+
+	if (shutting_down) {
+		api_error_set(err, 503, "engine_unavailable", "wsd is shutting down");
+		return NULL;
+	}
+	if (req->name[0] == '\0') {
+		for (int i = 1; i < 1000; i++) {
+			snprintf(req->name, sizeof(req->name), "ws%d", i);
+			if (ws_find(uid, req->name) == NULL)
+				break;
+		}
+	}
+	if (ws_find(uid, req->name) != NULL) {
+		api_error_set(err, 409, "conflict", "you already have a workspace named %s",
+		              req->name);
+		return NULL;
+	}
+	ws = calloc(1, sizeof(*ws));
+	p = calloc(1, sizeof(*p));
+	if (ws == NULL || p == NULL) {
+		free(ws);
+		free(p);
+		api_error_set(err, 500, "internal", "out of memory");
+		return NULL;
+	}
+	ws->jupyter_port = port_take(0);
+	ws->ssh_port = port_take(0);
+	if (ws->jupyter_port < 0 || ws->ssh_port < 0) {
+		port_free(ws->jupyter_port);
+		port_free(ws->ssh_port);
+		free(ws);
+		free(p);
+		api_error_set(err, 503, "no_ports", "no free ports left in %lld..%lld",
+		              (long long)ctx.cfg->port_min, (long long)ctx.cfg->port_max);
+		return NULL;
+	}
+	uv_timer_init(ctx.loop, &ws->timer);
+	ws->timer.data = ws;
+	ws->refs = 2; /* the list and the caller */
+	random_hex(ws->id, 6);
+	random_hex(ws->token, 32); /* 256 bits */
+	snprintf(ws->name, sizeof(ws->name), "%s", req->name);
+	ws->uid = uid;
+	ws->tmpl = req->tmpl;
+	ws->image = strdup(req->tmpl->image);
+	ws->memory = req->memory;
+	ws->shm = req->shm;
+	ws->cpus = req->cpus;
+	memcpy(ws->keys, req->ssh_keys, sizeof(ws->keys));
+	ws->nkeys = req->nkeys;
+	req->nkeys = 0;
+	clock_gettime(CLOCK_REALTIME, &now);
+	ws->created_at = now.tv_sec;
+	snprintf(ws->owner, sizeof(ws->owner), "uid%u", (unsigned)uid);
+	ws->state = WS_PREPARING;
+	ws->next = list;
+	list = ws;
+
+	p->ws = ws;
+	ws_dir(ws, p->dir, sizeof(p->dir));
+	p->work.data = p;
+	ws_ref(ws);
+	if (uv_queue_work(ctx.loop, &p->work, prepare_work, prepared) != 0) {
+		free(p);
+		ws_unref(ws);
+		ws_fail(ws, 500, "internal", "cannot queue work");
+	}
+	log_info("workspace %s (uid %u/%s) starting: template %s", ws->id, (unsigned)uid, ws->name,
+	         ws->tmpl->name);
+	return ws;
+}
+
+/* ---- JSON ---- */
+
+static void
+iso_time(int64_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+json_t *
+ws_json(const struct workspace *ws, uid_t viewer_uid)
+{
+	char created[32], ready[32], url[512];
+	json_t *o;
+
+	iso_time(ws->created_at, created, sizeof(created));
+	o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:f}", "id", ws->id,
+	              "name", ws->name, "owner", ws->owner, "uid", (int)ws->uid, "state",
+	              ws_state_name(ws->state), "template", ws->tmpl->name, "image", ws->image,
+	              "created_at", created, "memory", (json_int_t)ws->memory, "shm",
+	              (json_int_t)ws->shm, "cpus", ws->cpus);
+	json_object_set_new(o, "container_id", json_string(ws->container_id));
+	if (ws->ready_at) {
+		iso_time(ws->ready_at, ready, sizeof(ready));
+		json_object_set_new(o, "ready_at", json_string(ready));
+	} else {
+		json_object_set_new(o, "ready_at", json_null());
+	}
+	json_object_set_new(o, "ssh_host", json_string(ctx.public_host));
+	json_object_set_new(o, "ssh_port", json_integer(ws->ssh_port));
+	json_object_set_new(o, "ssh_user", json_string(ws->owner));
+	json_object_set_new(o, "ssh_host_key", json_string(ws->host_key_pub));
+	json_object_set_new(o, "jupyter_port", json_integer(ws->jupyter_port));
+	if (viewer_uid == ws->uid && ws->state == WS_READY) {
+		snprintf(url, sizeof(url), "http://%s:%d%s?token=%s", ctx.public_host,
+		         ws->jupyter_port, ws->tmpl->url_path, ws->token);
+		json_object_set_new(o, "jupyter_url", json_string(url));
+		explicit_bzero(url, sizeof(url));
+	} else {
+		json_object_set_new(o, "jupyter_url", json_null());
+	}
+	if (ws->error.status != 0)
+		json_object_set_new(o, "error", json_string(ws->error.message));
+	return o;
+}
+
+/* ---- reconcile after a restart ---- */
+
+static void (*reconcile_done)(int, int, const char *);
+static int n_adopted, n_removed;
+
+static void
+orphan_removed(void *arg, const struct docker_reply *r)
+{
+	(void)arg;
+	(void)r;
+}
+
+static void
+remove_orphan(const char *cid, const char *why)
+{
+	char path[160];
+
+	log_warn("removing container %.12s: %s", cid, why);
+	snprintf(path, sizeof(path), "/containers/%s?force=1", cid);
+	docker_call("DELETE", path, NULL, 30000, orphan_removed, NULL);
+	n_removed++;
+}
+
+static int64_t
+label_int(json_t *labels, const char *key, int64_t def)
+{
+	const char *v = json_string_value(json_object_get(labels, key));
+	char *end;
+	long long n;
+
+	if (v == NULL)
+		return def;
+	n = strtoll(v, &end, 10);
+	return (*end == '\0' && n > 0) ? n : def;
+}
+
+/* Adopt one listed container, or remove it. */
+static void
+adopt(json_t *c)
+{
+	json_t *labels = json_object_get(c, "Labels");
+	const char *cid = json_string_value(json_object_get(c, "Id"));
+	const char *id = json_string_value(json_object_get(labels, "wslab.workspace"));
+	const char *name = json_string_value(json_object_get(labels, "wslab.name"));
+	const char *owner = json_string_value(json_object_get(labels, "wslab.owner"));
+	const char *uid = json_string_value(json_object_get(labels, "wslab.uid"));
+	const char *tname = json_string_value(json_object_get(labels, "wslab.template"));
+	const char *created = json_string_value(json_object_get(labels, "wslab.created"));
+	const char *state = json_string_value(json_object_get(c, "State"));
+	const struct template *t = tname ? config_template(ctx.cfg, tname) : NULL;
+	struct workspace *ws;
+	char dir[512], path[600];
+	json_t *p;
+	size_t i;
+
+	if (cid == NULL)
+		return;
+	if (id == NULL || name == NULL || owner == NULL || uid == NULL || t == NULL ||
+	    strlen(id) != 12 || !valid_ws_name(name) || strlen(owner) > 32) {
+		remove_orphan(cid, "wslab labels incomplete or template gone");
+		return;
+	}
+	if (state == NULL || strcmp(state, "running") != 0) {
+		remove_orphan(cid, "not running");
+		return;
+	}
+	ws = calloc(1, sizeof(*ws));
+	if (ws == NULL)
+		return;
+	snprintf(ws->id, sizeof(ws->id), "%s", id);
+	ws_dir(ws, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/jupyter_token", dir);
+	if (wsfs_read(path, ws->token, sizeof(ws->token)) == -1) {
+		free(ws);
+		remove_orphan(cid, "its workspace directory is gone");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/ssh_host_ed25519_key.pub", dir);
+	wsfs_read(path, ws->host_key_pub, sizeof(ws->host_key_pub));
+	snprintf(ws->name, sizeof(ws->name), "%s", name);
+	snprintf(ws->owner, sizeof(ws->owner), "%s", owner);
+	snprintf(ws->container_id, sizeof(ws->container_id), "%s", cid);
+	ws->uid = (uid_t)strtoul(uid, NULL, 10);
+	ws->tmpl = t;
+	ws->image = strdup(json_string_value(json_object_get(c, "Image")) ?: t->image);
+	ws->created_at = created ? strtoll(created, NULL, 10) : 0;
+	ws->memory = label_int(labels, "wslab.memory", t->memory);
+	ws->shm = label_int(labels, "wslab.shm", t->shm);
+	ws->cpus = (double)label_int(labels, "wslab.nanocpus", (int64_t)(t->cpus * 1e9)) / 1e9;
+	json_array_foreach(json_object_get(c, "Ports"), i, p)
+	{
+		json_int_t priv = json_integer_value(json_object_get(p, "PrivatePort"));
+		json_int_t pub = json_integer_value(json_object_get(p, "PublicPort"));
+
+		if (priv == 8888 && pub > 0)
+			ws->jupyter_port = port_take((int)pub);
+		else if (priv == 2222 && pub > 0)
+			ws->ssh_port = port_take((int)pub);
+	}
+	uv_timer_init(ctx.loop, &ws->timer);
+	ws->timer.data = ws;
+	ws->refs = 1;
+	ws->adopted = 1;
+	ws->next = list;
+	list = ws;
+	n_adopted++;
+	/* Probe again: it was running, but was it ready? */
+	begin_waiting(ws);
+}
+
+struct sweep {
+	uv_work_t work;
+	size_t n;
+	char ids[][13];
+};
+
+static void
+sweep_work(uv_work_t *w)
+{
+	struct sweep *sw = w->data;
+	char base[512], path[800];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(base, sizeof(base), "%s/workspaces", ctx.cfg->state_dir);
+	d = opendir(base);
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		size_t i;
+
+		if (e->d_name[0] == '.')
+			continue;
+		for (i = 0; i < sw->n; i++)
+			if (strcmp(sw->ids[i], e->d_name) == 0)
+				break;
+		if (i < sw->n)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", base, e->d_name);
+		/* A start killed before it made a container. */
+		wsfs_remove(path);
+	}
+	closedir(d);
+}
+
+static void
+sweep_done(uv_work_t *w, int status)
+{
+	(void)status;
+	free(w->data);
+}
+
+/* Remove workspace directories that belong to no container. */
+static void
+sweep_dirs(void)
+{
+	struct sweep *sw;
+	size_t n = 0;
+
+	for (struct workspace *ws = list; ws; ws = ws->next)
+		n++;
+	sw = calloc(1, sizeof(*sw) + n * sizeof(sw->ids[0]));
+	if (sw == NULL)
+		return;
+	for (struct workspace *ws = list; ws; ws = ws->next)
+		memcpy(sw->ids[sw->n++], ws->id, 13);
+	sw->work.data = sw;
+	if (uv_queue_work(ctx.loop, &sw->work, sweep_work, sweep_done) != 0)
+		free(sw);
+}
+
+static void
+listed(void *arg, const struct docker_reply *r)
+{
+	json_t *c;
+	size_t i;
+
+	(void)arg;
+	if (r->status != 200 || !json_is_array(r->json)) {
+		reconcile_done(0, 0, r->error ? r->error : "cannot list containers");
+		return;
+	}
+	json_array_foreach(r->json, i, c) adopt(c);
+	sweep_dirs();
+	reconcile_done(n_adopted, n_removed, NULL);
+}
+
+void
+ws_reconcile(void (*done_cb)(int, int, const char *))
+{
+	reconcile_done = done_cb;
+	n_adopted = n_removed = 0;
+	if (docker_call("GET",
+	                "/containers/json?all=1&filters=%7B%22label%22%3A%5B%22wslab.workspace%22%"
+	                "5D%7D",
+	                NULL, 30000, listed, NULL) == -1)
+		done_cb(0, 0, "cannot start an engine call");
+}
+
+void
+ws_shutdown(void)
+{
+	shutting_down = 1;
+	while (list != NULL) {
+		struct workspace *ws = list;
+
+		uv_timer_stop(&ws->timer);
+		list_remove(ws);
+		notify(ws, WS_EV_STOPPED);
+	}
+	free(ports_used);
+	ports_used = NULL;
+}

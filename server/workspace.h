@@ -1,0 +1,110 @@
+/*
+ * Workspaces and their lifecycle. One state machine, driven by engine
+ * replies, probe results and timers:
+ *
+ *   preparing -> creating -> starting -> waiting -> ready -> stopping -> stopped
+ *        \__________\___________\__________\______________> failed
+ *
+ * Every path into "failed" removes the container and the workspace
+ * directory it made and frees its ports. Workspaces are refcounted: a
+ * pending engine call, probe or waiting client holds a reference.
+ */
+#ifndef WSD_WORKSPACE_H
+#define WSD_WORKSPACE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "config.h"
+#include "valid.h"
+
+enum ws_state {
+	WS_PREPARING,
+	WS_CREATING,
+	WS_STARTING,
+	WS_WAITING,
+	WS_READY,
+	WS_STOPPING,
+	WS_STOPPED,
+	WS_FAILED,
+};
+
+enum ws_event { WS_EV_PROGRESS, WS_EV_READY, WS_EV_STOPPED, WS_EV_FAILED };
+
+struct workspace;
+
+struct ws_waiter {
+	void (*cb)(struct ws_waiter *w, struct workspace *ws, enum ws_event ev);
+	struct ws_waiter *next;
+};
+
+struct workspace {
+	int refs;
+	char id[13];
+	char name[WS_NAME_MAX + 1];
+	char owner[33];
+	uid_t uid;
+	gid_t gid;
+	const struct template *tmpl;
+	char *image;
+	int64_t memory, shm;
+	double cpus;
+	char *keys[WS_KEYS_MAX];
+	size_t nkeys;
+	char token[65];
+	char host_key_pub[128];
+	char container_id[65];
+	int jupyter_port, ssh_port;
+	int64_t created_at, ready_at;
+	enum ws_state state;
+	int stop_requested;
+	int adopted;
+	struct api_error error;
+	/* readiness */
+	uv_timer_t timer;
+	uint64_t deadline;
+	int jupyter_ok, ssh_ok, probes_out, attempts;
+	struct ws_waiter *waiters;
+	struct workspace *next;
+};
+
+struct ws_ctx {
+	uv_loop_t *loop;
+	const struct config *cfg;
+	char public_host[256];
+	char probe_host[64];
+	int host_cpus;
+};
+
+int ws_init(uv_loop_t *loop, const struct config *cfg, char *err, size_t errlen);
+void ws_shutdown(void);
+const struct ws_ctx *ws_context(void);
+
+/*
+ * Begin a start for uid. On success returns the new workspace (the caller
+ * holds one reference) and the request's keys are moved into it; on
+ * refusal returns NULL and fills err. Nothing is created on refusal.
+ */
+struct workspace *ws_start(struct start_req *req, uid_t uid, struct api_error *err);
+/* Stop a workspace; ev STOPPED reaches its waiters when it is gone. */
+void ws_stop(struct workspace *ws);
+
+struct workspace *ws_find(uid_t uid, const char *name_or_id);
+struct workspace *ws_first(void);
+
+void ws_ref(struct workspace *ws);
+void ws_unref(struct workspace *ws);
+void ws_wait(struct workspace *ws, struct ws_waiter *w);
+void ws_unwait(struct workspace *ws, struct ws_waiter *w);
+
+const char *ws_state_name(enum ws_state s);
+/* The workspace as JSON; secrets only when viewer_uid owns it. */
+json_t *ws_json(const struct workspace *ws, uid_t viewer_uid);
+
+/* Re-adopt wslab containers after a restart; done_cb runs once. */
+void ws_reconcile(void (*done_cb)(int adopted, int removed, const char *err));
+
+#endif

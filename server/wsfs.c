@@ -1,0 +1,218 @@
+/*
+ * Host-side files of a workspace. Homes are created with the owner's
+ * ownership and never deleted. An existing home is used only when it is a
+ * real directory (not a symlink) owned by the user: a student cannot point
+ * wsd at someone else's files by planting a link.
+ */
+#include "wsfs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sshkey.h"
+
+int
+wsfs_mkdirs(const char *path, mode_t mode)
+{
+	char buf[512], *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) == -1 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static int
+write_file(const char *dir, const char *name, const char *text, mode_t mode, uid_t uid, gid_t gid,
+           struct wsfs_out *out)
+{
+	char path[600];
+	size_t len = strlen(text);
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd == -1 || write(fd, text, len) != (ssize_t)len || fchown(fd, uid, gid) == -1 ||
+	    fchmod(fd, mode) == -1) {
+		snprintf(out->err, sizeof(out->err), "cannot write %s: %s", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int
+make_home(const struct wsfs_in *in, struct wsfs_out *out)
+{
+	struct stat st;
+
+	if (wsfs_mkdirs(in->home_root, 0755) == -1) {
+		snprintf(out->err, sizeof(out->err), "cannot create %s: %s", in->home_root,
+		         strerror(errno));
+		return -1;
+	}
+	snprintf(out->home, sizeof(out->home), "%s/%s", in->home_root, out->user);
+	if (mkdir(out->home, 0700) == 0) {
+		if (chown(out->home, in->uid, out->gid) == -1) {
+			snprintf(out->err, sizeof(out->err), "cannot chown %s: %s", out->home,
+			         strerror(errno));
+			rmdir(out->home);
+			return -1;
+		}
+		return 0;
+	}
+	if (errno != EEXIST) {
+		snprintf(out->err, sizeof(out->err), "cannot create %s: %s", out->home,
+		         strerror(errno));
+		return -1;
+	}
+	if (lstat(out->home, &st) == -1 || !S_ISDIR(st.st_mode) || st.st_uid != in->uid) {
+		snprintf(out->err, sizeof(out->err),
+		         "%s is not a directory owned by %s; ask an admin to fix it", out->home,
+		         out->user);
+		out->status = 409;
+		return -1;
+	}
+	return 0;
+}
+
+int
+wsfs_prepare(const struct wsfs_in *in, struct wsfs_out *out)
+{
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	char buf[4096], gbuf[4096], text[8192], pub[128];
+	size_t off = 0;
+
+	out->status = 500;
+	if (getpwuid_r(in->uid, &pw, buf, sizeof(buf), &pwp) != 0 || pwp == NULL) {
+		snprintf(out->err, sizeof(out->err), "uid %u has no entry in the user database",
+		         (unsigned)in->uid);
+		out->status = 403;
+		return -1;
+	}
+	if (strlen(pw.pw_name) >= sizeof(out->user)) {
+		snprintf(out->err, sizeof(out->err), "user name too long");
+		out->status = 403;
+		return -1;
+	}
+	snprintf(out->user, sizeof(out->user), "%s", pw.pw_name);
+	out->gid = pw.pw_gid;
+	getgrgid_r(out->gid, &gr, gbuf, sizeof(gbuf), &grp);
+
+	if (make_home(in, out) == -1)
+		return -1;
+	if (wsfs_mkdirs(in->ws_dir, 0711) == -1 || chmod(in->ws_dir, 0711) == -1) {
+		snprintf(out->err, sizeof(out->err), "cannot create %s: %s", in->ws_dir,
+		         strerror(errno));
+		return -1;
+	}
+	if (write_file(in->ws_dir, "jupyter_token", in->token, 0400, in->uid, out->gid, out) == -1)
+		goto fail;
+	{
+		char path[600], err[256];
+
+		snprintf(path, sizeof(path), "%s/ssh_host_ed25519_key", in->ws_dir);
+		if (sshkey_generate(path, pub, sizeof(pub), err, sizeof(err)) == -1 ||
+		    chown(path, in->uid, out->gid) == -1) {
+			snprintf(out->err, sizeof(out->err), "host key: %s", err);
+			goto fail;
+		}
+		snprintf(out->host_key_pub, sizeof(out->host_key_pub), "%s", pub);
+		snprintf(text, sizeof(text), "%s\n", pub);
+		if (write_file(in->ws_dir, "ssh_host_ed25519_key.pub", text, 0644, 0, 0, out) == -1)
+			goto fail;
+	}
+	for (size_t i = 0; i < in->nkeys; i++) {
+		int n = snprintf(text + off, sizeof(text) - off, "%s\n", in->keys[i]);
+
+		if (n < 0 || (size_t)n >= sizeof(text) - off) {
+			snprintf(out->err, sizeof(out->err), "ssh keys too long");
+			out->status = 400;
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	if (write_file(in->ws_dir, "authorized_keys", text, 0644, 0, 0, out) == -1)
+		goto fail;
+	snprintf(text, sizeof(text),
+	         "root:x:0:0:root:/root:/usr/sbin/nologin\n"
+	         "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+	         "%s:x:%u:%u:%s:/home/%s:/bin/bash\n",
+	         out->user, (unsigned)in->uid, (unsigned)out->gid, out->user, out->user);
+	if (write_file(in->ws_dir, "passwd", text, 0644, 0, 0, out) == -1)
+		goto fail;
+	if (out->gid == 0)
+		snprintf(text, sizeof(text), "root:x:0:\nnogroup:x:65534:\n");
+	else
+		snprintf(text, sizeof(text), "root:x:0:\nnogroup:x:65534:\n%s:x:%u:\n",
+		         grp ? grp->gr_name : out->user, (unsigned)out->gid);
+	if (write_file(in->ws_dir, "group", text, 0644, 0, 0, out) == -1)
+		goto fail;
+	return 0;
+fail:
+	wsfs_remove(in->ws_dir);
+	return -1;
+}
+
+int
+wsfs_remove(const char *ws_dir)
+{
+	DIR *d = opendir(ws_dir);
+	struct dirent *e;
+	char path[600];
+	int ret = 0;
+
+	if (d == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", ws_dir, e->d_name);
+		if (unlink(path) == -1)
+			ret = -1;
+	}
+	closedir(d);
+	if (rmdir(ws_dir) == -1)
+		ret = -1;
+	return ret;
+}
+
+int
+wsfs_read(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd == -1)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	return 0;
+}

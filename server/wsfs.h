@@ -1,0 +1,40 @@
+/*
+ * A workspace's files on the host: the owner's home under home_root and
+ * the per-workspace directory under state_dir/workspaces/ID that is
+ * mounted read-only at /etc/wslab (token, SSH host key, authorized keys,
+ * passwd and group). Blocking file I/O: called on pool threads only.
+ */
+#ifndef WSD_WSFS_H
+#define WSD_WSFS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct wsfs_in {
+	uid_t uid;
+	const char *home_root;
+	const char *ws_dir; /* state_dir/workspaces/ID */
+	const char *token;
+	char *const *keys;
+	size_t nkeys;
+};
+
+struct wsfs_out {
+	char user[33];
+	gid_t gid;
+	char home[512];         /* host path of the home */
+	char host_key_pub[128]; /* "ssh-ed25519 B64" */
+	char err[256];
+	int status; /* HTTP status to report on error */
+};
+
+/* Look the user up, make the home and the workspace directory. 0 or -1. */
+int wsfs_prepare(const struct wsfs_in *in, struct wsfs_out *out);
+/* Remove the workspace directory (never the home). 0 or -1. */
+int wsfs_remove(const char *ws_dir);
+/* Read a small file into buf (NUL-terminated, trailing newline cut). 0 or -1. */
+int wsfs_read(const char *path, char *buf, size_t len);
+/* mkdir -p with mode for the created components. 0 or -1 (errno set). */
+int wsfs_mkdirs(const char *path, mode_t mode);
+
+#endif

@@ -1,0 +1,19 @@
+/* One runner for every unit suite; CK_FORK isolates each test. */
+#include <stdlib.h>
+
+#include "unit.h"
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(size_suite());
+	int failed;
+
+	srunner_add_suite(sr, valid_suite());
+	srunner_add_suite(sr, spec_suite());
+	srunner_add_suite(sr, config_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,118 @@
+/* The config parser: defaults, each keyword type, and errors that name the line. */
+#include <string.h>
+
+#include "config.h"
+#include "unit.h"
+
+START_TEST(defaults_offer_offline)
+{
+	struct config cfg;
+	char err[256];
+
+	config_defaults(&cfg);
+	ck_assert_int_eq(config_parse_buffer(&cfg, "empty", "", err, sizeof(err)), 0);
+	ck_assert_str_eq(cfg.socket, "/run/wslab/wsd.sock");
+	ck_assert_str_eq(cfg.engine, "unix:///var/run/docker.sock");
+	ck_assert_str_eq(cfg.publish_address, "127.0.0.1");
+	ck_assert_int_eq(cfg.ntemplates, 1);
+	ck_assert_str_eq(cfg.templates[0].name, "offline");
+	ck_assert_str_eq(cfg.templates[0].image, "wslab/offline:1");
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(values)
+{
+	struct config cfg;
+	char err[256];
+	const struct template *t;
+
+	config_defaults(&cfg);
+	ck_assert_msg(
+	    config_parse_buffer(&cfg, "f",
+	                        "# comment\n"
+	                        "  socket = /tmp/x.sock   \n"
+	                        "ready_timeout = 2m\n"
+	                        "port_min = 30000\nport_max = 30010\n"
+	                        "default_template = gpu\n"
+	                        "[template gpu]\n"
+	                        "image = pytorch-cuda:2.9\n"
+	                        "memory = 32g\nmemory_max=64g\ncpus = 8\nurl_path = /lab\n",
+	                        err, sizeof(err)) == 0,
+	    "%s", err);
+	ck_assert_str_eq(cfg.socket, "/tmp/x.sock");
+	ck_assert_int_eq(cfg.ready_timeout, 120);
+	ck_assert_int_eq(cfg.port_min, 30000);
+	t = config_template(&cfg, "gpu");
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(t->memory, INT64_C(32) << 30);
+	ck_assert_double_eq(t->cpus, 8);
+	ck_assert_str_eq(t->url_path, "/lab");
+	ck_assert_ptr_null(config_template(&cfg, "offline"));
+	config_free(&cfg);
+}
+END_TEST
+
+static const struct {
+	const char *text;
+	const char *needle;
+} bad[] = {
+    {"nonsense = 1\n", "line 1: unknown keyword \"nonsense\""},
+    {"\n\nport_min = abc\n", "line 3: port_min"},
+    {"port_min = 80\n", "out of range"},
+    {"ready_timeout = forever\n", "not a duration"},
+    {"[template x]\nimage = a\nmemory = lots\n", "line 3: memory"},
+    {"[template x]\nimage = a\ncpus = -1\n", "cpus"},
+    {"[template x]\nimage = a\nsocket = /x\n", "unknown keyword \"socket\" in a template"},
+    {"[templat x]\n", "expected [template NAME]"},
+    {"[template a/b]\n", "bad template name"},
+    {"[template x]\nimage = a\n[template x]\n", "declared twice"},
+    {"[template x]\n", "image is required"},
+    {"just words\n", "expected key = value"},
+    {"default_template = nope\n", "no template named \"nope\""},
+    {"port_min = 30000\nport_max = 29000\n", "port_min..port_max"},
+    {"state_dir = relative\n", "absolute"},
+    {"log_level = loud\n", "log_level"},
+    {"[template x]\nimage = a\nmemory = 8g\nmemory_max = 4g\n", "above its maximum"},
+};
+
+START_TEST(refused)
+{
+	struct config cfg;
+	char err[256] = "";
+
+	config_defaults(&cfg);
+	ck_assert_int_eq(config_parse_buffer(&cfg, "wsd.conf", bad[_i].text, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, bad[_i].needle) != NULL, "error \"%s\" lacks \"%s\"", err,
+	              bad[_i].needle);
+	ck_assert_msg(strncmp(err, "wsd.conf", 8) == 0, "error \"%s\" does not name the file", err);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(missing_file)
+{
+	struct config cfg;
+	char err[256];
+
+	ck_assert_int_eq(config_load(&cfg, "/nonexistent/wsd.conf", 1, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "No such file"));
+	config_free(&cfg);
+	ck_assert_int_eq(config_load(&cfg, "/nonexistent/wsd.conf", 0, err, sizeof(err)), 0);
+	config_free(&cfg);
+}
+END_TEST
+
+Suite *
+config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("parse");
+
+	tcase_add_test(tc, defaults_offer_offline);
+	tcase_add_test(tc, values);
+	tcase_add_loop_test(tc, refused, 0, (int)(sizeof(bad) / sizeof(bad[0])));
+	tcase_add_test(tc, missing_file);
+	suite_add_tcase(s, tc);
+	return s;
+}

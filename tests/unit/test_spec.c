@@ -1,0 +1,181 @@
+/* The container-create body: the security settings are always there. */
+#include <string.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "spec.h"
+#include "unit.h"
+
+static struct config cfg;
+static json_t *body;
+
+static void
+setup(void)
+{
+	struct spec_in in = {0};
+
+	config_defaults(&cfg);
+	config_parse_buffer(
+	    &cfg, "t", "[template offline]\nimage = wslab/offline:1\npids_limit = 777\n", NULL, 0);
+	in.id = "0123456789ab";
+	in.name = "my_ws.1";
+	in.owner = "alice";
+	in.uid = 1234;
+	in.gid = 2345;
+	in.tmpl = config_template(&cfg, "offline");
+	in.memory = INT64_C(2) << 30;
+	in.shm = INT64_C(256) << 20;
+	in.cpus = 1.5;
+	in.home_src = "/srv/home/alice";
+	in.etc_src = "/var/lib/wslab/workspaces/0123456789ab";
+	in.publish_address = "127.0.0.1";
+	in.jupyter_port = 20001;
+	in.ssh_port = 20002;
+	in.created_at = 1700000000;
+	body = spec_build(&in);
+	ck_assert_ptr_nonnull(body);
+}
+
+static void
+teardown(void)
+{
+	json_decref(body);
+	config_free(&cfg);
+}
+
+static json_t *
+host(void)
+{
+	return json_object_get(body, "HostConfig");
+}
+
+START_TEST(identity_and_image)
+{
+	ck_assert_str_eq(json_string_value(json_object_get(body, "Image")), "wslab/offline:1");
+	ck_assert_str_eq(json_string_value(json_object_get(body, "User")), "1234:2345");
+	ck_assert_str_eq(json_string_value(json_object_get(body, "Hostname")), "my-ws-1");
+	ck_assert_str_eq(json_string_value(json_object_get(body, "WorkingDir")), "/home/alice");
+}
+END_TEST
+
+START_TEST(security)
+{
+	json_t *h = host();
+
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(h, "CapDrop"), 0)),
+	                 "ALL");
+	ck_assert_int_eq(json_array_size(json_object_get(h, "CapDrop")), 1);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(h, "SecurityOpt"), 0)),
+	                 "no-new-privileges");
+	ck_assert(json_is_false(json_object_get(h, "Privileged")));
+	ck_assert(json_is_true(json_object_get(h, "Init")));
+	ck_assert_ptr_null(json_object_get(h, "CapAdd"));
+	ck_assert_ptr_null(json_object_get(h, "Devices"));
+	ck_assert_ptr_null(json_object_get(h, "Binds"));
+	ck_assert_str_eq(json_string_value(json_object_get(h, "NetworkMode")), "bridge");
+	ck_assert_str_eq(json_string_value(json_object_get(h, "IpcMode")), "private");
+}
+END_TEST
+
+START_TEST(limits)
+{
+	json_t *h = host();
+
+	ck_assert_int_eq(json_integer_value(json_object_get(h, "Memory")), INT64_C(2) << 30);
+	ck_assert_int_eq(json_integer_value(json_object_get(h, "MemorySwap")), INT64_C(2) << 30);
+	ck_assert_int_eq(json_integer_value(json_object_get(h, "ShmSize")), INT64_C(256) << 20);
+	ck_assert_int_eq(json_integer_value(json_object_get(h, "NanoCpus")), 1500000000);
+	ck_assert_int_eq(json_integer_value(json_object_get(h, "PidsLimit")), 777);
+}
+END_TEST
+
+START_TEST(ports_on_configured_address)
+{
+	json_t *pb = json_object_get(host(), "PortBindings");
+	json_t *j = json_array_get(json_object_get(pb, "8888/tcp"), 0);
+	json_t *s = json_array_get(json_object_get(pb, "2222/tcp"), 0);
+
+	ck_assert_int_eq(json_object_size(pb), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "HostIp")), "127.0.0.1");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "HostPort")), "20001");
+	ck_assert_str_eq(json_string_value(json_object_get(s, "HostIp")), "127.0.0.1");
+	ck_assert_str_eq(json_string_value(json_object_get(s, "HostPort")), "20002");
+	ck_assert_ptr_null(json_object_get(host(), "PublishAllPorts"));
+}
+END_TEST
+
+START_TEST(mounts)
+{
+	json_t *m = json_object_get(host(), "Mounts"), *e;
+	size_t i;
+	int home = 0, etc = 0, passwd = 0, group = 0;
+
+	json_array_foreach(m, i, e)
+	{
+		const char *src = json_string_value(json_object_get(e, "Source"));
+		const char *dst = json_string_value(json_object_get(e, "Target"));
+		int ro = json_is_true(json_object_get(e, "ReadOnly"));
+
+		ck_assert_str_eq(json_string_value(json_object_get(e, "Type")), "bind");
+		if (strcmp(dst, "/home/alice") == 0) {
+			ck_assert_str_eq(src, "/srv/home/alice");
+			ck_assert(!ro);
+			home++;
+		} else if (strcmp(dst, "/etc/wslab") == 0) {
+			ck_assert(ro);
+			etc++;
+		} else if (strcmp(dst, "/etc/passwd") == 0) {
+			ck_assert(ro);
+			ck_assert_str_eq(src, "/var/lib/wslab/workspaces/0123456789ab/passwd");
+			passwd++;
+		} else if (strcmp(dst, "/etc/group") == 0) {
+			ck_assert(ro);
+			group++;
+		} else {
+			ck_abort_msg("unexpected mount %s", dst);
+		}
+	}
+	ck_assert(home == 1 && etc == 1 && passwd == 1 && group == 1);
+}
+END_TEST
+
+START_TEST(labels_and_env)
+{
+	json_t *l = json_object_get(body, "Labels"), *env = json_object_get(body, "Env"), *e;
+	size_t i;
+	int home = 0;
+
+	ck_assert_str_eq(json_string_value(json_object_get(l, "wslab.owner")), "alice");
+	ck_assert_str_eq(json_string_value(json_object_get(l, "wslab.workspace")), "0123456789ab");
+	ck_assert_str_eq(json_string_value(json_object_get(l, "wslab.name")), "my_ws.1");
+	ck_assert_str_eq(json_string_value(json_object_get(l, "wslab.uid")), "1234");
+	ck_assert_str_eq(json_string_value(json_object_get(l, "wslab.memory")), "2147483648");
+	json_array_foreach(env, i, e)
+	{
+		const char *s = json_string_value(e);
+
+		ck_assert_msg(strstr(s, "TOKEN") == NULL, "secret in the environment: %s", s);
+		if (strcmp(s, "HOME=/home/alice") == 0)
+			home = 1;
+	}
+	ck_assert(home);
+}
+END_TEST
+
+Suite *
+spec_suite(void)
+{
+	Suite *s = suite_create("spec");
+	TCase *tc = tcase_create("build");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, identity_and_image);
+	tcase_add_test(tc, security);
+	tcase_add_test(tc, limits);
+	tcase_add_test(tc, ports_on_configured_address);
+	tcase_add_test(tc, mounts);
+	tcase_add_test(tc, labels_and_env);
+	suite_add_tcase(s, tc);
+	return s;
+}

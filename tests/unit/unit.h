@@ -1,0 +1,11 @@
+#ifndef WSLAB_UNIT_H
+#define WSLAB_UNIT_H
+
+#include <check.h>
+
+Suite *size_suite(void);
+Suite *valid_suite(void);
+Suite *spec_suite(void);
+Suite *config_suite(void);
+
+#endif
