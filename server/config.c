@@ -226,6 +226,12 @@ config_finish(struct config *cfg, char *why, size_t whylen)
 			         t->name);
 			return -1;
 		}
+		if (t->memlock[0] != '\0' && strcmp(t->memlock, "unlimited") != 0 &&
+		    size_parse(t->memlock, &(int64_t){0}) == -1) {
+			snprintf(why, whylen, "template %s: memlock must be unlimited or a size",
+			         t->name);
+			return -1;
+		}
 		if (t->url_path[0] != '/') {
 			snprintf(why, whylen, "template %s: url_path must start with /", t->name);
 			return -1;

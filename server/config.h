@@ -37,7 +37,8 @@
 	X(SIZE, shm_max, INT64_C(16) << 30, INT64_C(1) << 20, INT64_C(1) << 50)                    \
 	X(DBL, cpus, 2, 0.01, 1024)                                                                \
 	X(DBL, cpus_max, 16, 0.01, 1024)                                                           \
-	X(INT, pids_limit, 4096, 64, 1000000)
+	X(INT, pids_limit, 4096, 64, 1000000)                                                      \
+	X(STR, memlock, "", 0, 0)
 
 #define CONFIG_CTYPE_STR char *
 #define CONFIG_CTYPE_INT int64_t

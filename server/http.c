@@ -36,6 +36,8 @@ struct conn {
 	int streaming;  /* a chunked reply is open */
 	int started;    /* bytes of the next request have arrived */
 	int reading;
+	int draining;      /* refused: discard input until the client is done */
+	int expect100;     /* the client waits for "100 Continue" */
 	size_t header_len; /* URL and header bytes of the current request */
 	char *url;
 	size_t url_len;
@@ -50,7 +52,7 @@ struct conn {
 	struct conn *prev, *next;
 };
 
-enum { H_OTHER, H_ACCEPT };
+enum { H_OTHER, H_ACCEPT, H_EXPECT };
 
 static uv_loop_t *loop;
 static uv_pipe_t server;
@@ -116,6 +118,26 @@ conn_close(struct conn *c)
 	uv_close((uv_handle_t *)&c->pipe, closed_cb);
 }
 
+static void
+shutdown_cb(uv_shutdown_t *req, int status)
+{
+	(void)status;
+	free(req);
+}
+
+/* Half-close: the client sees the end of our answer, we read until its end. */
+static void
+shutdown_write(struct conn *c)
+{
+	uv_shutdown_t *req = malloc(sizeof(*req));
+
+	if (c->closing || req == NULL ||
+	    uv_shutdown(req, (uv_stream_t *)&c->pipe, shutdown_cb) != 0) {
+		free(req);
+		conn_close(c);
+	}
+}
+
 struct wreq {
 	uv_write_t w;
 	struct conn *c;
@@ -128,8 +150,10 @@ write_cb(uv_write_t *w, int status)
 {
 	struct wreq *wr = (struct wreq *)w;
 
-	if (status < 0 || wr->close_after)
+	if (status < 0 || (wr->close_after && !wr->c->draining))
 		conn_close(wr->c);
+	else if (wr->close_after)
+		shutdown_write(wr->c);
 	conn_unref(wr->c);
 	free(wr);
 }
@@ -203,6 +227,7 @@ reason(int status)
 }
 
 static void request_reset(struct conn *c);
+static void timeout_cb(uv_timer_t *t);
 
 /* The handler is finished with the request: resume reading. */
 static void
@@ -279,9 +304,14 @@ conn_fail(struct conn *c, int status, const char *code, const char *fmt, ...)
 	va_start(ap, fmt);
 	send_json(c, status, error_body(code, fmt, ap), 1);
 	va_end(ap);
-	c->busy = 1; /* read nothing more */
-	conn_read(c, 0);
-	uv_timer_stop(&c->timer);
+	/*
+	 * Read and discard what the client still sends, so that it reads our
+	 * answer instead of a reset; the timer ends it if the client never stops.
+	 */
+	c->busy = 1;
+	c->draining = 1;
+	conn_read(c, 1);
+	uv_timer_start(&c->timer, timeout_cb, 2000, 0);
 }
 
 void
@@ -367,6 +397,7 @@ request_reset(struct conn *c)
 	c->field_done = 0;
 	c->hdr = H_OTHER;
 	c->req.want_stream = 0;
+	c->expect100 = 0;
 	c->started = 0;
 }
 
@@ -406,6 +437,8 @@ header_finish(struct conn *c)
 	c->value[c->value_len < sizeof(c->value) ? c->value_len : sizeof(c->value) - 1] = '\0';
 	if (c->hdr == H_ACCEPT && strstr(c->value, "application/x-ndjson") != NULL)
 		c->req.want_stream = 1;
+	if (c->hdr == H_EXPECT && strcasecmp(c->value, "100-continue") == 0)
+		c->expect100 = 1;
 	c->field_done = 0;
 	c->field_len = c->value_len = 0;
 	c->hdr = H_OTHER;
@@ -441,6 +474,8 @@ on_header_value(http_parser *p, const char *at, size_t len)
 		if (c->field_len < sizeof(c->field)) {
 			if (strcasecmp(c->field, "accept") == 0)
 				c->hdr = H_ACCEPT;
+			else if (strcasecmp(c->field, "expect") == 0)
+				c->hdr = H_EXPECT;
 		}
 	}
 	if (c->value_len + len < sizeof(c->value))
@@ -457,6 +492,12 @@ on_headers_complete(http_parser *p)
 	header_finish(c);
 	if (p->content_length != ULLONG_MAX && p->content_length > HTTP_MAX_BODY)
 		return -1;
+	if (c->expect100) {
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+		c->expect100 = 0;
+		conn_write(c, cont, sizeof(cont) - 1, NULL, 0, 0);
+	}
 	return 0;
 }
 
@@ -615,7 +656,7 @@ read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		conn_close(c);
 		return;
 	}
-	if (nread == 0)
+	if (nread == 0 || c->draining)
 		return;
 	if (c->busy) {
 		/* Bytes of a later request while one is being served. */
@@ -640,6 +681,10 @@ timeout_cb(uv_timer_t *t)
 {
 	struct conn *c = t->data;
 
+	if (c->draining) {
+		conn_close(c);
+		return;
+	}
 	if (c->busy)
 		return;
 	if (c->started)

@@ -71,11 +71,18 @@ start_listening(void)
 }
 
 static void
+retry_fire(uv_timer_t *t)
+{
+	(void)t;
+	engine_connect();
+}
+
+static void
 retry_later(const char *why)
 {
 	log_warn("engine %s not usable (%s); retrying in %llu ms", cfg.engine, why,
 	         (unsigned long long)retry_ms);
-	uv_timer_start(&retry, (uv_timer_cb)engine_connect, retry_ms, 0);
+	uv_timer_start(&retry, retry_fire, retry_ms, 0);
 	if (retry_ms < 10000)
 		retry_ms *= 2;
 }

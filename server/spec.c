@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "size.h"
 
 static json_t *
 bind_mount(const char *src, const char *dst, int ro)
@@ -91,14 +92,23 @@ spec_build(const struct spec_in *in)
 	json_object_set_new(ports, path, port_binding(in->publish_address, in->ssh_port));
 
 	host = json_pack("{s:o, s:[s], s:[s], s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:o, s:{s:s},"
-	                 " s:[{s:s, s:i, s:i}], s:s, s:s}",
+	                 " s:s, s:s}",
 	                 "Mounts", mounts, "CapDrop", "ALL", "SecurityOpt", "no-new-privileges",
 	                 "PidsLimit", (json_int_t)in->tmpl->pids_limit, "Memory",
 	                 (json_int_t)in->memory, "MemorySwap", (json_int_t)in->memory, "ShmSize",
 	                 (json_int_t)in->shm, "NanoCpus", (json_int_t)(in->cpus * 1e9 + 0.5),
 	                 "Init", 1, "Privileged", 0, "PortBindings", ports, "RestartPolicy", "Name",
-	                 "no", "Ulimits", "Name", "memlock", "Soft", -1, "Hard", -1, "NetworkMode",
-	                 "bridge", "IpcMode", "private");
+	                 "no", "NetworkMode", "bridge", "IpcMode", "private");
+	if (in->tmpl->memlock[0] != '\0') {
+		/* NCCL wants locked memory; the host's hard limit must allow it. */
+		int64_t v = -1;
+
+		if (strcmp(in->tmpl->memlock, "unlimited") != 0)
+			size_parse(in->tmpl->memlock, &v);
+		json_object_set_new(host, "Ulimits",
+		                    json_pack("[{s:s, s:I, s:I}]", "Name", "memlock", "Soft",
+		                              (json_int_t)v, "Hard", (json_int_t)v));
+	}
 
 	body = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:{s:{}, s:{}}, s:o}", "Image",
 	                 in->tmpl->image, "User", user, "Hostname", hostname, "WorkingDir", home,

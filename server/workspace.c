@@ -36,6 +36,7 @@ static void ws_fail(struct workspace *ws, int status, const char *code, const ch
     __attribute__((format(printf, 4, 5)));
 static void teardown(struct workspace *ws);
 static void probe_round(struct workspace *ws);
+static void probe_timer(uv_timer_t *t);
 
 const struct ws_ctx *
 ws_context(void)
@@ -443,7 +444,13 @@ probes_settled(struct workspace *ws)
 		        ws->ssh_ok ? "up" : "not answering");
 		return;
 	}
-	uv_timer_start(&ws->timer, (uv_timer_cb)probe_round, PROBE_INTERVAL_MS, 0);
+	uv_timer_start(&ws->timer, probe_timer, PROBE_INTERVAL_MS, 0);
+}
+
+static void
+probe_timer(uv_timer_t *t)
+{
+	probe_round(t->data);
 }
 
 static void

@@ -1,0 +1,155 @@
+/* wsctl ls and wsctl show. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "size.h"
+#include "wsctl.h"
+
+void
+print_age(long long s, char *buf, size_t len)
+{
+	if (s < 0)
+		s = 0;
+	if (s < 120)
+		snprintf(buf, len, "%llds", s);
+	else if (s < 7200)
+		snprintf(buf, len, "%lldm", s / 60);
+	else if (s < 172800)
+		snprintf(buf, len, "%lldh", s / 3600);
+	else
+		snprintf(buf, len, "%lldd", s / 86400);
+}
+
+long long
+parse_time(const char *iso)
+{
+	struct tm tm = {0};
+
+	if (iso == NULL || strptime(iso, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL)
+		return 0;
+	return (long long)timegm(&tm);
+}
+
+void
+print_ssh_command(json_t *ws)
+{
+	printf("SSH:      ssh -p %lld %s@%s   (or: wsctl ssh %s)\n",
+	       (long long)json_integer_value(json_object_get(ws, "ssh_port")),
+	       json_string_value(json_object_get(ws, "ssh_user")),
+	       json_string_value(json_object_get(ws, "ssh_host")),
+	       json_string_value(json_object_get(ws, "name")));
+}
+
+static int
+parse_json_flag(int argc, char **argv, int *json)
+{
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+	int ch;
+
+	optind = 0; /* glibc: 0 rescans from scratch */
+	while ((ch = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
+		if (ch != 'j')
+			return -1;
+		*json = 1;
+	}
+	return 0;
+}
+
+int
+cmd_ls_exec(int argc, char **argv)
+{
+	json_t *reply = NULL, *ws;
+	long status;
+	int json = 0;
+	size_t i;
+
+	if (parse_json_flag(argc, argv, &json) == -1 || optind != argc)
+		return EXIT_USAGE;
+	if (client_call("GET", "/v1/workspaces", NULL, &reply, NULL, NULL, &status) == -1)
+		return EXIT_CONN;
+	if (status != 200) {
+		int r = client_error(reply, status);
+
+		json_decref(reply);
+		return r;
+	}
+	if (json) {
+		json_dumpf(reply, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(reply);
+		return EXIT_OK;
+	}
+	printf("%-16s %-12s %-9s %-10s %5s %7s %6s %6s %5s\n", "NAME", "ID", "STATE", "TEMPLATE",
+	       "CPUS", "MEMORY", "SHM", "SSH", "AGE");
+	json_array_foreach(json_object_get(reply, "workspaces"), i, ws)
+	{
+		char mem[32], shm[32], age[16];
+
+		size_format(json_integer_value(json_object_get(ws, "memory")), mem, sizeof(mem));
+		size_format(json_integer_value(json_object_get(ws, "shm")), shm, sizeof(shm));
+		print_age((long long)time(NULL) -
+		              parse_time(json_string_value(json_object_get(ws, "created_at"))),
+		          age, sizeof(age));
+		printf("%-16s %-12s %-9s %-10s %5g %7s %6s %6lld %5s\n",
+		       json_string_value(json_object_get(ws, "name")),
+		       json_string_value(json_object_get(ws, "id")),
+		       json_string_value(json_object_get(ws, "state")),
+		       json_string_value(json_object_get(ws, "template")),
+		       json_number_value(json_object_get(ws, "cpus")), mem, shm,
+		       (long long)json_integer_value(json_object_get(ws, "ssh_port")), age);
+	}
+	json_decref(reply);
+	return EXIT_OK;
+}
+
+int
+cmd_show_exec(int argc, char **argv)
+{
+	json_t *ws = NULL;
+	char path[600], mem[32], shm[32];
+	long status;
+	int json = 0;
+	const char *url;
+
+	if (parse_json_flag(argc, argv, &json) == -1 || optind != argc - 1) {
+		fprintf(stderr, "usage: wsctl show NAME|ID [--json]\n");
+		return EXIT_USAGE;
+	}
+	client_ws_path(argv[optind], path, sizeof(path));
+	if (client_call("GET", path, NULL, &ws, NULL, NULL, &status) == -1)
+		return EXIT_CONN;
+	if (status != 200) {
+		int r = client_error(ws, status);
+
+		json_decref(ws);
+		return r;
+	}
+	if (json) {
+		json_dumpf(ws, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(ws);
+		return EXIT_OK;
+	}
+	size_format(json_integer_value(json_object_get(ws, "memory")), mem, sizeof(mem));
+	size_format(json_integer_value(json_object_get(ws, "shm")), shm, sizeof(shm));
+	printf("Name:     %s\n", json_string_value(json_object_get(ws, "name")));
+	printf("ID:       %s\n", json_string_value(json_object_get(ws, "id")));
+	printf("Owner:    %s\n", json_string_value(json_object_get(ws, "owner")));
+	printf("State:    %s\n", json_string_value(json_object_get(ws, "state")));
+	printf("Template: %s (%s)\n", json_string_value(json_object_get(ws, "template")),
+	       json_string_value(json_object_get(ws, "image")));
+	printf("Limits:   %g CPUs, %s memory, %s /dev/shm\n",
+	       json_number_value(json_object_get(ws, "cpus")), mem, shm);
+	printf("Created:  %s\n", json_string_value(json_object_get(ws, "created_at")));
+	if (json_string_value(json_object_get(ws, "ready_at")))
+		printf("Ready:    %s\n", json_string_value(json_object_get(ws, "ready_at")));
+	printf("Container: %.12s\n", json_string_value(json_object_get(ws, "container_id")));
+	url = json_string_value(json_object_get(ws, "jupyter_url"));
+	if (url != NULL)
+		printf("Jupyter:  %s\n", url);
+	print_ssh_command(ws);
+	json_decref(ws);
+	return EXIT_OK;
+}

@@ -1,0 +1,114 @@
+#!/bin/bash
+# Bad input gets a 4xx with a message that names the problem, and nothing
+# is created: no container, no workspace directory, no home. A start that
+# fails after its container exists removes it and says why in one line.
+# An unreachable engine gives 503.
+. "$(dirname "$0")/lib.sh"
+PORT_BASE=22200
+setup_all
+A=wslab-ta
+make_user $A
+HOME_A=$(getent passwd $A | cut -d: -f6)
+KEY=$(cat "$HOME_A/.ssh/id_ed25519.pub")
+
+# Images whose entrypoint exits at once, and one that never gets ready.
+docker image inspect wslab-test/exits:1 >/dev/null 2>&1 || printf 'FROM %s\nENTRYPOINT ["/bin/sh","-c","echo boom: entrypoint gave up >&2; exit 3"]\n' "$IMAGE" |
+	DOCKER_BUILDKIT=0 docker build -q -t wslab-test/exits:1 - >/dev/null
+docker image inspect wslab-test/hangs:1 >/dev/null 2>&1 || printf 'FROM %s\nENTRYPOINT ["/bin/sh","-c","exec sleep 1000"]\n' "$IMAGE" |
+	DOCKER_BUILDKIT=0 docker build -q -t wslab-test/hangs:1 - >/dev/null
+
+start_wsd "ready_timeout = 4s" "[template exits]
+image = wslab-test/exits:1
+[template hangs]
+image = wslab-test/hangs:1
+[template ghost]
+image = wslab-test/never-built:1"
+
+snapshot() {
+	echo "containers=$(wslab_containers) dirs=$(ls "$T/state/workspaces" 2>/dev/null | wc -l) homes=$(ls "$T/home" 2>/dev/null | wc -l)"
+}
+before=$(snapshot)
+
+# refuse STATUS NEEDLE BODY: POST must answer STATUS with NEEDLE in the message.
+refuse() {
+	local want=$1 needle=$2 body=$3 r code msg
+	r=$(api $A POST /v1/workspaces "$body")
+	code=$(echo "$r" | tail -1)
+	msg=$(echo "$r" | head -n -1 | jq -r .error.message 2>/dev/null)
+	if [ "$code" = "$want" ] && printf '%s' "$msg" | grep -qF -- "$needle"; then
+		pass "refused ($code): ${body:0:60}"
+	else
+		fail "refused with $want naming '$needle': ${body:0:60} -> $code $msg"
+	fi
+}
+k="\"ssh_keys\":[\"$KEY\"]"
+refuse 400 "not valid JSON" '{"name": "x",'
+refuse 400 "not valid JSON" 'not json at all'
+refuse 400 "unknown field" "{\"Privileged\":true,$k}"
+refuse 400 "unknown field" "{\"HostConfig\":{\"Binds\":[\"/:/host\"]},$k}"
+refuse 400 "unknown field" "{\"image\":\"alpine:latest\",$k}"
+refuse 400 "memory" "{\"memory\":\"-1g\",$k}"
+refuse 400 "memory" "{\"memory\":\"99999999t\",$k}"
+refuse 400 "memory" "{\"memory\":\"abc\",$k}"
+refuse 400 "shm" "{\"shm\":\"-1g\",$k}"
+refuse 400 "shm" "{\"shm\":\"abc\",$k}"
+refuse 400 "cpus" "{\"cpus\":-2,$k}"
+refuse 400 "cpus" "{\"cpus\":100000,$k}"
+refuse 400 "name" "{\"name\":\"Has Spaces\",$k}"
+refuse 400 "name" "{\"name\":\"a\\r\\nb\",$k}"
+refuse 400 "name" "{\"name\":\"../../etc\",$k}"
+refuse 400 "name" "{\"name\":\"$(printf 'x%.0s' $(seq 1 40))\",$k}"
+refuse 400 "no template named" "{\"template\":\"nonexistent\",$k}"
+refuse 400 "ssh_keys" '{}'
+refuse 400 "ssh_keys" '{"ssh_keys":["not a key"]}'
+
+# Oversized body and headers: refused before parsing.
+big=$(head -c 70000 /dev/zero | tr '\0' 'a')
+r=$(api $A POST /v1/workspaces "{\"name\":\"$big\"}")
+expect_eq "oversized body is 413" "$(echo "$r" | tail -1)" 413
+r=$(as $A curl -s -w '\n%{http_code}' --unix-socket "$T/wsd.sock" -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' b)" http://wsd/v1/workspaces)
+expect_eq "oversized headers are 431" "$(echo "$r" | tail -1)" 431
+r=$(api $A PATCH /v1/workspaces)
+expect_eq "unknown method is 405" "$(echo "$r" | tail -1)" 405
+r=$(api $A GET /v1/nothing)
+expect_eq "unknown path is 404" "$(echo "$r" | tail -1)" 404
+
+# The same through wsctl: exit 1, message on stderr.
+err=$(as $A "$WSCTL" start --memory abc 2>&1 >/dev/null)
+expect_match "wsctl start --memory abc explains" "$err" "memory"
+err=$(as $A "$WSCTL" start --template nonexistent 2>&1 >/dev/null)
+expect_match "wsctl start --template nonexistent explains" "$err" "no template named"
+
+expect_eq "nothing created by bad requests" "$(snapshot)" "$before"
+
+# Failures after the container exists: removed, reason in one line.
+err=$(as $A "$WSCTL" start --template exits 2>&1 >/dev/null)
+expect_eq "entrypoint that exits: start fails" "$?" 1
+expect_match "entrypoint that exits: the reason is its last log line" "$err" "exited during start-up: boom"
+expect_eq "entrypoint that exits: one line" "$(printf '%s\n' "$err" | grep -c .)" 1
+err=$(as $A "$WSCTL" start --template hangs 2>&1 >/dev/null)
+expect_match "never ready: timeout named" "$err" "not ready within 4s"
+err=$(as $A "$WSCTL" start --template ghost 2>&1 >/dev/null)
+expect_match "image missing: said so" "$err" "wslab-test/never-built:1 is not on the engine"
+expect_eq "failed starts leave no container and no directory" \
+	"$(wslab_containers) $(ls "$T/state/workspaces" 2>/dev/null | wc -l)" "0 0"
+
+# Root gets no workspace.
+r=$(curl -s -w '\n%{http_code}' --unix-socket "$T/wsd.sock" -X POST --data-binary "{$k}" http://wsd/v1/workspaces)
+expect_eq "root cannot own a workspace (403)" "$(echo "$r" | tail -1)" 403
+
+# An unreachable engine: 503 with a clear message.
+stop_wsd
+sed -i "s|^socket = .*|socket = $T/wsd.sock\nengine = unix://$T/no-engine.sock|" "$T/wsd.conf"
+start_wsd_again() {
+	"$WSD" --config "$T/wsd.conf" >>"$T/wsd.log" 2>&1 &
+	WSD_PID=$!
+	for _ in $(seq 1 50); do [ -S "$T/wsd.sock" ] && break; sleep 0.1; done
+}
+rm -f "$T/wsd.sock"
+start_wsd_again
+r=$(api $A POST /v1/workspaces "{$k}")
+expect_eq "unreachable engine is 503" "$(echo "$r" | tail -1)" 503
+expect_match "unreachable engine is named" "$(echo "$r" | head -n -1 | jq -r .error.message)" "engine"
+
+finish
