@@ -142,11 +142,19 @@ CONF
 	exit 1
 }
 
+# stop_wsd: SIGTERM, then wsd must exit 0 with no sanitizer report.
 stop_wsd() {
+	local rc
 	if [ -n "$WSD_PID" ]; then
 		kill "$WSD_PID" 2>/dev/null
 		wait "$WSD_PID" 2>/dev/null
+		rc=$?
 		WSD_PID=
+		expect_eq "wsd exits 0 on SIGTERM (no leak, no sanitizer error)" "$rc" 0
+		if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$T/wsd.log"; then
+			fail "sanitizer report in wsd's log"
+			grep -A20 -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$T/wsd.log" | head -40
+		fi
 	fi
 }
 
