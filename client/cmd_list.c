@@ -42,6 +42,38 @@ print_ssh_command(json_t *ws)
 	       json_string_value(json_object_get(ws, "name")));
 }
 
+void
+gpu_list(json_t *ws, char *buf, size_t len)
+{
+	json_t *g;
+	size_t i, off = 0;
+
+	buf[0] = '\0';
+	json_array_foreach(json_object_get(ws, "gpus"), i, g)
+	{
+		int n = snprintf(buf + off, len - off, "%s%lld", i ? "," : "",
+		                 (long long)json_integer_value(json_object_get(g, "index")));
+
+		if (n < 0 || (size_t)n >= len - off)
+			break;
+		off += (size_t)n;
+	}
+	if (off == 0)
+		snprintf(buf, len, "-");
+}
+
+void
+print_gpus(json_t *ws)
+{
+	json_t *g;
+	size_t i;
+
+	json_array_foreach(json_object_get(ws, "gpus"), i, g) printf(
+	    "GPU:      %lld %s (%s)\n", (long long)json_integer_value(json_object_get(g, "index")),
+	    json_string_value(json_object_get(g, "name")),
+	    json_string_value(json_object_get(g, "uuid")));
+}
+
 static int
 parse_json_flag(int argc, char **argv, int *json)
 {
@@ -81,22 +113,23 @@ cmd_ls_exec(int argc, char **argv)
 		json_decref(reply);
 		return EXIT_OK;
 	}
-	printf("%-16s %-12s %-9s %-10s %5s %7s %6s %6s %5s\n", "NAME", "ID", "STATE", "TEMPLATE",
-	       "CPUS", "MEMORY", "SHM", "SSH", "AGE");
+	printf("%-16s %-12s %-9s %-10s %-7s %5s %7s %6s %6s %5s\n", "NAME", "ID", "STATE",
+	       "TEMPLATE", "GPUS", "CPUS", "MEMORY", "SHM", "SSH", "AGE");
 	json_array_foreach(json_object_get(reply, "workspaces"), i, ws)
 	{
-		char mem[32], shm[32], age[16];
+		char mem[32], shm[32], age[16], gpus[64];
 
 		size_format(json_integer_value(json_object_get(ws, "memory")), mem, sizeof(mem));
 		size_format(json_integer_value(json_object_get(ws, "shm")), shm, sizeof(shm));
 		print_age((long long)time(NULL) -
 		              parse_time(json_string_value(json_object_get(ws, "created_at"))),
 		          age, sizeof(age));
-		printf("%-16s %-12s %-9s %-10s %5g %7s %6s %6lld %5s\n",
+		gpu_list(ws, gpus, sizeof(gpus));
+		printf("%-16s %-12s %-9s %-10s %-7s %5g %7s %6s %6lld %5s\n",
 		       json_string_value(json_object_get(ws, "name")),
 		       json_string_value(json_object_get(ws, "id")),
 		       json_string_value(json_object_get(ws, "state")),
-		       json_string_value(json_object_get(ws, "template")),
+		       json_string_value(json_object_get(ws, "template")), gpus,
 		       json_number_value(json_object_get(ws, "cpus")), mem, shm,
 		       (long long)json_integer_value(json_object_get(ws, "ssh_port")), age);
 	}
@@ -146,6 +179,7 @@ cmd_show_exec(int argc, char **argv)
 	if (json_string_value(json_object_get(ws, "ready_at")))
 		printf("Ready:    %s\n", json_string_value(json_object_get(ws, "ready_at")));
 	printf("Container: %.12s\n", json_string_value(json_object_get(ws, "container_id")));
+	print_gpus(ws);
 	url = json_string_value(json_object_get(ws, "jupyter_url"));
 	if (url != NULL)
 		printf("Jupyter:  %s\n", url);

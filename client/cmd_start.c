@@ -81,6 +81,8 @@ cmd_start_exec(int argc, char **argv)
 	                                     {"memory", required_argument, NULL, 'm'},
 	                                     {"shm", required_argument, NULL, 's'},
 	                                     {"cpus", required_argument, NULL, 'c'},
+	                                     {"gpus", required_argument, NULL, 'g'},
+	                                     {"gpu-ids", required_argument, NULL, 'G'},
 	                                     {"json", no_argument, NULL, 'j'},
 	                                     {NULL, 0, NULL, 0}};
 	struct progress p = {0};
@@ -91,7 +93,7 @@ cmd_start_exec(int argc, char **argv)
 
 	p.step = -1;
 	optind = 0; /* glibc: 0 rescans from scratch */
-	while ((ch = getopt_long(argc, argv, "n:t:m:s:c:j", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "n:t:m:s:c:g:G:j", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
 			json_object_set_new(body, "name", json_string(optarg));
@@ -115,6 +117,30 @@ cmd_start_exec(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			json_object_set_new(body, "cpus", json_real(v));
+			break;
+		}
+		case 'g': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (end == optarg || *end != '\0') {
+				fprintf(stderr, "wsctl: --gpus: \"%s\" is not a number\n", optarg);
+				json_decref(body);
+				return EXIT_USAGE;
+			}
+			/* The server checks the range and says why. */
+			json_object_set_new(body, "gpus", json_integer(v));
+			break;
+		}
+		case 'G': {
+			json_t *ids = json_array();
+			char *copy = strdup(optarg), *save = NULL, *tok;
+
+			for (tok = strtok_r(copy, ",", &save); tok;
+			     tok = strtok_r(NULL, ",", &save))
+				json_array_append_new(ids, json_string(tok));
+			free(copy);
+			json_object_set_new(body, "gpu_ids", ids);
 			break;
 		}
 		case 'j':
@@ -154,6 +180,7 @@ cmd_start_exec(int argc, char **argv)
 		} else {
 			printf("Jupyter:  %s\n",
 			       json_string_value(json_object_get(p.ws, "jupyter_url")));
+			print_gpus(p.ws);
 			print_ssh_command(p.ws);
 		}
 		ret = EXIT_OK;

@@ -14,7 +14,9 @@
 const char *wsctl_socket = WSCTL_DEFAULT_SOCKET;
 
 static const struct cmd cmd_table[] = {
-    {"start", "start [--name N] [--template T] [--memory SIZE] [--shm SIZE] [--cpus N] [--json]",
+    {"start",
+     "start [--name N] [--template T] [--memory SIZE] [--shm SIZE] [--cpus N]\n"
+     "              [--gpus N | --gpu-ids LIST] [--json]",
      "Create and start a workspace, wait until Jupyter and SSH answer, and print\n"
      "the Jupyter URL (with its token) and the ssh command. Your ~/.ssh/NAME.pub keys\n"
      "are the only way in over SSH (an ed25519 key is made when you have none).\n"
@@ -24,6 +26,8 @@ static const struct cmd cmd_table[] = {
      "  --memory SIZE   memory limit, like 8g (swap is never added)\n"
      "  --shm SIZE      /dev/shm size, like 2g (PyTorch DataLoader workers need it)\n"
      "  --cpus N        CPUs, like 4 or 0.5\n"
+     "  --gpus N        N free GPUs, picked by wsd (close together on the bus)\n"
+     "  --gpu-ids LIST  these GPUs, by index or UUID: 0,3\n"
      "  --json          print the workspace as one JSON object\n",
      cmd_start_exec},
     {"ls", "ls [--json]", "List your workspaces.\n", cmd_ls_exec},
@@ -31,6 +35,10 @@ static const struct cmd cmd_table[] = {
      "Show one workspace: state, limits, Jupyter URL, ssh command.\n", cmd_show_exec},
     {"stop", "stop NAME|ID",
      "Stop a workspace and remove its container. Your home directory is kept.\n", cmd_stop_exec},
+    {"gpus", "gpus [--json]",
+     "List the server's GPUs: model, memory, utilisation, and free or held (you see\n"
+     "your own workspaces' names; admins see everyone's).\n",
+     cmd_gpus_exec},
     {"ssh", "ssh NAME|ID [-- COMMAND...]",
      "Log in to a workspace with ssh (or run COMMAND there). The workspace's host\n"
      "key is pinned, so ssh never asks whether to trust it.\n",

@@ -60,5 +60,9 @@ int cmd_ssh_exec(int argc, char **argv);
 void print_age(long long seconds, char *buf, size_t len);
 long long parse_time(const char *iso);
 void print_ssh_command(json_t *ws);
+void print_gpus(json_t *ws);
+/* "0,3" or "-" */
+void gpu_list(json_t *ws, char *buf, size_t len);
+int cmd_gpus_exec(int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "docker.h"
+#include "gpu.h"
 #include "log.h"
 #include "valid.h"
 #include "workspace.h"
@@ -205,7 +206,47 @@ stop_workspace(struct request *req, const char *arg)
 	ws_stop(ws);
 }
 
+/*
+ * Every GPU with its model, memory and utilisation, and who holds it: the
+ * holder's name for admins and for the holder, "busy" for everyone else.
+ */
+static void
+list_gpus(struct request *req, const char *arg)
+{
+	const struct gpu_inventory *inv = gpu_inventory();
+	json_t *a = json_array();
+
+	(void)arg;
+	for (size_t i = 0; i < inv->n; i++) {
+		const struct gpu *g = &inv->gpus[i];
+		json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:I, s:I, s:i}", "index", g->index,
+		                      "uuid", g->uuid, "name", g->name, "pci_bus_id", g->pci_bus_id,
+		                      "memory_total", (json_int_t)g->mem_total, "memory_used",
+		                      (json_int_t)g->mem_used, "utilization", (int)g->util);
+		struct workspace *ws = NULL;
+
+		for (struct workspace *w = ws_first(); g->holder[0] && w; w = w->next)
+			if (strcmp(w->id, g->holder) == 0)
+				ws = w;
+		if (g->holder[0] == '\0') {
+			json_object_set_new(o, "state", json_string("free"));
+		} else if (ws != NULL && (req->admin || ws->uid == req->uid)) {
+			json_object_set_new(o, "state", json_string("held"));
+			json_object_set_new(o, "owner", json_string(ws->owner));
+			json_object_set_new(o, "workspace", json_string(ws->name));
+			json_object_set_new(o, "workspace_id", json_string(ws->id));
+		} else {
+			json_object_set_new(o, "state", json_string("busy"));
+		}
+		json_array_append_new(a, o);
+	}
+	http_reply_json(req, 200,
+	                json_pack("{s:o, s:s, s:s, s:i}", "gpus", a, "source", inv->source, "mode",
+	                          ws_context()->gpu_mode, "free", gpu_free_count(inv)));
+}
+
 static const struct route routes[] = {
+    {HTTP_GET, "/v1/gpus", list_gpus},
     {HTTP_GET, "/v1/info", get_info},
     {HTTP_GET, "/v1/workspaces", list_workspaces},
     {HTTP_POST, "/v1/workspaces", start_workspace},

@@ -192,6 +192,11 @@ config_finish(struct config *cfg, char *why, size_t whylen)
 		         cfg->log_level);
 		return -1;
 	}
+	if (strcmp(cfg->gpu_mode, "auto") != 0 && strcmp(cfg->gpu_mode, "nvidia") != 0 &&
+	    strcmp(cfg->gpu_mode, "cdi") != 0) {
+		snprintf(why, whylen, "gpu_mode: \"%s\" is not auto, nvidia or cdi", cfg->gpu_mode);
+		return -1;
+	}
 	if (cfg->port_min > cfg->port_max || cfg->port_max - cfg->port_min < 1) {
 		snprintf(why, whylen, "port_min..port_max must hold at least two ports");
 		return -1;

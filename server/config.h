@@ -24,6 +24,11 @@
 	X(DUR, request_timeout, 10, 1, 600)                                                        \
 	X(INT, max_connections, 512, 1, 100000)                                                    \
 	X(STR, default_template, "offline", 0, 0)                                                  \
+	X(STR, nvml_library, "libnvidia-ml.so.1", 0, 0)                                            \
+	X(STR, static_gpus, "", 0, 0)                                                              \
+	X(STR, gpu_mode, "auto", 0, 0)                                                             \
+	X(DUR, gpu_refresh, 10, 1, 3600)                                                           \
+	X(STR, admin_group, "wslab-admin", 0, 0)                                                   \
 	X(STR, log_level, "info", 0, 0)
 
 /* X(type, name, default, min, max) for each [template NAME] section. */

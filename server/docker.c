@@ -200,3 +200,70 @@ docker_last_log_line(const char *body, size_t len, char *out, size_t outlen)
 		out[o] = '\0';
 	}
 }
+
+/* ---- events ---- */
+
+static struct {
+	void (*on_event)(json_t *ev);
+	void (*done)(const char *why);
+	char buf[65536];
+	size_t len;
+} ev;
+
+static void
+events_data(void *arg, const char *data, size_t len)
+{
+	(void)arg;
+	while (len > 0) {
+		size_t n = len < sizeof(ev.buf) - ev.len ? len : sizeof(ev.buf) - ev.len;
+		char *nl;
+
+		memcpy(ev.buf + ev.len, data, n);
+		ev.len += n;
+		data += n;
+		len -= n;
+		while ((nl = memchr(ev.buf, '\n', ev.len)) != NULL) {
+			size_t ll = (size_t)(nl - ev.buf);
+			json_t *o = json_loadb(ev.buf, ll, 0, NULL);
+
+			if (o != NULL) {
+				ev.on_event(o);
+				json_decref(o);
+			}
+			memmove(ev.buf, nl + 1, ev.len - ll - 1);
+			ev.len -= ll + 1;
+		}
+		if (ev.len == sizeof(ev.buf))
+			ev.len = 0; /* an event larger than 64 KiB: drop it */
+	}
+}
+
+static void
+events_done(void *arg, const struct fetch_reply *r)
+{
+	(void)arg;
+	ev.len = 0;
+	ev.done(r->status == 200 ? "the engine closed the event stream"
+	                         : (r->error ? r->error : "events refused"));
+}
+
+int
+docker_events(void (*on_event)(json_t *e), void (*done)(const char *why))
+{
+	struct fetch_opts o = {0};
+	char url[1024];
+
+	ev.on_event = on_event;
+	ev.done = done;
+	ev.len = 0;
+	/* filters={"type":["container"],"label":["wslab.workspace"]} */
+	snprintf(
+	    url, sizeof(url),
+	    "%s%s/events?filters=%%7B%%22type%%22%%3A%%5B%%22container%%22%%5D%%2C%%22label%%22%%"
+	    "3A%%5B%%22wslab.workspace%%22%%5D%%7D",
+	    base_url, api_prefix);
+	o.url = url;
+	o.unix_socket = socket_path;
+	o.on_data = events_data;
+	return fetch_start(&o, events_done, NULL);
+}

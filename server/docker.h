@@ -33,6 +33,12 @@ void docker_free(void);
 int docker_call(const char *method, const char *path, json_t *body, long timeout_ms, docker_cb *cb,
                 void *arg);
 
+/*
+ * Follow the engine's events for wslab containers: on_event gets each
+ * event object (borrowed), done runs once when the stream ends.
+ */
+int docker_events(void (*on_event)(json_t *ev), void (*done)(const char *why));
+
 /* Settle the API version from a GET /version reply. Returns 0 or -1 (too old). */
 int docker_set_version(const json_t *version, char *err, size_t errlen);
 const char *docker_api_version(void);

@@ -22,6 +22,9 @@ struct xfer {
 	int too_big;
 	fetch_cb *cb;
 	void *arg;
+	void (*on_data)(void *arg, const char *data, size_t len);
+	char *sbuf; /* streamed bytes not yet delivered */
+	size_t slen;
 	char errbuf[CURL_ERROR_SIZE];
 	struct xfer *prev, *next;
 };
@@ -34,6 +37,7 @@ struct sock {
 static uv_loop_t *loop;
 static CURLM *multi;
 static uv_timer_t timer;
+static uv_timer_t deliver_timer; /* hands streamed bytes over outside curl's callbacks */
 static struct xfer *xfers;
 static size_t nxfers;
 
@@ -120,12 +124,49 @@ timer_cb(CURLM *m, long timeout_ms, void *userp)
 	return 0;
 }
 
+static void
+flush_stream(struct xfer *x)
+{
+	if (x->slen > 0) {
+		char *b = x->sbuf;
+		size_t n = x->slen;
+
+		x->sbuf = NULL;
+		x->slen = 0;
+		x->on_data(x->arg, b, n);
+		free(b);
+	}
+}
+
+static void
+deliver(uv_timer_t *t)
+{
+	(void)t;
+	for (struct xfer *x = xfers, *next; x; x = next) {
+		next = x->next;
+		if (x->on_data)
+			flush_stream(x);
+	}
+}
+
 static size_t
 write_cb(char *data, size_t size, size_t n, void *userp)
 {
 	struct xfer *x = userp;
 	size_t len = size * n;
 
+	if (x->on_data != NULL) {
+		/* A callback may start transfers, which curl forbids from here. */
+		char *nb = realloc(x->sbuf, x->slen + len);
+
+		if (nb == NULL)
+			return 0;
+		memcpy(nb + x->slen, data, len);
+		x->sbuf = nb;
+		x->slen += len;
+		uv_timer_start(&deliver_timer, deliver, 0, 0);
+		return len;
+	}
 	if (x->len + len + 1 > x->max) {
 		x->too_big = 1;
 		return 0;
@@ -167,6 +208,9 @@ xfer_finish(struct xfer *x, CURLcode rc, const char *cancel)
 
 	curl_multi_remove_handle(multi, x->easy);
 	xfer_unlink(x);
+	if (x->on_data)
+		flush_stream(x);
+	free(x->sbuf);
 	if (cancel != NULL) {
 		r.error = cancel;
 	} else if (rc == CURLE_OK) {
@@ -211,6 +255,7 @@ fetch_init(uv_loop_t *l)
 	if (multi == NULL)
 		return -1;
 	uv_timer_init(loop, &timer);
+	uv_timer_init(loop, &deliver_timer);
 	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
 	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
 	return 0;
@@ -222,6 +267,7 @@ fetch_shutdown(void)
 	while (xfers != NULL)
 		xfer_finish(xfers, CURLE_OK, "cancelled: wsd is shutting down");
 	uv_close((uv_handle_t *)&timer, NULL);
+	uv_close((uv_handle_t *)&deliver_timer, NULL);
 	curl_multi_cleanup(multi);
 	multi = NULL;
 	curl_global_cleanup();
@@ -248,6 +294,7 @@ fetch_start(const struct fetch_opts *o, fetch_cb *cb, void *arg)
 	}
 	x->cb = cb;
 	x->arg = arg;
+	x->on_data = o->on_data;
 	x->max = o->max_body ? o->max_body : (size_t)4 << 20;
 	curl_easy_setopt(x->easy, CURLOPT_URL, o->url);
 	if (o->unix_socket)

@@ -27,6 +27,8 @@ struct fetch_opts {
 	const char *body;        /* JSON body or NULL */
 	long timeout_ms;         /* whole transfer; 0: none */
 	size_t max_body;         /* larger replies fail; 0: 4 MiB */
+	/* Streaming: body bytes go here as they arrive instead of a buffer. */
+	void (*on_data)(void *arg, const char *data, size_t len);
 };
 
 int fetch_init(uv_loop_t *loop);

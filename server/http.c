@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -694,6 +696,62 @@ timeout_cb(uv_timer_t *t)
 		conn_close(c);
 }
 
+/*
+ * Who is asking: name and admin rights from the user and group databases,
+ * looked up on a pool thread (NSS may be a network service).
+ */
+struct ident {
+	uv_work_t work;
+	struct conn *c;
+	uid_t uid;
+	char user[33];
+	int admin;
+};
+
+static void
+ident_work(uv_work_t *w)
+{
+	struct ident *id = w->data;
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	char buf[8192], gbuf[16384];
+
+	if (getpwuid_r(id->uid, &pw, buf, sizeof(buf), &pwp) == 0 && pwp != NULL &&
+	    strlen(pw.pw_name) < sizeof(id->user))
+		snprintf(id->user, sizeof(id->user), "%s", pw.pw_name);
+	if (id->uid == 0) {
+		id->admin = 1;
+		return;
+	}
+	if (pwp == NULL || limits.admin_group == NULL || limits.admin_group[0] == '\0' ||
+	    getgrnam_r(limits.admin_group, &gr, gbuf, sizeof(gbuf), &grp) != 0 || grp == NULL)
+		return;
+	if (pw.pw_gid == gr.gr_gid) {
+		id->admin = 1;
+		return;
+	}
+	for (char **m = gr.gr_mem; *m; m++)
+		if (strcmp(*m, id->user) == 0)
+			id->admin = 1;
+}
+
+static void
+ident_done(uv_work_t *w, int status)
+{
+	struct ident *id = w->data;
+	struct conn *c = id->c;
+
+	if (status == 0 && !c->closing) {
+		snprintf(c->req.user, sizeof(c->req.user), "%s", id->user);
+		c->req.admin = id->admin;
+		uv_timer_start(&c->timer, timeout_cb, (uint64_t)limits.request_timeout_ms,
+		               (uint64_t)limits.request_timeout_ms);
+		conn_read(c, 1);
+	}
+	conn_unref(c);
+	free(id);
+}
+
 static void
 accept_cb(uv_stream_t *srv, int status)
 {
@@ -736,9 +794,23 @@ accept_cb(uv_stream_t *srv, int status)
 		          "wsd is serving %d connections; try again", limits.max_connections);
 		return;
 	}
-	uv_timer_start(&c->timer, timeout_cb, (uint64_t)limits.request_timeout_ms,
-	               (uint64_t)limits.request_timeout_ms);
-	conn_read(c, 1);
+	{
+		struct ident *id = calloc(1, sizeof(*id));
+
+		if (id == NULL) {
+			conn_close(c);
+			return;
+		}
+		id->c = c;
+		id->uid = cred.uid;
+		id->work.data = id;
+		c->refs++;
+		if (uv_queue_work(loop, &id->work, ident_work, ident_done) != 0) {
+			c->refs--;
+			free(id);
+			conn_close(c);
+		}
+	}
 }
 
 int

@@ -29,6 +29,8 @@ struct request {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
+	char user[33]; /* from the user database; "" when uid has no entry */
+	int admin;     /* root, or a member of admin_group */
 };
 
 /*
@@ -42,6 +44,7 @@ typedef void http_handler(struct request *req);
 struct http_limits {
 	int max_connections;
 	int request_timeout_ms;
+	const char *admin_group;
 };
 
 int http_listen(uv_loop_t *loop, const char *path, const struct http_limits *lim,

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "docker.h"
 #include "fetch.h"
+#include "gpu.h"
 #include "http.h"
 #include "log.h"
 #include "workspace.h"
@@ -33,6 +34,7 @@ static uv_signal_t sigterm, sigint;
 static uv_timer_t retry;
 static uint64_t retry_ms = 500;
 static int listening;
+static int stopping;
 
 static void engine_connect(void);
 
@@ -50,7 +52,8 @@ usage(FILE *f)
 static int
 start_listening(void)
 {
-	struct http_limits lim = {(int)cfg.max_connections, (int)cfg.request_timeout * 1000};
+	struct http_limits lim = {(int)cfg.max_connections, (int)cfg.request_timeout * 1000,
+	                          cfg.admin_group};
 	char err[512], dir[512], *slash;
 
 	snprintf(dir, sizeof(dir), "%s", cfg.socket);
@@ -88,10 +91,22 @@ retry_later(const char *why)
 }
 
 static void
+events_ended(const char *why)
+{
+	if (stopping)
+		return;
+	/* The engine restarted or went away: reconcile again when it is back. */
+	api_engine_ready = 0;
+	retry_later(why);
+}
+
+static void
 reconciled(int adopted, int removed, const char *err)
 {
 	if (err != NULL) {
 		retry_later(err);
+	} else if (docker_events(ws_engine_event, events_ended) == -1) {
+		retry_later("cannot follow engine events");
 	} else {
 		api_engine_ready = 1;
 		retry_ms = 500;
@@ -135,6 +150,7 @@ on_signal(uv_signal_t *s, int signum)
 {
 	(void)s;
 	log_info("signal %d: shutting down", signum);
+	stopping = 1;
 	uv_stop(loop);
 }
 
@@ -209,6 +225,8 @@ main(int argc, char **argv)
 		log_err("%s", err);
 		return 1;
 	}
+	if (gpu_init(loop, &cfg) == -1)
+		return 1;
 	if (wsfs_mkdirs(cfg.state_dir, 0711) == -1) {
 		log_err("cannot create %s: %s", cfg.state_dir, strerror(errno));
 		return 1;
@@ -224,9 +242,11 @@ main(int argc, char **argv)
 	/* Shutdown: workspaces keep running; a restarted wsd adopts them. */
 	for (struct workspace *ws = ws_first(); ws; ws = ws->next)
 		n++;
+	stopping = 1;
 	http_shutdown();
 	ws_shutdown();
 	fetch_shutdown();
+	gpu_shutdown();
 	uv_walk(loop, close_walk, NULL);
 	uv_run(loop, UV_RUN_DEFAULT);
 	uv_loop_close(loop);

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "size.h"
+#include "valid.h"
 
 static json_t *
 bind_mount(const char *src, const char *dst, int ro)
@@ -32,10 +33,58 @@ port_binding(const char *addr, int port)
 static json_t *
 env_pair(const char *k, const char *v)
 {
-	char buf[512];
+	char buf[GPU_MAX * GPU_UUID_MAX + 64];
 
 	snprintf(buf, sizeof(buf), "%s=%s", k, v);
 	return json_string(buf);
+}
+
+/*
+ * GPU visibility. NVIDIA_VISIBLE_DEVICES and CUDA_VISIBLE_DEVICES name the
+ * assigned GPUs by UUID; with none, "void" keeps an image's own
+ * NVIDIA_VISIBLE_DEVICES=all from exposing every GPU under a runtime that
+ * honours it.
+ */
+static void
+gpu_env(json_t *env, const struct spec_in *in)
+{
+	char list[GPU_MAX * GPU_UUID_MAX] = "";
+	size_t off = 0;
+
+	for (size_t i = 0; i < in->ngpus; i++)
+		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s", i ? "," : "",
+		                        in->gpu_uuids[i]);
+	if (in->ngpus == 0) {
+		json_array_append_new(env, env_pair("NVIDIA_VISIBLE_DEVICES", "void"));
+		json_array_append_new(env, env_pair("CUDA_VISIBLE_DEVICES", ""));
+		return;
+	}
+	json_array_append_new(env, env_pair("NVIDIA_VISIBLE_DEVICES", list));
+	json_array_append_new(env, env_pair("CUDA_VISIBLE_DEVICES", list));
+	json_array_append_new(env, env_pair("CUDA_DEVICE_ORDER", "PCI_BUS_ID"));
+	json_array_append_new(env, env_pair("NVIDIA_DRIVER_CAPABILITIES", "compute,utility"));
+}
+
+/* DeviceRequests with explicit UUIDs, never Count. */
+static json_t *
+device_requests(const struct spec_in *in)
+{
+	json_t *ids = json_array();
+	char buf[GPU_UUID_MAX + 32];
+	int cdi = in->gpu_mode != NULL && strcmp(in->gpu_mode, "cdi") == 0;
+
+	for (size_t i = 0; i < in->ngpus; i++) {
+		if (cdi) {
+			snprintf(buf, sizeof(buf), "nvidia.com/gpu=%s", in->gpu_uuids[i]);
+			json_array_append_new(ids, json_string(buf));
+		} else {
+			json_array_append_new(ids, json_string(in->gpu_uuids[i]));
+		}
+	}
+	if (cdi)
+		return json_pack("[{s:s, s:o}]", "Driver", "cdi", "DeviceIDs", ids);
+	return json_pack("[{s:s, s:o, s:[[s]]}]", "Driver", "nvidia", "DeviceIDs", ids,
+	                 "Capabilities", "gpu");
 }
 
 json_t *
@@ -65,6 +114,8 @@ spec_build(const struct spec_in *in)
 	json_array_append_new(env, env_pair("WSLAB_WORKSPACE", in->name));
 	json_array_append_new(env, env_pair("WSLAB_JUPYTER_PORT", jport));
 	json_array_append_new(env, env_pair("WSLAB_SSH_PORT", sport));
+
+	gpu_env(env, in);
 
 	mounts = json_array();
 	json_array_append_new(mounts, bind_mount(in->home_src, home, 0));
@@ -108,6 +159,17 @@ spec_build(const struct spec_in *in)
 		json_object_set_new(host, "Ulimits",
 		                    json_pack("[{s:s, s:I, s:I}]", "Name", "memlock", "Soft",
 		                              (json_int_t)v, "Hard", (json_int_t)v));
+	}
+
+	if (in->ngpus > 0) {
+		char list[GPU_MAX * GPU_UUID_MAX] = "";
+		size_t off = 0;
+
+		json_object_set_new(host, "DeviceRequests", device_requests(in));
+		for (size_t i = 0; i < in->ngpus; i++)
+			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
+			                        i ? "," : "", in->gpu_uuids[i]);
+		json_object_set_new(labels, "wslab.gpus", json_string(list));
 	}
 
 	body = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:{s:{}, s:{}}, s:o}", "Image",

@@ -31,7 +31,10 @@ struct spec_in {
 	const char *publish_address;
 	int jupyter_port; /* host ports */
 	int ssh_port;
-	int64_t created_at; /* unix seconds */
+	int64_t created_at;           /* unix seconds */
+	const char *const *gpu_uuids; /* the GPUs handed to the workspace */
+	size_t ngpus;
+	const char *gpu_mode; /* "nvidia" (DeviceRequests driver) or "cdi" */
 };
 
 /* Returns a new reference to the create body, or NULL when out of memory. */

@@ -126,12 +126,80 @@ get_keys(json_t *v, struct start_req *req, struct api_error *err)
 	return 0;
 }
 
+/* 1 when s looks like a GPU index or UUID: letters, digits and '-'. */
+static int
+gpu_id_ok(const char *s, size_t len)
+{
+	if (len == 0 || len >= GPU_UUID_MAX || strlen(s) != len)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-'))
+			return 0;
+	return 1;
+}
+
+static int
+get_gpus(json_t *root, struct gpu_request *g, struct api_error *err)
+{
+	json_t *v = json_object_get(root, "gpus"), *id;
+	size_t i;
+
+	if (v != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > GPU_MAX) {
+			char shown[64];
+
+			show(v, shown, sizeof(shown));
+			api_error_set(err, 400, "invalid_value",
+			              "gpus: %s is not a number of GPUs (0 to %d)", shown, GPU_MAX);
+			return -1;
+		}
+		g->count = (int)json_integer_value(v);
+	}
+	v = json_object_get(root, "gpu_ids");
+	if (v == NULL)
+		return 0;
+	if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > GPU_MAX) {
+		api_error_set(err, 400, "invalid_value",
+		              "gpu_ids: must be a list of 1 to %d GPU indexes or UUIDs", GPU_MAX);
+		return -1;
+	}
+	json_array_foreach(v, i, id)
+	{
+		const char *s = json_string_value(id);
+
+		if (s == NULL || !gpu_id_ok(s, json_string_length(id))) {
+			api_error_set(err, 400, "invalid_value",
+			              "gpu_ids[%zu]: not a GPU index or UUID", i);
+			return -1;
+		}
+		for (size_t j = 0; j < g->nids; j++) {
+			if (strcmp(g->ids[j], s) == 0) {
+				api_error_set(err, 400, "invalid_value",
+				              "gpu_ids: \"%s\" is named twice", s);
+				return -1;
+			}
+		}
+		snprintf(g->ids[g->nids++], GPU_UUID_MAX, "%s", s);
+	}
+	if (json_object_get(root, "gpus") == NULL)
+		g->count = (int)g->nids;
+	if ((size_t)g->count != g->nids) {
+		api_error_set(err, 400, "invalid_value",
+		              "gpus: %d does not match the %zu GPUs named in gpu_ids", g->count,
+		              g->nids);
+		return -1;
+	}
+	return 0;
+}
+
 int
 valid_start_request(const struct config *cfg, int host_cpus, const char *body, size_t len,
                     struct start_req *req, struct api_error *err)
 {
-	static const char *const known[] = {"name", "template", "memory",
-	                                    "shm",  "cpus",     "ssh_keys"};
+	static const char *const known[] = {"name", "template", "memory", "shm",
+	                                    "cpus", "ssh_keys", "gpus",   "gpu_ids"};
 	json_t *root, *v;
 	json_error_t jerr;
 	const char *key;
@@ -165,7 +233,7 @@ valid_start_request(const struct config *cfg, int host_cpus, const char *body, s
 			json_decref(k);
 			api_error_set(err, 400, "unknown_field",
 			              "unknown field %s (allowed: name, template, memory, shm, "
-			              "cpus, ssh_keys)",
+			              "cpus, gpus, gpu_ids, ssh_keys)",
 			              shown);
 			goto out;
 		}
@@ -238,6 +306,9 @@ valid_start_request(const struct config *cfg, int host_cpus, const char *body, s
 		}
 		req->cpus = c;
 	}
+
+	if (get_gpus(root, &req->gpu, err) == -1)
+		goto out;
 
 	v = json_object_get(root, "ssh_keys");
 	if (v == NULL) {

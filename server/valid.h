@@ -24,6 +24,15 @@ struct api_error {
 void api_error_set(struct api_error *e, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+#define GPU_MAX 64
+#define GPU_UUID_MAX 96
+
+struct gpu_request {
+	int count; /* GPUs wanted; with ids: 0 or as many as ids */
+	char ids[GPU_MAX][GPU_UUID_MAX];
+	size_t nids;
+};
+
 struct start_req {
 	char name[WS_NAME_MAX + 1]; /* empty: the server picks one */
 	const struct template *tmpl;
@@ -32,6 +41,7 @@ struct start_req {
 	double cpus;
 	char *ssh_keys[WS_KEYS_MAX];
 	size_t nkeys;
+	struct gpu_request gpu;
 };
 
 /*

@@ -19,6 +19,7 @@
 
 #include "docker.h"
 #include "fetch.h"
+#include "gpu.h"
 #include "log.h"
 #include "probe.h"
 #include "spec.h"
@@ -73,6 +74,9 @@ ws_init(uv_loop_t *loop, const struct config *cfg, char *err, size_t errlen)
 		snprintf(ctx.probe_host, sizeof(ctx.probe_host), "::1");
 	else
 		snprintf(ctx.probe_host, sizeof(ctx.probe_host), "%s", cfg->publish_address);
+	/* auto: the nvidia driver of DeviceRequests works on every engine
+	 * from 19.03 on; cdi is chosen explicitly where the engine has it. */
+	ctx.gpu_mode = strcmp(cfg->gpu_mode, "cdi") == 0 ? "cdi" : "nvidia";
 	n = sysconf(_SC_NPROCESSORS_ONLN);
 	ctx.host_cpus = n > 0 ? (int)n : 1;
 	ports_used = calloc((size_t)(cfg->port_max - cfg->port_min + 1), 1);
@@ -272,6 +276,10 @@ dir_removed(uv_work_t *w, int status)
 	port_free(ws->jupyter_port);
 	port_free(ws->ssh_port);
 	ws->jupyter_port = ws->ssh_port = 0;
+	if (ws->ngpus > 0) {
+		gpu_release(gpu_inventory(), ws->id);
+		ws->ngpus = 0;
+	}
 	if (ws->error.status != 0) {
 		ws->state = WS_FAILED;
 		list_remove(ws);
@@ -309,24 +317,33 @@ remove_dir(struct workspace *ws)
 	}
 }
 
+static void remove_container(struct workspace *ws);
+
+static void
+retry_remove(uv_timer_t *t)
+{
+	remove_container(t->data);
+}
+
 static void
 container_removed(void *arg, const struct docker_reply *r)
 {
 	struct workspace *ws = arg;
 
 	if (r->status != 204 && r->status != 404) {
-		/* Keep the record: a container we cannot remove still exists. */
-		log_err("workspace %s: cannot remove container %.12s: %s", ws->id, ws->container_id,
-		        r->error ? r->error : "?");
+		/*
+		 * The container may still run and hold its GPUs: keep them, say so
+		 * to whoever waits, and try again until the engine agrees.
+		 */
+		log_err("workspace %s: cannot remove container %.12s: %s; retrying", ws->id,
+		        ws->container_id, r->error ? r->error : "?");
 		if (ws->error.status == 0)
-			ws_fail(ws, 503, "engine_unavailable", "cannot remove the container: %s",
-			        r->error ? r->error : "engine error");
-		else {
-			/* Try again later: the reconcile at start-up also catches it. */
-			ws->state = WS_FAILED;
-			list_remove(ws);
-			notify(ws, WS_EV_FAILED);
-		}
+			api_error_set(&ws->error, 503, "engine_unavailable",
+			              "cannot remove the container: %s",
+			              r->error ? r->error : "engine error");
+		notify(ws, WS_EV_FAILED);
+		if (!shutting_down)
+			uv_timer_start(&ws->timer, retry_remove, 2000, 0);
 		ws_unref(ws);
 		return;
 	}
@@ -709,7 +726,16 @@ create(struct workspace *ws)
 	in.jupyter_port = ws->jupyter_port;
 	in.ssh_port = ws->ssh_port;
 	in.created_at = ws->created_at;
-	body = spec_build(&in);
+	{
+		const char *uuids[GPU_MAX];
+
+		for (int i = 0; i < ws->ngpus; i++)
+			uuids[i] = gpu_inventory()->gpus[ws->gpu_pos[i]].uuid;
+		in.gpu_uuids = uuids;
+		in.ngpus = (size_t)ws->ngpus;
+		in.gpu_mode = ctx.gpu_mode;
+		body = spec_build(&in);
+	}
 	set_state(ws, WS_CREATING);
 	snprintf(path, sizeof(path), "/containers/create?name=wslab-%s-%s", ws->owner, ws->name);
 	ws_ref(ws);
@@ -814,10 +840,20 @@ ws_start(struct start_req *req, uid_t uid, struct api_error *err)
 		              (long long)ctx.cfg->port_min, (long long)ctx.cfg->port_max);
 		return NULL;
 	}
+	random_hex(ws->id, 6);
+	/* Pick and hold in one step on the loop: no other start runs between. */
+	ws->ngpus = gpu_pick(gpu_inventory(), &req->gpu, ws->gpu_pos, err);
+	if (ws->ngpus < 0) {
+		port_free(ws->jupyter_port);
+		port_free(ws->ssh_port);
+		free(ws);
+		free(p);
+		return NULL;
+	}
+	gpu_hold(gpu_inventory(), ws->gpu_pos, ws->ngpus, ws->id);
 	uv_timer_init(ctx.loop, &ws->timer);
 	ws->timer.data = ws;
-	ws->refs = 2; /* the list and the caller */
-	random_hex(ws->id, 6);
+	ws->refs = 2;              /* the list and the caller */
 	random_hex(ws->token, 32); /* 256 bits */
 	snprintf(ws->name, sizeof(ws->name), "%s", req->name);
 	ws->uid = uid;
@@ -862,6 +898,21 @@ iso_time(int64_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+static json_t *
+ws_gpus_json(const struct workspace *ws)
+{
+	const struct gpu_inventory *inv = gpu_inventory();
+	json_t *a = json_array();
+
+	for (int i = 0; i < ws->ngpus; i++) {
+		const struct gpu *g = &inv->gpus[ws->gpu_pos[i]];
+
+		json_array_append_new(a, json_pack("{s:i, s:s, s:s}", "index", g->index, "uuid",
+		                                   g->uuid, "name", g->name));
+	}
+	return a;
+}
+
 json_t *
 ws_json(const struct workspace *ws, uid_t viewer_uid)
 {
@@ -894,6 +945,7 @@ ws_json(const struct workspace *ws, uid_t viewer_uid)
 	} else {
 		json_object_set_new(o, "jupyter_url", json_null());
 	}
+	json_object_set_new(o, "gpus", ws_gpus_json(ws));
 	if (ws->error.status != 0)
 		json_object_set_new(o, "error", json_string(ws->error.message));
 	return o;
@@ -935,6 +987,37 @@ label_int(json_t *labels, const char *key, int64_t def)
 	return (*end == '\0' && n > 0) ? n : def;
 }
 
+/* Hold an adopted workspace's GPUs again; -1 when one is held already. */
+static int
+adopt_gpus(struct workspace *ws, const char *uuids)
+{
+	struct gpu_inventory *inv = gpu_inventory();
+	char *copy, *save = NULL, *tok;
+
+	if (uuids == NULL || uuids[0] == '\0')
+		return 0;
+	copy = strdup(uuids);
+	for (tok = strtok_r(copy, ",", &save); tok && ws->ngpus < GPU_MAX;
+	     tok = strtok_r(NULL, ",", &save)) {
+		int p = gpu_lookup(inv, tok);
+
+		if (p < 0) {
+			log_warn("workspace %s: GPU %s is no longer in the inventory", ws->id, tok);
+			continue;
+		}
+		if (inv->gpus[p].holder[0] != '\0') {
+			gpu_release(inv, ws->id);
+			ws->ngpus = 0;
+			free(copy);
+			return -1;
+		}
+		ws->gpu_pos[ws->ngpus++] = p;
+		gpu_hold(inv, &p, 1, ws->id);
+	}
+	free(copy);
+	return 0;
+}
+
 /* Adopt one listed container, or remove it. */
 static void
 adopt(json_t *c)
@@ -956,6 +1039,12 @@ adopt(json_t *c)
 
 	if (cid == NULL)
 		return;
+	for (struct workspace *w = list; id != NULL && w; w = w->next) {
+		if (strcmp(w->id, id) == 0) {
+			w->seen = 1; /* already ours: a second reconcile */
+			return;
+		}
+	}
 	if (id == NULL || name == NULL || owner == NULL || uid == NULL || t == NULL ||
 	    strlen(id) != 12 || !valid_ws_name(name) || strlen(owner) > 32) {
 		remove_orphan(cid, "wslab labels incomplete or template gone");
@@ -998,10 +1087,19 @@ adopt(json_t *c)
 		else if (priv == 2222 && pub > 0)
 			ws->ssh_port = port_take((int)pub);
 	}
+	if (adopt_gpus(ws, json_string_value(json_object_get(labels, "wslab.gpus"))) == -1) {
+		port_free(ws->jupyter_port);
+		port_free(ws->ssh_port);
+		free(ws->image);
+		free(ws);
+		remove_orphan(cid, "one of its GPUs is held by another workspace");
+		return;
+	}
 	uv_timer_init(ctx.loop, &ws->timer);
 	ws->timer.data = ws;
 	ws->refs = 1;
 	ws->adopted = 1;
+	ws->seen = 1;
 	ws->next = list;
 	list = ws;
 	n_adopted++;
@@ -1081,7 +1179,16 @@ listed(void *arg, const struct docker_reply *r)
 		reconcile_done(0, 0, r->error ? r->error : "cannot list containers");
 		return;
 	}
+	for (struct workspace *w = list; w; w = w->next)
+		w->seen = 0;
 	json_array_foreach(r->json, i, c) adopt(c);
+	/* Ours, past creation, and not on the engine any more: gone behind our back. */
+	for (struct workspace *w = list, *next; w; w = next) {
+		next = w->next;
+		if (!w->seen && w->container_id[0] != '\0' &&
+		    (w->state == WS_READY || w->state == WS_WAITING))
+			ws_fail(w, 410, "gone", "its container disappeared from the engine");
+	}
 	sweep_dirs();
 	reconcile_done(n_adopted, n_removed, NULL);
 }
@@ -1096,6 +1203,33 @@ ws_reconcile(void (*done_cb)(int, int, const char *))
 	                "5D%7D",
 	                NULL, 30000, listed, NULL) == -1)
 		done_cb(0, 0, "cannot start an engine call");
+}
+
+/*
+ * An engine event about a wslab container. A ready workspace whose
+ * container died without wsd stopping it is torn down: its GPUs and ports
+ * are freed and its home stays.
+ */
+void
+ws_engine_event(json_t *ev)
+{
+	const char *action = json_string_value(json_object_get(ev, "Action"));
+	json_t *actor = json_object_get(ev, "Actor");
+	const char *cid = json_string_value(json_object_get(actor, "ID"));
+	const char *code =
+	    json_string_value(json_object_get(json_object_get(actor, "Attributes"), "exitCode"));
+
+	if (action == NULL || cid == NULL ||
+	    (strcmp(action, "die") != 0 && strcmp(action, "destroy") != 0))
+		return;
+	for (struct workspace *ws = list; ws; ws = ws->next) {
+		if (strcmp(ws->container_id, cid) != 0 || ws->state != WS_READY ||
+		    ws->stop_requested)
+			continue;
+		ws_fail(ws, 410, "gone", "its container %s (exit code %s) without wsd; removed",
+		        strcmp(action, "die") == 0 ? "exited" : "was removed", code ? code : "?");
+		return;
+	}
 }
 
 void

@@ -58,10 +58,13 @@ struct workspace {
 	char host_key_pub[128];
 	char container_id[65];
 	int jupyter_port, ssh_port;
+	int gpu_pos[GPU_MAX]; /* inventory positions of its GPUs */
+	int ngpus;
 	int64_t created_at, ready_at;
 	enum ws_state state;
 	int stop_requested;
 	int adopted;
+	int seen; /* listed by the engine in the last reconcile */
 	struct api_error error;
 	/* readiness */
 	uv_timer_t timer;
@@ -77,6 +80,7 @@ struct ws_ctx {
 	char public_host[256];
 	char probe_host[64];
 	int host_cpus;
+	const char *gpu_mode; /* "nvidia" or "cdi" */
 };
 
 int ws_init(uv_loop_t *loop, const struct config *cfg, char *err, size_t errlen);
@@ -103,6 +107,9 @@ void ws_unwait(struct workspace *ws, struct ws_waiter *w);
 const char *ws_state_name(enum ws_state s);
 /* The workspace as JSON; secrets only when viewer_uid owns it. */
 json_t *ws_json(const struct workspace *ws, uid_t viewer_uid);
+
+/* An event from the engine's stream (docker_events). */
+void ws_engine_event(json_t *ev);
 
 /* Re-adopt wslab containers after a restart; done_cb runs once. */
 void ws_reconcile(void (*done_cb)(int adopted, int removed, const char *err));

@@ -130,7 +130,7 @@ shm = 128m
 cpus = 1
 ${2-}
 CONF
-	"$WSD" --config "$T/wsd.conf" >>"$T/wsd.log" 2>&1 &
+	FAKE_NVML_INVENTORY=$GPU_DIR/inventory "$WSD" --config "$T/wsd.conf" >>"$T/wsd.log" 2>&1 &
 	WSD_PID=$!
 	for _ in $(seq 1 100); do
 		[ -S "$T/wsd.sock" ] && return 0
@@ -176,6 +176,37 @@ cleanup() {
 }
 
 json() { jq -r "$@"; }
+
+# Fake GPUs: the engine runs with the fake nvidia-container-runtime-hook on
+# its PATH (restarted once if it does not), and wsd loads the fake NVML.
+# fake_gpus INVENTORY-TEXT writes the inventory both of them read.
+GPU_DIR=/var/lib/wslab-test/gpu
+fake_gpus() {
+	local pid
+	mkdir -p "$GPU_DIR"
+	install -m 755 "$SRC/tests/fake/nvidia-container-runtime-hook" "$GPU_DIR/"
+	printf '%s\n' "$1" >"$GPU_DIR/inventory"
+	: >"$GPU_DIR/hook.log"
+	pid=$(pidof dockerd | cut -d' ' -f1)
+	if [ -n "$pid" ] && tr '\0' '\n' <"/proc/$pid/environ" | grep -q "^PATH=$GPU_DIR:"; then
+		return 0
+	fi
+	log "restarting the engine with the fake GPU hook on its PATH"
+	if [ -d /run/systemd/system ] && systemctl is-active -q docker 2>/dev/null; then
+		systemctl stop docker.socket docker
+	elif [ -n "$pid" ]; then
+		kill "$pid"
+		for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+	fi
+	(PATH=$GPU_DIR:$PATH setsid dockerd >/var/log/wslab-test-dockerd.log 2>&1 &)
+	for _ in $(seq 1 60); do
+		timeout 5 docker info >/dev/null 2>&1 && return 0
+		sleep 1
+	done
+	echo "dockerd did not come back with the fake hook" >&2
+	exit 1
+}
+FAKE_NVML=$BUILD/tests/libnvidia-ml-fake.so
 
 setup_all() {
 	need_root

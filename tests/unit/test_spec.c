@@ -163,6 +163,88 @@ START_TEST(labels_and_env)
 }
 END_TEST
 
+static json_t *
+build_with_gpus(const char *mode)
+{
+	static const char *const uuids[] = {"GPU-aaaa", "GPU-bbbb"};
+	struct spec_in in = {0};
+
+	in.id = "0123456789ab";
+	in.name = "g";
+	in.owner = "alice";
+	in.uid = 1234;
+	in.gid = 1234;
+	in.tmpl = config_template(&cfg, "offline");
+	in.memory = INT64_C(1) << 30;
+	in.shm = INT64_C(64) << 20;
+	in.cpus = 1;
+	in.home_src = "/h";
+	in.etc_src = "/e";
+	in.publish_address = "127.0.0.1";
+	in.jupyter_port = 1;
+	in.ssh_port = 2;
+	in.gpu_uuids = uuids;
+	in.ngpus = 2;
+	in.gpu_mode = mode;
+	return spec_build(&in);
+}
+
+static const char *
+env_value(json_t *b, const char *key)
+{
+	json_t *e;
+	size_t i, n = strlen(key);
+
+	json_array_foreach(json_object_get(b, "Env"), i, e)
+	{
+		const char *s = json_string_value(e);
+
+		if (strncmp(s, key, n) == 0 && s[n] == '=')
+			return s + n + 1;
+	}
+	return NULL;
+}
+
+START_TEST(gpus_nvidia_mode)
+{
+	json_t *b = build_with_gpus("nvidia");
+	json_t *dr =
+	    json_array_get(json_object_get(json_object_get(b, "HostConfig"), "DeviceRequests"), 0);
+
+	ck_assert_str_eq(json_string_value(json_object_get(dr, "Driver")), "nvidia");
+	ck_assert_ptr_null(json_object_get(dr, "Count"));
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(dr, "DeviceIDs"), 1)),
+	                 "GPU-bbbb");
+	ck_assert_str_eq(env_value(b, "NVIDIA_VISIBLE_DEVICES"), "GPU-aaaa,GPU-bbbb");
+	ck_assert_str_eq(env_value(b, "CUDA_VISIBLE_DEVICES"), "GPU-aaaa,GPU-bbbb");
+	ck_assert_str_eq(env_value(b, "CUDA_DEVICE_ORDER"), "PCI_BUS_ID");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(json_object_get(b, "Labels"), "wslab.gpus")),
+	    "GPU-aaaa,GPU-bbbb");
+	json_decref(b);
+}
+END_TEST
+
+START_TEST(gpus_cdi_mode)
+{
+	json_t *b = build_with_gpus("cdi");
+	json_t *dr =
+	    json_array_get(json_object_get(json_object_get(b, "HostConfig"), "DeviceRequests"), 0);
+
+	ck_assert_str_eq(json_string_value(json_object_get(dr, "Driver")), "cdi");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(dr, "DeviceIDs"), 0)),
+	                 "nvidia.com/gpu=GPU-aaaa");
+	json_decref(b);
+}
+END_TEST
+
+START_TEST(no_gpus_means_void)
+{
+	ck_assert_ptr_null(json_object_get(host(), "DeviceRequests"));
+	ck_assert_str_eq(env_value(body, "NVIDIA_VISIBLE_DEVICES"), "void");
+}
+END_TEST
+
 Suite *
 spec_suite(void)
 {
@@ -176,6 +258,9 @@ spec_suite(void)
 	tcase_add_test(tc, ports_on_configured_address);
 	tcase_add_test(tc, mounts);
 	tcase_add_test(tc, labels_and_env);
+	tcase_add_test(tc, gpus_nvidia_mode);
+	tcase_add_test(tc, gpus_cdi_mode);
+	tcase_add_test(tc, no_gpus_means_void);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -121,6 +121,16 @@ static const struct {
     {"{\"ssh_keys\":[\"" KEY "\\ncommand=\\\"x\\\" " KEY "\"]}", "invalid_value", "ssh_keys[0]"},
     {"{\"ssh_keys\":[7]}", "invalid_value", "ssh_keys[0]"},
     {"{\"name\":\"\xff\xfe\",\"ssh_keys\":[\"" KEY "\"]}", "invalid_json", "not valid JSON"},
+    {"{\"gpus\":-1,\"ssh_keys\":[\"" KEY "\"]}", "invalid_value", "gpus"},
+    {"{\"gpus\":65,\"ssh_keys\":[\"" KEY "\"]}", "invalid_value", "gpus"},
+    {"{\"gpus\":1.5,\"ssh_keys\":[\"" KEY "\"]}", "invalid_value", "gpus"},
+    {"{\"gpus\":\"2\",\"ssh_keys\":[\"" KEY "\"]}", "invalid_value", "gpus"},
+    {"{\"gpus\":0,\"gpu_ids\":[\"1\"],\"ssh_keys\":[\"" KEY "\"]}", "invalid_value",
+     "does not match"},
+    {"{\"gpu_ids\":[\"1\",\"1\"],\"ssh_keys\":[\"" KEY "\"]}", "invalid_value", "named twice"},
+    {"{\"gpu_ids\":[],\"ssh_keys\":[\"" KEY "\"]}", "invalid_value", "gpu_ids"},
+    {"{\"gpu_ids\":[\"GPU-a;rm\"],\"ssh_keys\":[\"" KEY "\"]}", "invalid_value", "gpu_ids[0]"},
+    {"{\"gpu_ids\":\"0\",\"ssh_keys\":[\"" KEY "\"]}", "invalid_value", "gpu_ids"},
 };
 
 START_TEST(refused)

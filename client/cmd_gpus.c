@@ -1,0 +1,71 @@
+/*
+ * wsctl gpus: every GPU of the server, free or held. The holder's name is
+ * shown to admins and to the holder; wsd says "busy" to everyone else.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "wsctl.h"
+
+int
+cmd_gpus_exec(int argc, char **argv)
+{
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+	json_t *reply = NULL, *g;
+	long status;
+	int json = 0, ch;
+	size_t i;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
+		if (ch != 'j')
+			return EXIT_USAGE;
+		json = 1;
+	}
+	if (optind != argc)
+		return EXIT_USAGE;
+	if (client_call("GET", "/v1/gpus", NULL, &reply, NULL, NULL, &status) == -1)
+		return EXIT_CONN;
+	if (status != 200) {
+		int r = client_error(reply, status);
+
+		json_decref(reply);
+		return r;
+	}
+	if (json) {
+		json_dumpf(reply, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(reply);
+		return EXIT_OK;
+	}
+	if (json_array_size(json_object_get(reply, "gpus")) == 0) {
+		printf("this server has no GPUs (inventory: %s)\n",
+		       json_string_value(json_object_get(reply, "source")));
+		json_decref(reply);
+		return EXIT_OK;
+	}
+	printf("%-3s %-24s %-17s %5s  %s\n", "GPU", "MODEL", "MEMORY", "UTIL", "HOLDER");
+	json_array_foreach(json_object_get(reply, "gpus"), i, g)
+	{
+		const char *state = json_string_value(json_object_get(g, "state"));
+		char mem[32], holder[96];
+
+		snprintf(mem, sizeof(mem), "%lld/%lld MiB",
+		         (long long)(json_integer_value(json_object_get(g, "memory_used")) >> 20),
+		         (long long)(json_integer_value(json_object_get(g, "memory_total")) >> 20));
+		if (state && strcmp(state, "held") == 0)
+			snprintf(holder, sizeof(holder), "%s/%s",
+			         json_string_value(json_object_get(g, "owner")),
+			         json_string_value(json_object_get(g, "workspace")));
+		else
+			snprintf(holder, sizeof(holder), "%s", state ? state : "?");
+		printf("%-3lld %-24.24s %-17s %4lld%%  %s\n",
+		       (long long)json_integer_value(json_object_get(g, "index")),
+		       json_string_value(json_object_get(g, "name")), mem,
+		       (long long)json_integer_value(json_object_get(g, "utilization")), holder);
+	}
+	printf("%lld free\n", (long long)json_integer_value(json_object_get(reply, "free")));
+	json_decref(reply);
+	return EXIT_OK;
+}
