@@ -5,7 +5,7 @@
 set -eu
 
 BUILD_DEPS="build-essential cmake pkg-config libuv1-dev libcurl4-openssl-dev libjansson-dev
- libssh-dev libhttp-parser-dev libsqlite3-dev check"
+ libssh-dev libhttp-parser-dev libsqlite3-dev check clang-format"
 RUN_DEPS="ca-certificates mmdebstrap openssh-client curl jq bc"
 
 missing=

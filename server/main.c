@@ -7,6 +7,7 @@
  * the wslab containers that run, then listen. When the engine does not
  * answer, wsd listens anyway (starts get 503) and keeps retrying.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -118,6 +119,87 @@ reconciled(int adopted, int removed, const char *err)
 		uv_stop(loop);
 }
 
+/*
+ * gpu_mode auto: CDI when the engine has it (its /info lists CDI spec
+ * directories) and one of those directories holds a spec for
+ * nvidia.com/gpu (made by `nvidia-ctk cdi generate`); else the nvidia
+ * driver of DeviceRequests, which every engine since 19.03 has.
+ */
+struct cdi_scan {
+	uv_work_t work;
+	char dirs[4][256];
+	int ndirs;
+	int found;
+};
+
+static void
+cdi_scan_work(uv_work_t *w)
+{
+	struct cdi_scan *c = w->data;
+	char path[600], buf[65536];
+
+	for (int i = 0; i < c->ndirs && !c->found; i++) {
+		DIR *d = opendir(c->dirs[i]);
+		struct dirent *e;
+
+		while (d != NULL && !c->found && (e = readdir(d)) != NULL) {
+			FILE *f;
+			size_t n;
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", c->dirs[i], e->d_name);
+			if ((f = fopen(path, "re")) == NULL)
+				continue;
+			n = fread(buf, 1, sizeof(buf) - 1, f);
+			buf[n] = '\0';
+			fclose(f);
+			if (strstr(buf, "nvidia.com/gpu") != NULL)
+				c->found = 1;
+		}
+		if (d != NULL)
+			closedir(d);
+	}
+}
+
+static void
+cdi_scan_done(uv_work_t *w, int status)
+{
+	struct cdi_scan *c = w->data;
+
+	ws_set_gpu_mode(status == 0 && c->found ? "cdi" : "nvidia");
+	log_info("gpu_mode auto: %s", ws_context()->gpu_mode);
+	free(c);
+	ws_reconcile(reconciled);
+}
+
+static void
+info_read(void *arg, const struct docker_reply *r)
+{
+	json_t *dirs = json_object_get(r->json, "CDISpecDirs"), *d;
+	struct cdi_scan *c;
+	size_t i;
+
+	(void)arg;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL || r->status != 200 || json_array_size(dirs) == 0) {
+		free(c);
+		ws_set_gpu_mode("nvidia");
+		ws_reconcile(reconciled);
+		return;
+	}
+	json_array_foreach(dirs, i, d)
+	{
+		const char *s = json_string_value(d);
+
+		if (s != NULL && s[0] == '/' && c->ndirs < 4 && strlen(s) < sizeof(c->dirs[0]))
+			snprintf(c->dirs[c->ndirs++], sizeof(c->dirs[0]), "%s", s);
+	}
+	c->work.data = c;
+	if (uv_queue_work(loop, &c->work, cdi_scan_work, cdi_scan_done) != 0)
+		cdi_scan_done(&c->work, -1);
+}
+
 static void
 versioned(void *arg, const struct docker_reply *r)
 {
@@ -135,7 +217,9 @@ versioned(void *arg, const struct docker_reply *r)
 		uv_stop(loop);
 		return;
 	}
-	ws_reconcile(reconciled);
+	if (strcmp(cfg.gpu_mode, "auto") != 0 ||
+	    docker_call("GET", "/info", NULL, 10000, info_read, NULL) == -1)
+		ws_reconcile(reconciled);
 }
 
 static void

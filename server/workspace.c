@@ -45,6 +45,12 @@ ws_context(void)
 	return &ctx;
 }
 
+void
+ws_set_gpu_mode(const char *mode)
+{
+	ctx.gpu_mode = mode;
+}
+
 const char *
 ws_state_name(enum ws_state s)
 {

@@ -86,6 +86,7 @@ struct ws_ctx {
 int ws_init(uv_loop_t *loop, const struct config *cfg, char *err, size_t errlen);
 void ws_shutdown(void);
 const struct ws_ctx *ws_context(void);
+void ws_set_gpu_mode(const char *mode);
 
 /*
  * Begin a start for uid. On success returns the new workspace (the caller
