@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libssh/libssh.h>
 #include <uv.h>
 
 #include "api.h"
@@ -334,6 +335,9 @@ main(int argc, char **argv)
 	uv_walk(loop, close_walk, NULL);
 	uv_run(loop, UV_RUN_DEFAULT);
 	uv_loop_close(loop);
+	/* Join the pool threads, so that their per-thread OpenSSL state is freed. */
+	uv_library_shutdown();
+	ssh_finalize();
 	docker_free();
 	log_info("wsd stopped: %d workspaces left running", n);
 	config_free(&cfg);

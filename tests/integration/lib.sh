@@ -130,9 +130,9 @@ shm = 128m
 cpus = 1
 ${2-}
 CONF
-	FAKE_NVML_INVENTORY=$GPU_DIR/inventory "$WSD" --config "$T/wsd.conf" >>"$T/wsd.log" 2>&1 &
+	FAKE_NVML_INVENTORY=$GPU_DIR/inventory ${WSD_WRAPPER-} "$WSD" --config "$T/wsd.conf" >>"$T/wsd.log" 2>&1 &
 	WSD_PID=$!
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 300); do
 		[ -S "$T/wsd.sock" ] && return 0
 		kill -0 "$WSD_PID" 2>/dev/null || break
 		sleep 0.1
