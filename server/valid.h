@@ -18,7 +18,7 @@
 struct api_error {
 	int status;
 	char code[32];
-	char message[256];
+	char message[512];
 };
 
 void api_error_set(struct api_error *e, int status, const char *code, const char *fmt, ...)

@@ -259,6 +259,25 @@ ws_fail(struct workspace *ws, int status, const char *code, const char *fmt, ...
 	teardown(ws);
 }
 
+/*
+ * The useful part of an engine error. Runtime errors nest many prefixes
+ * ("failed to create shim task: OCI runtime create failed: ..."); what a
+ * student needs is the innermost reason, e.g. a hook's stderr.
+ */
+static const char *
+engine_reason(const char *msg)
+{
+	const char *p;
+
+	if (msg == NULL)
+		return "engine error";
+	if ((p = strstr(msg, "stderr: ")) != NULL && p[8] != '\0')
+		return p + 8;
+	if ((p = strstr(msg, "error during container init: ")) != NULL)
+		return p + 30;
+	return msg;
+}
+
 static int
 engine_failed(struct workspace *ws, const struct docker_reply *r, const char *what)
 {
@@ -663,7 +682,7 @@ started(void *arg, const struct docker_reply *r)
 			        ws->jupyter_port, ws->ssh_port);
 		else
 			ws_fail(ws, 502, "start_failed", "the engine could not start it: %s",
-			        r->error);
+			        engine_reason(r->error));
 		goto out;
 	}
 	if (ws->adopted)
@@ -693,7 +712,7 @@ created(void *arg, const struct docker_reply *r)
 	}
 	if (r->status != 201 || id == NULL) {
 		ws_fail(ws, 502, "start_failed", "the engine refused the container: %s",
-		        r->error ? r->error : "no id");
+		        engine_reason(r->error));
 		goto out;
 	}
 	set_state(ws, WS_STARTING);

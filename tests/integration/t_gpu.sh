@@ -140,4 +140,22 @@ done
 expect_eq "no container from bad GPU requests" "$(wslab_containers)" "$n0"
 expect_eq "no GPU held after bad requests" "$(as ${U[0]} "$WSCTL" gpus --json | jq .free)" 4
 
+# A static inventory (no NVML) naming a GPU the machine does not have: the
+# runtime hook refuses it, the start fails with its reason, the GPU is freed.
+stop_wsd
+sed -i "s|^nvml_library = .*|static_gpus = ${G[0]},GPU-ffffffff-0000-4000-8000-00000000dead|" "$T/wsd.conf"
+rm -f "$T/wsd.sock"
+start_wsd_with_conf() {
+	"$WSD" --config "$T/wsd.conf" >>"$T/wsd.log" 2>&1 &
+	WSD_PID=$!
+	for _ in $(seq 1 100); do [ -S "$T/wsd.sock" ] && break; sleep 0.1; done
+}
+start_wsd_with_conf
+g=$(as ${U[0]} "$WSCTL" gpus --json)
+expect_eq "static inventory: 2 GPUs" "$(echo "$g" | jq -r '"\(.source) \(.gpus | length)"')" "static 2"
+err=$(as ${U[0]} "$WSCTL" start --gpu-ids GPU-ffffffff-0000-4000-8000-00000000dead 2>&1 >/dev/null)
+expect_match "the hook refuses an unknown GPU and the student is told" "$err" "unknown device"
+expect_eq "the refused GPU is free again" "$(as ${U[0]} "$WSCTL" gpus --json | jq .free)" 2
+expect_eq "no container left by the refused start" "$(wslab_containers)" 0
+
 finish
