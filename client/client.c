@@ -132,3 +132,28 @@ client_ws_path(const char *name, char *buf, size_t len)
 	snprintf(buf, len, "/v1/workspaces/%s", e ? e : "");
 	curl_free(e);
 }
+
+int
+client_get(const char *path, json_t **reply)
+{
+	long status;
+	int r;
+
+	if (client_call("GET", path, NULL, reply, NULL, NULL, &status) == -1)
+		return EXIT_CONN;
+	if (status == 200 && *reply != NULL)
+		return EXIT_OK;
+	r = client_error(*reply, status);
+	json_decref(*reply);
+	*reply = NULL;
+	return r;
+}
+
+int
+client_print_json(json_t *reply)
+{
+	json_dumpf(reply, stdout, JSON_INDENT(2));
+	putchar('\n');
+	json_decref(reply);
+	return EXIT_OK;
+}

@@ -13,7 +13,7 @@ cmd_gpus_exec(int argc, char **argv)
 {
 	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
 	json_t *reply = NULL, *g;
-	long status;
+	int ret;
 	int json = 0, ch;
 	size_t i;
 
@@ -25,20 +25,10 @@ cmd_gpus_exec(int argc, char **argv)
 	}
 	if (optind != argc)
 		return EXIT_USAGE;
-	if (client_call("GET", "/v1/gpus", NULL, &reply, NULL, NULL, &status) == -1)
-		return EXIT_CONN;
-	if (status != 200) {
-		int r = client_error(reply, status);
-
-		json_decref(reply);
-		return r;
-	}
-	if (json) {
-		json_dumpf(reply, stdout, JSON_INDENT(2));
-		putchar('\n');
-		json_decref(reply);
-		return EXIT_OK;
-	}
+	if ((ret = client_get("/v1/gpus", &reply)) != EXIT_OK)
+		return ret;
+	if (json)
+		return client_print_json(reply);
 	if (json_array_size(json_object_get(reply, "gpus")) == 0) {
 		printf("this server has no GPUs (inventory: %s)\n",
 		       json_string_value(json_object_get(reply, "source")));

@@ -93,26 +93,16 @@ int
 cmd_ls_exec(int argc, char **argv)
 {
 	json_t *reply = NULL, *ws;
-	long status;
+	int ret;
 	int json = 0;
 	size_t i;
 
 	if (parse_json_flag(argc, argv, &json) == -1 || optind != argc)
 		return EXIT_USAGE;
-	if (client_call("GET", "/v1/workspaces", NULL, &reply, NULL, NULL, &status) == -1)
-		return EXIT_CONN;
-	if (status != 200) {
-		int r = client_error(reply, status);
-
-		json_decref(reply);
-		return r;
-	}
-	if (json) {
-		json_dumpf(reply, stdout, JSON_INDENT(2));
-		putchar('\n');
-		json_decref(reply);
-		return EXIT_OK;
-	}
+	if ((ret = client_get("/v1/workspaces", &reply)) != EXIT_OK)
+		return ret;
+	if (json)
+		return client_print_json(reply);
 	printf("%-16s %-12s %-9s %-10s %-7s %5s %7s %6s %6s %5s\n", "NAME", "ID", "STATE",
 	       "TEMPLATE", "GPUS", "CPUS", "MEMORY", "SHM", "SSH", "AGE");
 	json_array_foreach(json_object_get(reply, "workspaces"), i, ws)
@@ -142,7 +132,7 @@ cmd_show_exec(int argc, char **argv)
 {
 	json_t *ws = NULL;
 	char path[600], mem[32], shm[32];
-	long status;
+	int ret;
 	int json = 0;
 	const char *url;
 
@@ -151,20 +141,10 @@ cmd_show_exec(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	client_ws_path(argv[optind], path, sizeof(path));
-	if (client_call("GET", path, NULL, &ws, NULL, NULL, &status) == -1)
-		return EXIT_CONN;
-	if (status != 200) {
-		int r = client_error(ws, status);
-
-		json_decref(ws);
-		return r;
-	}
-	if (json) {
-		json_dumpf(ws, stdout, JSON_INDENT(2));
-		putchar('\n');
-		json_decref(ws);
-		return EXIT_OK;
-	}
+	if ((ret = client_get(path, &ws)) != EXIT_OK)
+		return ret;
+	if (json)
+		return client_print_json(ws);
 	size_format(json_integer_value(json_object_get(ws, "memory")), mem, sizeof(mem));
 	size_format(json_integer_value(json_object_get(ws, "shm")), shm, sizeof(shm));
 	printf("Name:     %s\n", json_string_value(json_object_get(ws, "name")));

@@ -17,7 +17,7 @@ cmd_ssh_exec(int argc, char **argv)
 	char path[600], kh[800], opt_kh[900], port[16], dest[300];
 	const char *host, *user;
 	char **av;
-	long status;
+	int ret;
 	int n = 0, rest;
 
 	if (argc < 2 || argv[1][0] == '-') {
@@ -28,14 +28,8 @@ cmd_ssh_exec(int argc, char **argv)
 	if (argc > 2 && strcmp(argv[2], "--") == 0)
 		rest = 3;
 	client_ws_path(argv[1], path, sizeof(path));
-	if (client_call("GET", path, NULL, &ws, NULL, NULL, &status) == -1)
-		return EXIT_CONN;
-	if (status != 200) {
-		int r = client_error(ws, status);
-
-		json_decref(ws);
-		return r;
-	}
+	if ((ret = client_get(path, &ws)) != EXIT_OK)
+		return ret;
 	host = json_string_value(json_object_get(ws, "ssh_host"));
 	user = json_string_value(json_object_get(ws, "ssh_user"));
 	if (host == NULL || user == NULL || ssh_pin(ws, kh, sizeof(kh)) == -1) {

@@ -36,6 +36,13 @@ typedef int line_cb(const char *line, size_t len, void *arg);
  */
 int client_call(const char *method, const char *path, json_t *body, json_t **reply, line_cb *lines,
                 void *arg, long *status);
+/*
+ * GET path. EXIT_OK with the parsed body in *reply (caller frees), or the
+ * exit status after the error was printed.
+ */
+int client_get(const char *path, json_t **reply);
+/* Print reply as indented JSON, free it; EXIT_OK. */
+int client_print_json(json_t *reply);
 /* Print "wsctl: MESSAGE" from an error reply; return EXIT_FAIL. */
 int client_error(json_t *reply, long status);
 /* "/v1/workspaces/" + escaped name. */
