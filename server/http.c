@@ -282,11 +282,13 @@ send_json(struct conn *c, int status, json_t *body, int close_after)
 	free(text);
 }
 
+static json_t *error_body(const char *code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static json_t *
 error_body(const char *code, const char *fmt, va_list ap)
 {
 	char msg[512];
-
 	json_t *o;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -296,6 +298,9 @@ error_body(const char *code, const char *fmt, va_list ap)
 		              "invalid request (and not valid UTF-8)");
 	return o;
 }
+
+static void conn_fail(struct conn *c, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* An error before the request reached a handler: reply and hang up. */
 static void
@@ -752,31 +757,15 @@ ident_done(uv_work_t *w, int status)
 	free(id);
 }
 
+/* Set up a connection on a connected pipe handle; takes ownership of c. */
 static void
-accept_cb(uv_stream_t *srv, int status)
+conn_begin(struct conn *c)
 {
-	struct conn *c;
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
 	uv_os_fd_t fd;
 
-	if (status < 0)
-		return;
-	c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		return;
-	c->refs = 1;
-	uv_pipe_init(loop, &c->pipe, 0);
-	uv_timer_init(loop, &c->timer);
-	c->pipe.data = c->timer.data = c;
-	c->next = conns;
-	if (conns)
-		conns->prev = c;
-	conns = c;
-	nconns++;
-	c->req.conn = c;
-	if (uv_accept(srv, (uv_stream_t *)&c->pipe) != 0 ||
-	    uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 ||
+	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 ||
 	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0) {
 		conn_close(c);
 		return;
@@ -813,12 +802,58 @@ accept_cb(uv_stream_t *srv, int status)
 	}
 }
 
-int
-http_listen(uv_loop_t *l, const char *path, const struct http_limits *lim, http_handler *h,
-            char *err, size_t errlen)
+static struct conn *
+conn_new(void)
 {
-	int r;
+	struct conn *c = calloc(1, sizeof(*c));
 
+	if (c == NULL)
+		return NULL;
+	c->refs = 1;
+	uv_pipe_init(loop, &c->pipe, 0);
+	uv_timer_init(loop, &c->timer);
+	c->pipe.data = c->timer.data = c;
+	c->next = conns;
+	if (conns)
+		conns->prev = c;
+	conns = c;
+	nconns++;
+	c->req.conn = c;
+	return c;
+}
+
+static void
+accept_cb(uv_stream_t *srv, int status)
+{
+	struct conn *c;
+
+	if (status < 0 || (c = conn_new()) == NULL)
+		return;
+	if (uv_accept(srv, (uv_stream_t *)&c->pipe) != 0) {
+		conn_close(c);
+		return;
+	}
+	conn_begin(c);
+}
+
+int
+http_adopt(int fd)
+{
+	struct conn *c = conn_new();
+
+	if (c == NULL)
+		return -1;
+	if (uv_pipe_open(&c->pipe, fd) != 0) {
+		conn_close(c);
+		return -1;
+	}
+	conn_begin(c);
+	return 0;
+}
+
+static void
+http_setup(uv_loop_t *l, const struct http_limits *lim, http_handler *h)
+{
 	loop = l;
 	handler = h;
 	limits = *lim;
@@ -829,6 +864,21 @@ http_listen(uv_loop_t *l, const char *path, const struct http_limits *lim, http_
 	settings.on_headers_complete = on_headers_complete;
 	settings.on_body = on_body;
 	settings.on_message_complete = on_message_complete;
+}
+
+void
+http_init(uv_loop_t *l, const struct http_limits *lim, http_handler *h)
+{
+	http_setup(l, lim, h);
+}
+
+int
+http_listen(uv_loop_t *l, const char *path, const struct http_limits *lim, http_handler *h,
+            char *err, size_t errlen)
+{
+	int r;
+
+	http_setup(l, lim, h);
 
 	/* A socket left by a killed wsd would make bind fail. */
 	{

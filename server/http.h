@@ -49,6 +49,14 @@ struct http_limits {
 
 int http_listen(uv_loop_t *loop, const char *path, const struct http_limits *lim,
                 http_handler *handler, char *err, size_t errlen);
+/*
+ * Serve an already connected socket as if accepted (for the fuzzer and
+ * tests): identity from SO_PEERCRED as usual. Returns 0 or -1.
+ */
+int http_adopt(int fd);
+/* Set up without a listener (for http_adopt alone). */
+void http_init(uv_loop_t *loop, const struct http_limits *lim, http_handler *handler);
+
 /* Stop accepting and close every connection. */
 void http_shutdown(void);
 /* Open connections, for the tests of descriptor leaks. */

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Every test: unit tests (Check) and integration tests against a real
-# engine, first in a normal build, then again with ASan+UBSan. Run as root
-# on Debian 12; installs what it needs from Debian's packages.
+# engine, first in a normal build, then again with ASan+UBSan; then the
+# libFuzzer targets for a short fixed time. Run as root on Debian 12;
+# installs what it needs from Debian's packages.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -19,4 +20,9 @@ for variant in build:OFF build-asan:ON; do
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --test-dir "$dir" --output-on-failure || status=1
 done
+# libFuzzer targets (clang): each for a short fixed time over its seeds.
+echo "== build-fuzz (libFuzzer, ASan+UBSan)"
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DWSLAB_FUZZ=ON >/dev/null
+cmake --build build-fuzz -j"$(nproc)"
+ctest --test-dir build-fuzz -L fuzz --output-on-failure || status=1
 exit $status

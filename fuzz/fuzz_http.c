@@ -1,0 +1,83 @@
+/*
+ * The HTTP request path of wsd, for real: bytes go into a connected socket
+ * served by http.c with api.c's routes (the engine unreachable, so nothing
+ * reaches a container). Whatever arrives, wsd answers or hangs up, and the
+ * connection is freed.
+ */
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "api.h"
+#include "config.h"
+#include "docker.h"
+#include "fetch.h"
+#include "http.h"
+#include "workspace.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
+
+static uv_loop_t *loop;
+static struct config cfg;
+
+static void
+setup(void)
+{
+	struct http_limits lim = {64, 10000, "nogroup"};
+	char err[256];
+
+	loop = uv_default_loop();
+	config_defaults(&cfg);
+	config_parse_buffer(&cfg, "f", "state_dir = /nonexistent\n", err, sizeof(err));
+	docker_init("unix:///nonexistent/docker.sock", err, sizeof(err));
+	fetch_init(loop);
+	ws_init(loop, &cfg, err, sizeof(err));
+	http_init(loop, &lim, api_handle);
+}
+
+static void
+drain(int fd)
+{
+	char buf[65536];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	int sv[2];
+	size_t off = 0;
+
+	if (loop == NULL)
+		setup();
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
+		abort();
+	if (http_adopt(sv[0]) != 0)
+		abort();
+	while (off < len) {
+		ssize_t n = write(sv[1], data + off, len - off);
+
+		if (n > 0)
+			off += (size_t)n;
+		uv_run(loop, UV_RUN_NOWAIT);
+		drain(sv[1]);
+	}
+	shutdown(sv[1], SHUT_WR);
+	while (http_connections() > 0 || uv_loop_alive(loop)) {
+		uv_run(loop, UV_RUN_NOWAIT);
+		drain(sv[1]);
+		if (http_connections() == 0)
+			uv_run(loop, UV_RUN_NOWAIT);
+		if (http_connections() == 0 && !uv_loop_alive(loop))
+			break;
+	}
+	close(sv[1]);
+	return 0;
+}
