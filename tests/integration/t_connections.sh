@@ -1,0 +1,76 @@
+#!/bin/bash
+# Connection abuse: a client that never finishes its request is cut off
+# with 408; connections above max_connections get 503 at once; 200 clients
+# hammering list and show while starts run all succeed; afterwards wsd's
+# open descriptors are back at their baseline.
+. "$(dirname "$0")/lib.sh"
+PORT_BASE=23200
+setup_all
+PROBE=$BUILD/tests/sockprobe
+U=(wslab-ta wslab-tb)
+for u in "${U[@]}"; do make_user "$u"; done
+start_wsd "request_timeout = 2s
+max_connections = 40"
+fds() { ls /proc/"$WSD_PID"/fd | wc -l; }
+sleep 0.5
+base=$(fds)
+
+# Slowloris: half a request, then silence.
+read -r code ms <<<"$($PROBE slow "$T/wsd.sock" 10)"
+expect_eq "a request that never completes gets 408" "$code" 408
+[ "$ms" -ge 1500 ] && [ "$ms" -le 5000 ] && pass "cut off after request_timeout (${ms} ms)" || fail "cut off after request_timeout (${ms} ms)"
+
+# The cap: 50 idle connections against max_connections = 40.
+refused=$($PROBE hold "$T/wsd.sock" 50 1)
+expect_eq "connections above the cap are refused with 503" "$refused" 10
+r=$(api ${U[0]} GET /v1/workspaces)
+expect_eq "served again once they are gone" "$(echo "$r" | tail -1)" 200
+
+# 200 clients (5 requests each) while two workspaces start.
+stop_wsd
+sed -i 's/^max_connections = 40/max_connections = 512/' "$T/wsd.conf"
+FAKE_NVML_INVENTORY=$GPU_DIR/inventory "$WSD" --config "$T/wsd.conf" >>"$T/wsd.log" 2>&1 &
+WSD_PID=$!
+for _ in $(seq 1 100); do [ -S "$T/wsd.sock" ] && curl -s --unix-socket "$T/wsd.sock" http://w/v1/info >/dev/null && break; sleep 0.1; done
+# Warm-up of the same shape: curl keeps engine connections alive for reuse,
+# and those belong to the baseline.
+for u in "${U[@]}"; do as "$u" "$WSCTL" start --name warm >/dev/null & done
+wait_starts() { for u in "${U[@]}"; do for _ in $(seq 1 300); do
+	[ "$(as "$u" "$WSCTL" show "$1" --json 2>/dev/null | jq -r .state)" = ready ] && break; sleep 0.1; done; done; }
+wait_starts warm
+for u in "${U[@]}"; do as "$u" "$WSCTL" stop warm >/dev/null; done
+sleep 0.5
+base=$(fds)
+spids=()
+for u in "${U[@]}"; do
+	as "$u" "$WSCTL" start --name busy >/dev/null 2>"$T/start.$u.err" &
+	spids+=($!)
+done
+cpids=()
+for i in $(seq 1 200); do
+	u=${U[$((i % 2))]}
+	(ok=0
+	for _ in 1 2 3 4 5; do
+		c=$(as "$u" curl -s -o /dev/null -w '%{http_code}' --unix-socket "$T/wsd.sock" http://w/v1/workspaces)
+		[ "$c" = 200 ] && ok=$((ok + 1))
+		c=$(as "$u" curl -s -o /dev/null -w '%{http_code}' --unix-socket "$T/wsd.sock" http://w/v1/workspaces/busy)
+		case $c in 200 | 404) ok=$((ok + 1)) ;; esac
+	done
+	echo $ok >"$T/client.$i") &
+	cpids+=($!)
+done
+wait "${cpids[@]}"
+wait "${spids[@]}"
+good=$(cat "$T"/client.* | awk '{s += $1} END {print s}')
+expect_eq "200 clients x 10 requests during starts: all answered" "$good" 2000
+for u in "${U[@]}"; do
+	expect_eq "$u's start during the load succeeded" "$(as "$u" "$WSCTL" show busy --json | jq -r .state)" ready
+	as "$u" "$WSCTL" stop busy >/dev/null
+done
+sleep 0.5
+# Cached engine connections come and go (curl bounds them); a leak of the
+# 200 clients' connections would add hundreds.
+after=$(fds)
+[ "$after" -le "$base" ] && pass "wsd's open descriptors back at their baseline ($after <= $base)" ||
+	fail "wsd's open descriptors back at their baseline ($after > $base)"
+finish
