@@ -35,6 +35,7 @@ refuse() {
 	r=$(api $A POST /v1/workspaces "$body")
 	code=$(echo "$r" | tail -1)
 	msg=$(echo "$r" | head -n -1 | jq -r .error.message 2>/dev/null)
+	NREFUSED=$((${NREFUSED:-0} + 1))
 	if [ "$code" = "$want" ] && printf '%s' "$msg" | grep -qF -- "$needle"; then
 		pass "refused ($code): ${body:0:60}"
 	else
@@ -61,6 +62,26 @@ refuse 400 "name" "{\"name\":\"$(printf 'x%.0s' $(seq 1 40))\",$k}"
 refuse 400 "no template named" "{\"template\":\"nonexistent\",$k}"
 refuse 400 "ssh_keys" '{}'
 refuse 400 "ssh_keys" '{"ssh_keys":["not a key"]}'
+# Engine fields smuggled into the body.
+for f in Env Mounts Binds NetworkMode PidMode IpcMode Devices CapAdd User Image Cmd Entrypoint \
+	SecurityOpt DeviceRequests Privileged env mounts; do
+	refuse 400 "unknown field" "{\"$f\":[\"x\"],$k}"
+done
+refuse 400 "unknown field" "{\"env\":{\"LD_PRELOAD\":\"/tmp/x.so\",\"NVIDIA_VISIBLE_DEVICES\":\"all\"},$k}"
+refuse 400 "unknown field" "{\"JUPYTER_TOKEN\":\"x\",$k}"
+refuse 400 "not valid JSON" "{\"name\":\"$(printf '\xc3\x28')\",$k}"
+refuse 400 "not valid JSON" "$(printf '%.0s[' $(seq 1 5000))"
+refuse 400 "real number overflow" "{\"memory\":1e400,$k}"
+refuse 400 "memory" "{\"memory\":9223372036854775807,$k}"
+refuse 400 "memory" "{\"memory\":\"8g \",$k}"
+refuse 400 "cpus" "{\"cpus\":null,$k}"
+refuse 400 "gpus" "{\"gpus\":-1,$k}"
+refuse 400 "gpus" "{\"gpus\":1000000,$k}"
+refuse 400 "gpu_ids" "{\"gpu_ids\":[\"../../dev/nvidia0\"],$k}"
+refuse 400 "name" "{\"name\":\"a/b\",$k}"
+refuse 400 "name" "{\"name\":\"\u00e9t\u00e9\",$k}"
+refuse 400 "ssh_keys" "{\"ssh_keys\":[\"$KEY\\nssh-ed25519 AAAA injected\"]}"
+refuse 400 "ssh_keys" "{\"ssh_keys\":[$(printf '"%s",' $(seq 1 17) | sed 's/,$//')]}"
 
 # Oversized body and headers: refused before parsing.
 big=$(head -c 70000 /dev/zero | tr '\0' 'a')
@@ -72,6 +93,12 @@ r=$(api $A PATCH /v1/workspaces)
 expect_eq "unknown method is 405" "$(echo "$r" | tail -1)" 405
 r=$(api $A GET /v1/nothing)
 expect_eq "unknown path is 404" "$(echo "$r" | tail -1)" 404
+r=$(api $A GET /v1/workspaces/..%2f..%2fetc)
+expect_eq "a path with encoded slashes is no workspace (404)" "$(echo "$r" | tail -1)" 404
+r=$(api $A GET /v1/workspaces/a%00b)
+expect_eq "a NUL in the path is 400" "$(echo "$r" | tail -1)" 400
+r=$(api $A DELETE /v1/workspaces/0123456789ab)
+expect_eq "stopping an id that is not yours is 404" "$(echo "$r" | tail -1)" 404
 
 # The same through wsctl: exit 1, message on stderr.
 err=$(as $A "$WSCTL" start --memory abc 2>&1 >/dev/null)
@@ -80,6 +107,7 @@ err=$(as $A "$WSCTL" start --template nonexistent 2>&1 >/dev/null)
 expect_match "wsctl start --template nonexistent explains" "$err" "no template named"
 
 expect_eq "nothing created by bad requests" "$(snapshot)" "$before"
+[ "$NREFUSED" -ge 40 ] && pass "hostile request table has $NREFUSED entries" || fail "hostile request table has only $NREFUSED entries"
 
 # Failures after the container exists: removed, reason in one line.
 err=$(as $A "$WSCTL" start --template exits 2>&1 >/dev/null)
