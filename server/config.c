@@ -181,6 +181,19 @@ valid_template_name(const char *s)
 	return 1;
 }
 
+static int
+valid_instance(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 32)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
+			return 0;
+	return 1;
+}
+
 /* Checks that need the whole file. */
 static int
 config_finish(struct config *cfg, char *why, size_t whylen)
@@ -203,6 +216,11 @@ config_finish(struct config *cfg, char *why, size_t whylen)
 	}
 	if (cfg->socket[0] != '/' || cfg->state_dir[0] != '/' || cfg->home_root[0] != '/') {
 		snprintf(why, whylen, "socket, state_dir and home_root must be absolute paths");
+		return -1;
+	}
+	if (!valid_instance(cfg->instance)) {
+		snprintf(why, whylen, "instance: \"%s\" must be 1 to 32 of a-z, 0-9, '-'",
+		         cfg->instance);
 		return -1;
 	}
 	if (strlen(cfg->socket) > 100 || strlen(cfg->state_dir) > 200 ||

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "fetch.h"
 #include "log.h"
 
@@ -247,21 +249,29 @@ events_done(void *arg, const struct fetch_reply *r)
 	                         : (r->error ? r->error : "events refused"));
 }
 
+void
+docker_label_filter(const char *instance, char *out, size_t len)
+{
+	char json[256], *e;
+
+	snprintf(json, sizeof(json), "{\"label\":[\"wslab.workspace\",\"wslab.instance=%s\"]}",
+	         instance);
+	e = curl_easy_escape(NULL, json, 0);
+	snprintf(out, len, "%s", e ? e : "");
+	curl_free(e);
+}
+
 int
-docker_events(void (*on_event)(json_t *e), void (*done)(const char *why))
+docker_events(const char *instance, void (*on_event)(json_t *e), void (*done)(const char *why))
 {
 	struct fetch_opts o = {0};
-	char url[1024];
+	char url[1024], filter[512];
 
 	ev.on_event = on_event;
 	ev.done = done;
 	ev.len = 0;
-	/* filters={"type":["container"],"label":["wslab.workspace"]} */
-	snprintf(
-	    url, sizeof(url),
-	    "%s%s/events?filters=%%7B%%22type%%22%%3A%%5B%%22container%%22%%5D%%2C%%22label%%22%%"
-	    "3A%%5B%%22wslab.workspace%%22%%5D%%7D",
-	    base_url, api_prefix);
+	docker_label_filter(instance, filter, sizeof(filter));
+	snprintf(url, sizeof(url), "%s%s/events?filters=%s", base_url, api_prefix, filter);
 	o.url = url;
 	o.unix_socket = socket_path;
 	o.on_data = events_data;

@@ -37,7 +37,14 @@ int docker_call(const char *method, const char *path, json_t *body, long timeout
  * Follow the engine's events for wslab containers: on_event gets each
  * event object (borrowed), done runs once when the stream ends.
  */
-int docker_events(void (*on_event)(json_t *ev), void (*done)(const char *why));
+int docker_events(const char *instance, void (*on_event)(json_t *ev),
+                  void (*done)(const char *why));
+
+/*
+ * The URL-encoded filter that selects the containers of one wsd instance:
+ * {"label":["wslab.workspace","wslab.instance=NAME"]} (for lists and events).
+ */
+void docker_label_filter(const char *instance, char *out, size_t len);
 
 /* Settle the API version from a GET /version reply. Returns 0 or -1 (too old). */
 int docker_set_version(const json_t *version, char *err, size_t errlen);

@@ -107,7 +107,7 @@ reconciled(int adopted, int removed, const char *err)
 {
 	if (err != NULL) {
 		retry_later(err);
-	} else if (docker_events(ws_engine_event, events_ended) == -1) {
+	} else if (docker_events(cfg.instance, ws_engine_event, events_ended) == -1) {
 		retry_later("cannot follow engine events");
 	} else {
 		api_engine_ready = 1;

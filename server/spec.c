@@ -128,6 +128,8 @@ spec_build(const struct spec_in *in)
 	labels = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "wslab.owner", in->owner, "wslab.uid",
 	                   uidbuf, "wslab.workspace", in->id, "wslab.name", in->name,
 	                   "wslab.template", in->tmpl->name, "wslab.created", created);
+	json_object_set_new(labels, "wslab.instance",
+	                    json_string(in->instance ? in->instance : "default"));
 	/* Limits as labels too, so a restarted wsd reads them from the list. */
 	snprintf(path, sizeof(path), "%lld", (long long)in->memory);
 	json_object_set_new(labels, "wslab.memory", json_string(path));

@@ -35,6 +35,7 @@ struct spec_in {
 	const char *const *gpu_uuids; /* the GPUs handed to the workspace */
 	size_t ngpus;
 	const char *gpu_mode; /* "nvidia" (DeviceRequests driver) or "cdi" */
+	const char *instance; /* which wsd manages it (label wslab.instance) */
 };
 
 /* Returns a new reference to the create body, or NULL when out of memory. */

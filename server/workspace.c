@@ -237,6 +237,12 @@ random_hex(char *out, size_t bytes)
 		snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
+static long
+engine_ms(void)
+{
+	return (long)ctx.cfg->engine_timeout * 1000;
+}
+
 static void
 ws_dir(const struct workspace *ws, char *buf, size_t len)
 {
@@ -381,9 +387,17 @@ remove_container(struct workspace *ws)
 {
 	char path[160];
 
-	snprintf(path, sizeof(path), "/containers/%s?force=1", ws->container_id);
+	/*
+	 * A create that timed out may still have made the container: without
+	 * its id, remove it by its name.
+	 */
+	if (ws->container_id[0] != '\0')
+		snprintf(path, sizeof(path), "/containers/%s?force=1", ws->container_id);
+	else
+		snprintf(path, sizeof(path), "/containers/wslab-%s-%s?force=1", ws->owner,
+		         ws->name);
 	ws_ref(ws);
-	if (docker_call("DELETE", path, NULL, 30000, container_removed, ws) == -1) {
+	if (docker_call("DELETE", path, NULL, engine_ms(), container_removed, ws) == -1) {
 		struct docker_reply r = {.status = 0, .error = "cannot start an engine call"};
 
 		container_removed(ws, &r);
@@ -413,12 +427,12 @@ teardown(struct workspace *ws)
 		notify(ws, ws->error.status ? WS_EV_FAILED : WS_EV_STOPPED);
 		return;
 	}
-	if (ws->container_id[0] == '\0') {
+	if (ws->container_id[0] == '\0' && !ws->create_sent) {
 		ws_ref(ws);
 		remove_dir(ws);
 		return;
 	}
-	if (ws->error.status == 0) {
+	if (ws->error.status == 0 && ws->container_id[0] != '\0') {
 		char path[160];
 
 		/* A graceful stop first: Jupyter and sshd get SIGTERM. */
@@ -702,6 +716,8 @@ created(void *arg, const struct docker_reply *r)
 
 	if (r->status == 201 && id != NULL)
 		snprintf(ws->container_id, sizeof(ws->container_id), "%s", id);
+	else if (r->status != 0)
+		ws->create_sent = 0; /* a definite no: nothing of ours exists by that name */
 	if (stopped_meanwhile(ws) || engine_failed(ws, r, "create"))
 		goto out;
 	if (r->status == 404) {
@@ -718,7 +734,7 @@ created(void *arg, const struct docker_reply *r)
 	set_state(ws, WS_STARTING);
 	snprintf(path, sizeof(path), "/containers/%s/start", ws->container_id);
 	ws_ref(ws);
-	if (docker_call("POST", path, NULL, 60000, started, ws) == -1) {
+	if (docker_call("POST", path, NULL, engine_ms(), started, ws) == -1) {
 		ws_unref(ws);
 		ws_fail(ws, 500, "internal", "cannot start an engine call");
 	}
@@ -759,12 +775,14 @@ create(struct workspace *ws)
 		in.gpu_uuids = uuids;
 		in.ngpus = (size_t)ws->ngpus;
 		in.gpu_mode = ctx.gpu_mode;
+		in.instance = ctx.cfg->instance;
 		body = spec_build(&in);
 	}
 	set_state(ws, WS_CREATING);
+	ws->create_sent = 1;
 	snprintf(path, sizeof(path), "/containers/create?name=wslab-%s-%s", ws->owner, ws->name);
 	ws_ref(ws);
-	rc = body ? docker_call("POST", path, body, 60000, created, ws) : -1;
+	rc = body ? docker_call("POST", path, body, engine_ms(), created, ws) : -1;
 	json_decref(body);
 	if (rc == -1) {
 		ws_unref(ws);
@@ -1221,12 +1239,13 @@ listed(void *arg, const struct docker_reply *r)
 void
 ws_reconcile(void (*done_cb)(int, int, const char *))
 {
+	char path[512];
+
 	reconcile_done = done_cb;
 	n_adopted = n_removed = 0;
-	if (docker_call("GET",
-	                "/containers/json?all=1&filters=%7B%22label%22%3A%5B%22wslab.workspace%22%"
-	                "5D%7D",
-	                NULL, 30000, listed, NULL) == -1)
+	snprintf(path, sizeof(path), "/containers/json?all=1&filters=");
+	docker_label_filter(ctx.cfg->instance, path + strlen(path), sizeof(path) - strlen(path));
+	if (docker_call("GET", path, NULL, 30000, listed, NULL) == -1)
 		done_cb(0, 0, "cannot start an engine call");
 }
 
@@ -1244,8 +1263,23 @@ ws_engine_event(json_t *ev)
 	const char *code =
 	    json_string_value(json_object_get(json_object_get(actor, "Attributes"), "exitCode"));
 
-	if (action == NULL || cid == NULL ||
-	    (strcmp(action, "die") != 0 && strcmp(action, "destroy") != 0))
+	if (action == NULL || cid == NULL)
+		return;
+	if (strcmp(action, "create") == 0 || strcmp(action, "start") == 0) {
+		/*
+		 * A container of this instance that no workspace knows: made by a
+		 * create that wsd had given up on (engine frozen, then thawed).
+		 */
+		const char *id = json_string_value(
+		    json_object_get(json_object_get(actor, "Attributes"), "wslab.workspace"));
+
+		for (struct workspace *ws = list; id != NULL && ws; ws = ws->next)
+			if (strcmp(ws->id, id) == 0)
+				return;
+		remove_orphan(cid, "no workspace owns it (a late create)");
+		return;
+	}
+	if (strcmp(action, "die") != 0 && strcmp(action, "destroy") != 0)
 		return;
 	for (struct workspace *ws = list; ws; ws = ws->next) {
 		if (strcmp(ws->container_id, cid) != 0 || ws->state != WS_READY ||

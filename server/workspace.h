@@ -64,7 +64,8 @@ struct workspace {
 	enum ws_state state;
 	int stop_requested;
 	int adopted;
-	int seen; /* listed by the engine in the last reconcile */
+	int seen;        /* listed by the engine in the last reconcile */
+	int create_sent; /* a container may exist even without an id */
 	struct api_error error;
 	/* readiness */
 	uv_timer_t timer;

@@ -122,6 +122,7 @@ port_max = $((PORT_BASE + 199))
 ready_timeout = 60s
 stop_timeout = 2s
 log_level = debug
+instance = test
 ${1-}
 [template offline]
 image = $IMAGE
@@ -207,6 +208,25 @@ fake_gpus() {
 	exit 1
 }
 FAKE_NVML=$BUILD/tests/libnvidia-ml-fake.so
+
+dockerd_pid() { pidof dockerd | cut -d' ' -f1; }
+
+# engine_restart: kill dockerd (its containers stop) and start it again,
+# with the fake GPU hook on its PATH as fake_gpus left it.
+engine_restart() {
+	local pid
+	pid=$(dockerd_pid)
+	[ -n "$pid" ] && kill "$pid"
+	for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+	mkdir -p "$GPU_DIR"
+	(PATH=$GPU_DIR:$PATH setsid dockerd >>/var/log/wslab-test-dockerd.log 2>&1 &)
+	for _ in $(seq 1 60); do
+		timeout 5 docker info >/dev/null 2>&1 && return 0
+		sleep 1
+	done
+	echo "dockerd did not come back" >&2
+	exit 1
+}
 
 setup_all() {
 	need_root

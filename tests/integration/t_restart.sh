@@ -18,7 +18,7 @@ as $A "$WSCTL" ssh one -- 'echo kept > ~/note.txt' </dev/null
 # Leftovers a crash can leave: a directory without a container...
 mkdir -p "$T/state/workspaces/deadbeef0000"
 # ...and a labelled container whose directory is gone.
-docker run -d --label wslab.workspace=0123456789ab --label wslab.name=stray \
+docker run -d --label wslab.workspace=0123456789ab --label wslab.name=stray --label wslab.instance=test \
 	--label wslab.owner=$A --label wslab.uid="$(id -u $A)" --label wslab.template=offline \
 	--entrypoint sleep "$IMAGE" 300 >/dev/null
 
