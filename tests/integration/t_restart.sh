@@ -17,14 +17,13 @@ w2=$(as $A "$WSCTL" start --name two --json)
 as $A "$WSCTL" ssh one -- 'echo kept > ~/note.txt' </dev/null
 # Leftovers a crash can leave: a directory without a container...
 mkdir -p "$T/state/workspaces/deadbeef0000"
-# ...and a labelled container whose directory is gone.
-docker run -d --label wslab.workspace=0123456789ab --label wslab.name=stray --label wslab.instance=test \
-	--label wslab.owner=$A --label wslab.uid="$(id -u $A)" --label wslab.template=offline \
-	--entrypoint sleep "$IMAGE" 300 >/dev/null
-
 kill -9 "$WSD_PID"
 wait "$WSD_PID" 2>/dev/null
 WSD_PID=
+# ...and a labelled container whose directory is gone (made while no wsd runs).
+docker run -d --label wslab.workspace=0123456789ab --label wslab.name=stray --label wslab.instance=test \
+	--label wslab.owner=$A --label wslab.uid="$(id -u $A)" --label wslab.template=offline \
+	--entrypoint sleep "$IMAGE" 300 >/dev/null
 rm -f "$T/wsd.sock"
 FAKE_NVML_INVENTORY=$GPU_DIR/inventory "$WSD" --config "$T/wsd.conf" >>"$T/wsd.log" 2>&1 &
 WSD_PID=$!

@@ -73,6 +73,8 @@ static const struct {
     {"port_min = 30000\nport_max = 29000\n", "port_min..port_max"},
     {"state_dir = relative\n", "absolute"},
     {"log_level = loud\n", "log_level"},
+    {"instance = Bad_Name\n", "instance"},
+    {"engine_timeout = 0s\n", "out of range"},
     {"[template x]\nimage = a\nmemory = 8g\nmemory_max = 4g\n", "above its maximum"},
 };
 
@@ -123,6 +125,8 @@ START_TEST(example_file_matches_defaults)
 	ck_assert_int_eq(ex.port_max, def.port_max);
 	ck_assert_int_eq(ex.ready_timeout, def.ready_timeout);
 	ck_assert_int_eq(ex.stop_timeout, def.stop_timeout);
+	ck_assert_int_eq(ex.engine_timeout, def.engine_timeout);
+	ck_assert_str_eq(ex.instance, def.instance);
 	ck_assert_int_eq(ex.request_timeout, def.request_timeout);
 	ck_assert_int_eq(ex.max_connections, def.max_connections);
 	ck_assert_str_eq(ex.default_template, def.default_template);
