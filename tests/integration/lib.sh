@@ -108,6 +108,9 @@ api() {
 
 # Port range per test file, so that tests never collide.
 PORT_BASE=${PORT_BASE:-22000}
+# wsd's instance label for this run: lists, counts and cleanups touch only
+# its containers, so test runs side by side on one engine leave each other alone.
+INSTANCE=${INSTANCE:-test$$}
 
 # start_wsd [GLOBAL LINES] [TEMPLATE SECTIONS]: a wsd on a private socket and state dir.
 start_wsd() {
@@ -122,7 +125,7 @@ port_max = $((PORT_BASE + 199))
 ready_timeout = 60s
 stop_timeout = 2s
 log_level = debug
-instance = test
+instance = $INSTANCE
 ${1-}
 [template offline]
 image = $IMAGE
@@ -161,13 +164,13 @@ stop_wsd() {
 
 # Containers of wslab on the engine (all states).
 wslab_containers() {
-	docker ps -aq --filter label=wslab.workspace | wc -l
+	docker ps -aq --filter label=wslab.instance="$INSTANCE" | wc -l
 }
 
 cleanup() {
 	stop_wsd
 	local ids
-	ids=$(docker ps -aq --filter label=wslab.workspace)
+	ids=$(docker ps -aq --filter label=wslab.instance="$INSTANCE")
 	[ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
 	if [ -n "$T" ] && [ "$FAILS" -gt 0 ] && [ -f "$T/wsd.log" ]; then
 		echo "--- wsd log (last 40 lines) ---"
@@ -236,9 +239,9 @@ setup_all() {
 	ensure_engine
 	ensure_image
 	[ -x "$WSD" ] && [ -x "$WSCTL" ] || { echo "build first: $WSD, $WSCTL" >&2; exit 1; }
-	# Leftovers of an earlier, interrupted run.
+	# Leftovers of an earlier, interrupted run of this instance.
 	local ids
-	ids=$(docker ps -aq --filter label=wslab.workspace)
+	ids=$(docker ps -aq --filter label=wslab.instance="$INSTANCE")
 	[ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
 	trap 'cleanup' INT TERM
 }

@@ -21,7 +21,7 @@ kill -9 "$WSD_PID"
 wait "$WSD_PID" 2>/dev/null
 WSD_PID=
 # ...and a labelled container whose directory is gone (made while no wsd runs).
-docker run -d --label wslab.workspace=0123456789ab --label wslab.name=stray --label wslab.instance=test \
+docker run -d --label wslab.workspace=0123456789ab --label wslab.name=stray --label wslab.instance="$INSTANCE" \
 	--label wslab.owner=$A --label wslab.uid="$(id -u $A)" --label wslab.template=offline \
 	--entrypoint sleep "$IMAGE" 300 >/dev/null
 rm -f "$T/wsd.sock"
