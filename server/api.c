@@ -6,6 +6,8 @@
  */
 #include "api.h"
 
+#include "admin.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,15 +17,19 @@
 #include "docker.h"
 #include "gpu.h"
 #include "log.h"
+#include "store.h"
 #include "valid.h"
 #include "workspace.h"
 
 int api_engine_ready;
 
+#define ROUTE_ARGS 2
+
 struct route {
 	int method;
 	const char *pattern;
-	void (*fn)(struct request *req, const char *arg);
+	void (*fn)(struct request *req, route_arg *args);
+	int admin; /* root and admin_group only */
 };
 
 /* A client waiting on a workspace. */
@@ -95,12 +101,12 @@ subscribe(struct request *req, struct workspace *ws, int stream, int stopping)
 }
 
 static void
-get_info(struct request *req, const char *arg)
+get_info(struct request *req, route_arg *args)
 {
 	const struct ws_ctx *ctx = ws_context();
 	json_t *ts = json_array();
 
-	(void)arg;
+	(void)args;
 	for (size_t i = 0; i < ctx->cfg->ntemplates; i++) {
 		const struct template *t = &ctx->cfg->templates[i];
 
@@ -120,11 +126,11 @@ get_info(struct request *req, const char *arg)
 }
 
 static void
-list_workspaces(struct request *req, const char *arg)
+list_workspaces(struct request *req, route_arg *args)
 {
 	json_t *a = json_array();
 
-	(void)arg;
+	(void)args;
 	for (struct workspace *ws = ws_first(); ws; ws = ws->next)
 		if (ws->uid == req->uid)
 			json_array_append_new(a, ws_json(ws, req->uid));
@@ -132,14 +138,15 @@ list_workspaces(struct request *req, const char *arg)
 }
 
 static void
-start_workspace(struct request *req, const char *arg)
+start_workspace(struct request *req, route_arg *args)
 {
 	const struct ws_ctx *ctx = ws_context();
 	struct start_req sr;
 	struct api_error err;
 	struct workspace *ws;
+	struct ws_who who;
 
-	(void)arg;
+	(void)args;
 	if (valid_start_request(ctx->cfg, ctx->host_cpus, req->body ? req->body : "", req->body_len,
 	                        &sr, &err) == -1) {
 		http_reply_json(req, err.status, error_obj(&err));
@@ -157,7 +164,11 @@ start_workspace(struct request *req, const char *arg)
 		                 "the container engine is not reachable; try again later");
 		return;
 	}
-	ws = ws_start(&sr, req->uid, &err);
+	who.uid = req->uid;
+	who.user = req->user;
+	who.groups = (const char(*)[QUOTA_NAME_MAX + 1]) req->groups;
+	who.ngroups = req->ngroups;
+	ws = ws_start(&sr, &who, &err);
 	start_req_free(&sr);
 	if (ws == NULL) {
 		http_reply_json(req, err.status, error_obj(&err));
@@ -185,25 +196,41 @@ lookup(struct request *req, const char *arg)
 }
 
 static void
-show_workspace(struct request *req, const char *arg)
+show_workspace(struct request *req, route_arg *args)
 {
-	struct workspace *ws = lookup(req, arg);
+	struct workspace *ws = lookup(req, args[0]);
 
 	if (ws != NULL)
 		http_reply_json(req, 200, ws_json(ws, req->uid));
 }
 
 static void
-stop_workspace(struct request *req, const char *arg)
+stop_workspace(struct request *req, route_arg *args)
 {
-	struct workspace *ws = lookup(req, arg);
+	struct workspace *ws = lookup(req, args[0]);
 
 	if (ws == NULL)
 		return;
 	log_info("workspace %s (%s/%s) stop requested by uid %u", ws->id, ws->owner, ws->name,
 	         (unsigned)req->uid);
 	subscribe(req, ws, 0, 1);
-	ws_stop(ws);
+	ws_stop_by(ws, ws->owner, (unsigned)req->uid, "stop");
+}
+
+static void
+admin_stop_workspace(struct request *req, route_arg *args)
+{
+	struct workspace *ws = admin_find(args[0], args[1]);
+
+	if (ws == NULL) {
+		http_reply_error(req, 404, "not_found", "%s has no workspace named %s", args[0],
+		                 args[1]);
+		return;
+	}
+	log_info("workspace %s (%s/%s) stop requested by admin %s", ws->id, ws->owner, ws->name,
+	         req->user);
+	subscribe(req, ws, 0, 1);
+	ws_stop_by(ws, req->user[0] ? req->user : "?", (unsigned)req->uid, "admin_stop");
 }
 
 /*
@@ -211,12 +238,12 @@ stop_workspace(struct request *req, const char *arg)
  * holder's name for admins and for the holder, "busy" for everyone else.
  */
 static void
-list_gpus(struct request *req, const char *arg)
+list_gpus(struct request *req, route_arg *args)
 {
 	const struct gpu_inventory *inv = gpu_inventory();
 	json_t *a = json_array();
 
-	(void)arg;
+	(void)args;
 	for (size_t i = 0; i < inv->n; i++) {
 		const struct gpu *g = &inv->gpus[i];
 		json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:I, s:I, s:i}", "index", g->index,
@@ -246,51 +273,87 @@ list_gpus(struct request *req, const char *arg)
 }
 
 static const struct route routes[] = {
-    {HTTP_GET, "/v1/gpus", list_gpus},
-    {HTTP_GET, "/v1/info", get_info},
-    {HTTP_GET, "/v1/workspaces", list_workspaces},
-    {HTTP_POST, "/v1/workspaces", start_workspace},
-    {HTTP_GET, "/v1/workspaces/*", show_workspace},
-    {HTTP_DELETE, "/v1/workspaces/*", stop_workspace},
+    {HTTP_GET, "/v1/gpus", list_gpus, 0},
+    {HTTP_GET, "/v1/info", get_info, 0},
+    {HTTP_GET, "/v1/quota", admin_my_quota, 0},
+    {HTTP_GET, "/v1/workspaces", list_workspaces, 0},
+    {HTTP_POST, "/v1/workspaces", start_workspace, 0},
+    {HTTP_GET, "/v1/workspaces/*", show_workspace, 0},
+    {HTTP_DELETE, "/v1/workspaces/*", stop_workspace, 0},
+    {HTTP_GET, "/v1/admin/workspaces", admin_list_workspaces, 1},
+    {HTTP_DELETE, "/v1/admin/workspaces/*/*", admin_stop_workspace, 1},
+    {HTTP_GET, "/v1/admin/quotas", admin_list_quotas, 1},
+    {HTTP_GET, "/v1/admin/quotas/*/*", admin_show_quota, 1},
+    {HTTP_PUT, "/v1/admin/quotas/*/*", admin_set_quota, 1},
+    {HTTP_DELETE, "/v1/admin/quotas/*/*", admin_rm_quota, 1},
+    {HTTP_GET, "/v1/admin/usage", admin_usage, 1},
+    {HTTP_GET, "/v1/admin/audit", admin_audit, 1},
 };
 
-/* Match path against pattern; a trailing "*" captures one non-empty segment. */
+/*
+ * Match path against pattern segment by segment; each "*" captures one
+ * non-empty segment into args. Returns 1 on a match, -1 when it would
+ * match but a captured segment is too long.
+ */
 static int
-match(const char *pattern, const char *path, const char **arg)
+match(const char *pattern, const char *path, route_arg *args)
 {
-	size_t n = strlen(pattern);
+	int n = 0, toolong = 0;
 
-	if (n > 0 && pattern[n - 1] == '*') {
-		if (strncmp(pattern, path, n - 1) != 0)
+	while (*pattern != '\0' && *path != '\0') {
+		if (*pattern == '*') {
+			size_t len = strcspn(path, "/");
+
+			if (len == 0 || n == ROUTE_ARGS)
+				return 0;
+			if (len >= sizeof(args[0]))
+				toolong = 1;
+			else
+				snprintf(args[n], sizeof(args[0]), "%.*s", (int)len, path);
+			n++;
+			path += len;
+			pattern++;
+			continue;
+		}
+		if (*pattern != *path)
 			return 0;
-		path += n - 1;
-		if (*path == '\0' || strchr(path, '/') != NULL)
-			return 0;
-		*arg = path;
-		return 1;
+		pattern++;
+		path++;
 	}
-	*arg = NULL;
-	return strcmp(pattern, path) == 0;
+	if (*pattern != '\0' || *path != '\0')
+		return 0;
+	return toolong ? -1 : 1;
 }
 
 void
 api_handle(struct request *req)
 {
-	const char *arg = NULL;
+	route_arg args[ROUTE_ARGS] = {""};
 	int path_known = 0;
 
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (!match(routes[i].pattern, req->path, &arg))
+		int m = match(routes[i].pattern, req->path, args);
+
+		if (m == 0)
 			continue;
 		path_known = 1;
-		if (routes[i].method == req->method) {
-			if (arg != NULL && strlen(arg) > 64) {
-				http_reply_error(req, 404, "not_found", "no such workspace");
-				return;
-			}
-			routes[i].fn(req, arg);
+		if (routes[i].method != req->method)
+			continue;
+		if (routes[i].admin && !req->admin) {
+			/* Refused before the body or the arguments are looked at. */
+			store_audit(req->user[0] ? req->user : "?", (unsigned)req->uid, "admin",
+			            routes[i].pattern, "denied", "not an admin");
+			http_reply_error(req, 403, "forbidden",
+			                 "%s is for admins (root and members of the admin group)",
+			                 req->path);
 			return;
 		}
+		if (m == -1) {
+			http_reply_error(req, 404, "not_found", "no such workspace");
+			return;
+		}
+		routes[i].fn(req, args);
+		return;
 	}
 	if (path_known)
 		http_reply_error(req, 405, "method_not_allowed", "%s is not allowed on %s",

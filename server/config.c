@@ -99,6 +99,21 @@ set_value(void *base, const struct keyword *kw, const char *value, char *why, si
 	double d;
 	char *end;
 
+	/* Keys whose minimum is -1 take "unlimited" (and no other negative value). */
+	if (kw->min < 0 && kw->type != C_STR) {
+		if (strcmp(value, "unlimited") == 0) {
+			if (kw->type == C_DBL)
+				*(double *)field = -1;
+			else
+				*(int64_t *)field = -1;
+			return 0;
+		}
+		if (value[0] == '-') {
+			snprintf(why, whylen, "%s: \"%s\" must be \"unlimited\" or not negative",
+			         kw->name, value);
+			return -1;
+		}
+	}
 	switch (kw->type) {
 	case C_STR:
 		free(*(char **)field);

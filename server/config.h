@@ -30,6 +30,13 @@
 	X(STR, static_gpus, "", 0, 0)                                                              \
 	X(STR, gpu_mode, "auto", 0, 0)                                                             \
 	X(DUR, gpu_refresh, 10, 1, 3600)                                                           \
+	X(INT, quota_gpus, 1, -1, 100000)                                                          \
+	X(INT, quota_workspaces, 2, -1, 100000)                                                    \
+	X(SIZE, quota_memory, -1, -1, INT64_C(1) << 50)                                            \
+	X(SIZE, quota_shm, -1, -1, INT64_C(1) << 50)                                               \
+	X(DBL, quota_cpus, -1, -1, 1024)                                                           \
+	X(DUR, quota_lifetime, -1, -1, INT64_C(366) * 86400)                                       \
+	X(DBL, quota_gpu_hours, -1, -1, 1000000)                                                   \
 	X(STR, admin_group, "wslab-admin", 0, 0)                                                   \
 	X(STR, log_level, "info", 0, 0)
 

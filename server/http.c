@@ -711,7 +711,29 @@ struct ident {
 	uid_t uid;
 	char user[33];
 	int admin;
+	char groups[HTTP_MAX_GROUPS][33];
+	size_t ngroups;
 };
+
+/* The names of the user's groups, from the group database. */
+static void
+ident_groups(struct ident *id, const struct passwd *pw)
+{
+	gid_t gids[HTTP_MAX_GROUPS];
+	int n = HTTP_MAX_GROUPS;
+	char buf[16384];
+
+	if (getgrouplist(pw->pw_name, pw->pw_gid, gids, &n) == -1)
+		n = HTTP_MAX_GROUPS; /* more than we keep: the first ones */
+	for (int i = 0; i < n && id->ngroups < HTTP_MAX_GROUPS; i++) {
+		struct group gr, *grp = NULL;
+
+		if (getgrgid_r(gids[i], &gr, buf, sizeof(buf), &grp) == 0 && grp != NULL &&
+		    strlen(gr.gr_name) < sizeof(id->groups[0]))
+			snprintf(id->groups[id->ngroups++], sizeof(id->groups[0]), "%s",
+			         gr.gr_name);
+	}
+}
 
 static void
 ident_work(uv_work_t *w)
@@ -722,8 +744,10 @@ ident_work(uv_work_t *w)
 	char buf[8192], gbuf[16384];
 
 	if (getpwuid_r(id->uid, &pw, buf, sizeof(buf), &pwp) == 0 && pwp != NULL &&
-	    strlen(pw.pw_name) < sizeof(id->user))
+	    strlen(pw.pw_name) < sizeof(id->user)) {
 		snprintf(id->user, sizeof(id->user), "%s", pw.pw_name);
+		ident_groups(id, &pw);
+	}
 	if (id->uid == 0) {
 		id->admin = 1;
 		return;
@@ -749,6 +773,8 @@ ident_done(uv_work_t *w, int status)
 	if (status == 0 && !c->closing) {
 		snprintf(c->req.user, sizeof(c->req.user), "%s", id->user);
 		c->req.admin = id->admin;
+		memcpy(c->req.groups, id->groups, sizeof(id->groups));
+		c->req.ngroups = id->ngroups;
 		uv_timer_start(&c->timer, timeout_cb, (uint64_t)limits.request_timeout_ms,
 		               (uint64_t)limits.request_timeout_ms);
 		conn_read(c, 1);

@@ -15,6 +15,7 @@
 
 #define HTTP_MAX_HEADER (16 * 1024)
 #define HTTP_MAX_BODY (64 * 1024)
+#define HTTP_MAX_GROUPS 64
 
 struct conn;
 
@@ -31,6 +32,9 @@ struct request {
 	pid_t pid;
 	char user[33]; /* from the user database; "" when uid has no entry */
 	int admin;     /* root, or a member of admin_group */
+	/* The user's groups by name (primary first), for group quotas. */
+	char groups[HTTP_MAX_GROUPS][33];
+	size_t ngroups;
 };
 
 /*

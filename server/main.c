@@ -27,6 +27,7 @@
 #include "gpu.h"
 #include "http.h"
 #include "log.h"
+#include "store.h"
 #include "workspace.h"
 #include "wsfs.h"
 
@@ -256,7 +257,7 @@ main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
 	const char *path = WSLAB_CONFIG_PATH;
 	int required = 0, check = 0, debug = 0, ch, n = 0;
-	char err[512];
+	char err[512] = "";
 
 	while ((ch = getopt_long(argc, argv, "c:ndVh", opts, NULL)) != -1) {
 		switch (ch) {
@@ -316,6 +317,17 @@ main(int argc, char **argv)
 		log_err("cannot create %s: %s", cfg.state_dir, strerror(errno));
 		return 1;
 	}
+	/* The store is read before the loop serves anyone; then it gets its thread. */
+	{
+		char db[600];
+
+		snprintf(db, sizeof(db), "%s/wsd.db", cfg.state_dir);
+		if (store_open(db, err, sizeof(err)) == -1 || ws_load(err, sizeof(err)) == -1 ||
+		    store_start(loop) == -1) {
+			log_err("%s", err[0] ? err : "cannot start the store");
+			return 1;
+		}
+	}
 	uv_signal_init(loop, &sigterm);
 	uv_signal_init(loop, &sigint);
 	uv_signal_start(&sigterm, on_signal, SIGTERM);
@@ -330,6 +342,7 @@ main(int argc, char **argv)
 	stopping = 1;
 	http_shutdown();
 	ws_shutdown();
+	store_close();
 	fetch_shutdown();
 	gpu_shutdown();
 	uv_walk(loop, close_walk, NULL);

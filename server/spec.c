@@ -137,6 +137,10 @@ spec_build(const struct spec_in *in)
 	json_object_set_new(labels, "wslab.shm", json_string(path));
 	snprintf(path, sizeof(path), "%lld", (long long)(in->cpus * 1e9 + 0.5));
 	json_object_set_new(labels, "wslab.nanocpus", json_string(path));
+	if (in->expires_at > 0) {
+		snprintf(path, sizeof(path), "%lld", (long long)in->expires_at);
+		json_object_set_new(labels, "wslab.expires", json_string(path));
+	}
 
 	ports = json_object();
 	snprintf(path, sizeof(path), "%d/tcp", SPEC_JUPYTER_PORT);

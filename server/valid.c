@@ -280,10 +280,12 @@ valid_start_request(const struct config *cfg, int host_cpus, const char *body, s
 	if (v != NULL &&
 	    get_size(v, "memory", INT64_C(64) << 20, t->memory_max, &req->memory, err) == -1)
 		goto out;
+	req->memory_given = v != NULL;
 	req->shm = t->shm < req->memory ? t->shm : req->memory;
 	v = json_object_get(root, "shm");
 	if (v != NULL && get_size(v, "shm", INT64_C(1) << 20, t->shm_max, &req->shm, err) == -1)
 		goto out;
+	req->shm_given = v != NULL;
 	if (req->shm > req->memory) {
 		api_error_set(err, 400, "invalid_value",
 		              "shm: must not be larger than memory (/dev/shm counts against it)");
@@ -305,6 +307,7 @@ valid_start_request(const struct config *cfg, int host_cpus, const char *body, s
 			goto out;
 		}
 		req->cpus = c;
+		req->cpus_given = 1;
 	}
 
 	if (get_gpus(root, &req->gpu, err) == -1)

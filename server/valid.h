@@ -39,6 +39,7 @@ struct start_req {
 	int64_t memory;
 	int64_t shm;
 	double cpus;
+	int memory_given, shm_given, cpus_given; /* chosen by the student, not defaults */
 	char *ssh_keys[WS_KEYS_MAX];
 	size_t nkeys;
 	struct gpu_request gpu;

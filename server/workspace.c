@@ -23,21 +23,44 @@
 #include "log.h"
 #include "probe.h"
 #include "spec.h"
+#include "store.h"
 #include "wsfs.h"
 
 #define PROBE_INTERVAL_MS 50
 #define ALIVE_CHECK_EVERY 20 /* probe rounds between container checks */
+#define WEEK (7 * 86400.0)
+
+/* Closed usage of the rolling week, for the GPU-hours quota. */
+struct usage_rec {
+	char owner[33];
+	int gpus;
+	double start, stop;
+};
+
+/* Workspaces the store knew at start-up, until the first reconcile. */
+struct known {
+	char id[13];
+	double expires_at, usage_start;
+	int matched;
+};
 
 static struct ws_ctx ctx;
 static struct workspace *list;
 static unsigned char *ports_used; /* one byte per port in the range */
 static int shutting_down;
+static struct usage_rec *ledger;
+static size_t nledger, capledger;
+static struct known *known;
+static size_t nknown;
+static int first_reconcile = 1;
+static uv_timer_t expiry;
 
 static void ws_fail(struct workspace *ws, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static void teardown(struct workspace *ws);
 static void probe_round(struct workspace *ws);
 static void probe_timer(uv_timer_t *t);
+static void expiry_tick(uv_timer_t *t);
 
 const struct ws_ctx *
 ws_context(void)
@@ -85,11 +108,21 @@ ws_init(uv_loop_t *loop, const struct config *cfg, char *err, size_t errlen)
 	ctx.gpu_mode = strcmp(cfg->gpu_mode, "cdi") == 0 ? "cdi" : "nvidia";
 	n = sysconf(_SC_NPROCESSORS_ONLN);
 	ctx.host_cpus = n > 0 ? (int)n : 1;
+	ctx.deflt.set = (1u << QL_N) - 1;
+	ctx.deflt.v[QL_GPUS] = (double)cfg->quota_gpus;
+	ctx.deflt.v[QL_WORKSPACES] = (double)cfg->quota_workspaces;
+	ctx.deflt.v[QL_MEMORY] = (double)cfg->quota_memory;
+	ctx.deflt.v[QL_SHM] = (double)cfg->quota_shm;
+	ctx.deflt.v[QL_CPUS] = cfg->quota_cpus;
+	ctx.deflt.v[QL_LIFETIME] = (double)cfg->quota_lifetime;
+	ctx.deflt.v[QL_GPU_HOURS] = cfg->quota_gpu_hours;
 	ports_used = calloc((size_t)(cfg->port_max - cfg->port_min + 1), 1);
 	if (ports_used == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	uv_timer_init(loop, &expiry);
+	uv_timer_start(&expiry, expiry_tick, 1000, 1000);
 	return 0;
 }
 
@@ -295,6 +328,248 @@ engine_failed(struct workspace *ws, const struct docker_reply *r, const char *wh
 	return 0;
 }
 
+/* ---- quotas, usage, store ---- */
+
+struct quota_table *
+ws_quotas(void)
+{
+	return &ctx.quotas;
+}
+
+static void
+ledger_add(const char *owner, int gpus, double start, double stop)
+{
+	if (gpus <= 0 || stop <= start)
+		return;
+	if (nledger == capledger) {
+		size_t cap = capledger ? capledger * 2 : 64;
+		struct usage_rec *n = realloc(ledger, cap * sizeof(*n));
+
+		if (n == NULL)
+			return;
+		ledger = n;
+		capledger = cap;
+	}
+	snprintf(ledger[nledger].owner, sizeof(ledger[nledger].owner), "%s", owner);
+	ledger[nledger].gpus = gpus;
+	ledger[nledger].start = start;
+	ledger[nledger].stop = stop;
+	nledger++;
+}
+
+/* GPU-seconds of owner within [since, now]: closed records and running workspaces. */
+static double
+gpu_seconds(const char *owner, uid_t uid, double since, double now)
+{
+	double sum = 0;
+	size_t i = 0;
+
+	while (i < nledger) {
+		struct usage_rec *r = &ledger[i];
+
+		if (r->stop < now - WEEK) { /* out of every window from now on */
+			*r = ledger[--nledger];
+			continue;
+		}
+		if (strcmp(r->owner, owner) == 0 && r->stop > since)
+			sum += (r->stop - (r->start > since ? r->start : since)) * r->gpus;
+		i++;
+	}
+	for (struct workspace *ws = list; ws; ws = ws->next)
+		if (ws->uid == uid && ws->usage_start > 0 && ws->ngpus > 0)
+			sum +=
+			    (now - (ws->usage_start > since ? ws->usage_start : since)) * ws->ngpus;
+	return sum;
+}
+
+void
+ws_quota_for(const struct ws_who *who, struct quota *q, struct quota_source *src,
+             struct quota_use *use)
+{
+	quota_effective(&ctx.deflt, ctx.quotas.e, ctx.quotas.n, who->user, who->groups,
+	                who->ngroups, q, src);
+	memset(use, 0, sizeof(*use));
+	for (struct workspace *ws = list; ws; ws = ws->next) {
+		if (ws->uid != who->uid)
+			continue;
+		use->workspaces++;
+		use->gpus += ws->ngpus;
+	}
+	use->gpu_seconds = gpu_seconds(who->user, who->uid, store_now() - WEEK, store_now());
+}
+
+static void
+load_quota_row(json_t *row)
+{
+	struct quota_entry e = {0};
+	struct api_error err;
+	const char *kind = json_string_value(json_object_get(row, "kind"));
+	const char *name = json_string_value(json_object_get(row, "name"));
+	const char *limits = json_string_value(json_object_get(row, "limits"));
+	json_t *obj = limits ? json_loads(limits, 0, NULL) : NULL;
+
+	e.kind = kind && strcmp(kind, "group") == 0 ? QUOTA_GROUP : QUOTA_USER;
+	if (name != NULL && quota_valid_name(name) && obj != NULL &&
+	    quota_apply_json(&e.q, obj, &err) == 0) {
+		snprintf(e.name, sizeof(e.name), "%s", name);
+		quota_table_put(&ctx.quotas, &e);
+	} else {
+		log_warn("store: ignoring a bad quota row for %s", name ? name : "?");
+	}
+	json_decref(obj);
+}
+
+int
+ws_load(char *err, size_t errlen)
+{
+	json_t *rows = NULL, *row;
+	double now = store_now();
+	size_t i;
+
+	if (store_query_sync("SELECT kind, name, limits FROM quotas", NULL, &rows, err, errlen) ==
+	    -1)
+		return -1;
+	json_array_foreach(rows, i, row) load_quota_row(row);
+	json_decref(rows);
+	/* Usage left open by a wsd that died with no record of its workspace. */
+	if (store_query_sync("UPDATE usage SET stopped_at = ? WHERE stopped_at IS NULL AND "
+	                     "workspace_id NOT IN (SELECT id FROM workspaces)",
+	                     json_pack("[f]", now), NULL, err, errlen) == -1)
+		return -1;
+	if (store_query_sync("SELECT owner, gpus, started_at, stopped_at FROM usage WHERE "
+	                     "stopped_at IS NOT NULL AND stopped_at > ? AND gpus > 0",
+	                     json_pack("[f]", now - WEEK), &rows, err, errlen) == -1)
+		return -1;
+	json_array_foreach(rows, i, row)
+	{
+		const char *owner = json_string_value(json_object_get(row, "owner"));
+
+		ledger_add(owner ? owner : "?",
+		           (int)json_integer_value(json_object_get(row, "gpus")),
+		           json_number_value(json_object_get(row, "started_at")),
+		           json_number_value(json_object_get(row, "stopped_at")));
+	}
+	json_decref(rows);
+	if (store_query_sync("SELECT w.id AS id, w.expires_at AS expires_at, u.started_at AS "
+	                     "usage_start FROM workspaces w LEFT JOIN usage u ON "
+	                     "u.workspace_id = w.id AND u.stopped_at IS NULL",
+	                     NULL, &rows, err, errlen) == -1)
+		return -1;
+	known = calloc(json_array_size(rows) + 1, sizeof(*known));
+	if (known == NULL) {
+		json_decref(rows);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	json_array_foreach(rows, i, row)
+	{
+		const char *id = json_string_value(json_object_get(row, "id"));
+
+		if (id == NULL || strlen(id) != 12)
+			continue;
+		memcpy(known[nknown].id, id, 13);
+		known[nknown].expires_at = json_number_value(json_object_get(row, "expires_at"));
+		known[nknown].usage_start = json_number_value(json_object_get(row, "usage_start"));
+		nknown++;
+	}
+	json_decref(rows);
+	log_info("store: %zu quota entries, %zu workspaces on record, %zu usage records this week",
+	         ctx.quotas.n, nknown, nledger);
+	return 0;
+}
+
+/* The workspace's row and its allocations, as one transaction. */
+static void
+record_tx(struct store_tx *tx, const struct workspace *ws)
+{
+	const struct gpu_inventory *inv = gpu_inventory();
+	char gpus[GPU_MAX * (GPU_UUID_MAX + 1)] = "", res[GPU_UUID_MAX + 8];
+	size_t off = 0;
+
+	for (int i = 0; i < ws->ngpus; i++)
+		off += (size_t)snprintf(gpus + off, sizeof(gpus) - off, "%s%s", i ? "," : "",
+		                        inv->gpus[ws->gpu_pos[i]].uuid);
+	store_tx_add(
+	    tx,
+	    "INSERT OR REPLACE INTO workspaces (id, name, owner, uid, template, created_at, "
+	    "expires_at, ready_at, container_id, gpus) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    json_pack("[s, s, s, i, s, I, o, o, s, s]", ws->id, ws->name, ws->owner, (int)ws->uid,
+	              ws->tmpl->name, (json_int_t)ws->created_at,
+	              ws->expires_at ? json_integer(ws->expires_at) : json_null(),
+	              ws->ready_at ? json_integer(ws->ready_at) : json_null(), ws->container_id,
+	              gpus));
+	store_tx_add(tx, "DELETE FROM allocations WHERE workspace_id = ?",
+	             json_pack("[s]", ws->id));
+	for (int i = 0; i < ws->ngpus; i++) {
+		snprintf(res, sizeof(res), "gpu:%s", inv->gpus[ws->gpu_pos[i]].uuid);
+		store_tx_add(
+		    tx, "INSERT OR REPLACE INTO allocations (resource, workspace_id) VALUES (?, ?)",
+		    json_pack("[s, s]", res, ws->id));
+	}
+	for (int i = 0; i < 2; i++) {
+		int port = i ? ws->ssh_port : ws->jupyter_port;
+
+		if (port <= 0)
+			continue;
+		snprintf(res, sizeof(res), "port:%d", port);
+		store_tx_add(
+		    tx, "INSERT OR REPLACE INTO allocations (resource, workspace_id) VALUES (?, ?)",
+		    json_pack("[s, s]", res, ws->id));
+	}
+}
+
+static void
+record(const struct workspace *ws)
+{
+	struct store_tx *tx = store_tx_new();
+
+	record_tx(tx, ws);
+	store_tx_run(tx, NULL, NULL);
+}
+
+/* The workspace is gone: its row and allocations go; its usage is closed. */
+static void
+unrecord(const char *id, double when)
+{
+	struct store_tx *tx = store_tx_new();
+
+	store_tx_add(tx, "DELETE FROM workspaces WHERE id = ?", json_pack("[s]", id));
+	store_tx_add(
+	    tx, "UPDATE usage SET stopped_at = ? WHERE workspace_id = ? AND stopped_at IS NULL",
+	    json_pack("[f, s]", when, id));
+	store_tx_run(tx, NULL, NULL);
+}
+
+/* Usage stops counting when the workspace stops being usable. */
+static void
+usage_stop(struct workspace *ws)
+{
+	double now = store_now();
+
+	if (ws->usage_start <= 0)
+		return;
+	ledger_add(ws->owner, ws->ngpus, ws->usage_start, now);
+	store_run("UPDATE usage SET stopped_at = ? WHERE workspace_id = ? AND stopped_at IS NULL",
+	          json_pack("[f, s]", now, ws->id), NULL, NULL);
+	ws->usage_start = 0;
+}
+
+static void
+expiry_tick(uv_timer_t *t)
+{
+	int64_t now = (int64_t)store_now();
+
+	(void)t;
+	for (struct workspace *ws = list; ws; ws = ws->next) {
+		if (ws->expires_at == 0 || now < ws->expires_at || ws->stop_requested ||
+		    ws->state >= WS_STOPPING)
+			continue;
+		log_info("workspace %s (%s/%s) reached the end of its lifetime", ws->id, ws->owner,
+		         ws->name);
+		ws_stop_by(ws, "wsd", 0, "expire");
+	}
+}
+
 /* ---- stop / teardown ---- */
 
 static void
@@ -311,7 +586,11 @@ dir_removed(uv_work_t *w, int status)
 		gpu_release(gpu_inventory(), ws->id);
 		ws->ngpus = 0;
 	}
+	if (ws->recorded)
+		unrecord(ws->id, store_now());
 	if (ws->error.status != 0) {
+		store_audit(ws->owner, (unsigned)ws->uid, "workspace_failed", ws->name, "failed",
+		            ws->error.message);
 		ws->state = WS_FAILED;
 		list_remove(ws);
 		notify(ws, WS_EV_FAILED);
@@ -422,11 +701,12 @@ teardown(struct workspace *ws)
 		return;
 	uv_timer_stop(&ws->timer);
 	ws->state = WS_STOPPING;
-	if (shutting_down) {
+	if (shutting_down) { /* it keeps running: a restarted wsd adopts it */
 		list_remove(ws);
 		notify(ws, ws->error.status ? WS_EV_FAILED : WS_EV_STOPPED);
 		return;
 	}
+	usage_stop(ws);
 	if (ws->container_id[0] == '\0' && !ws->create_sent) {
 		ws_ref(ws);
 		remove_dir(ws);
@@ -456,6 +736,16 @@ ws_stop(struct workspace *ws)
 		teardown(ws);
 }
 
+void
+ws_stop_by(struct workspace *ws, const char *actor, unsigned actor_uid, const char *why)
+{
+	char target[80];
+
+	snprintf(target, sizeof(target), "%s/%s", ws->owner, ws->name);
+	store_audit(actor, actor_uid, why, target, "ok", ws->id);
+	ws_stop(ws);
+}
+
 /* Called at every step boundary: a stop asked for meanwhile wins. */
 static int
 stopped_meanwhile(struct workspace *ws)
@@ -475,8 +765,19 @@ became_ready(struct workspace *ws)
 
 	uv_timer_stop(&ws->timer);
 	clock_gettime(CLOCK_REALTIME, &now);
-	ws->ready_at = now.tv_sec;
+	if (!ws->adopted || ws->ready_at == 0)
+		ws->ready_at = now.tv_sec;
 	ws->state = WS_READY;
+	if (ws->usage_start <= 0) {
+		ws->usage_start = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+		store_run("INSERT OR REPLACE INTO usage (workspace_id, owner, uid, name, gpus, "
+		          "started_at) VALUES (?, ?, ?, ?, ?, ?)",
+		          json_pack("[s, s, i, s, i, f]", ws->id, ws->owner, (int)ws->uid, ws->name,
+		                    ws->ngpus, ws->usage_start),
+		          NULL, NULL);
+	}
+	record(ws);
+	ws->recorded = 1;
 	log_info("workspace %s (%s/%s) ready: jupyter port %d, ssh port %d%s", ws->id, ws->owner,
 	         ws->name, ws->jupyter_port, ws->ssh_port, ws->adopted ? " (adopted)" : "");
 	notify(ws, WS_EV_READY);
@@ -767,6 +1068,7 @@ create(struct workspace *ws)
 	in.jupyter_port = ws->jupyter_port;
 	in.ssh_port = ws->ssh_port;
 	in.created_at = ws->created_at;
+	in.expires_at = ws->expires_at;
 	{
 		const char *uuids[GPU_MAX];
 
@@ -841,80 +1143,29 @@ prepared(uv_work_t *w, int status)
 	ws_unref(ws);
 }
 
-struct workspace *
-ws_start(struct start_req *req, uid_t uid, struct api_error *err)
+/* The record is in the store: now the start may make things. */
+static void
+recorded(void *arg, int ok, const char *why, json_t *rows)
 {
-	struct workspace *ws;
+	struct workspace *ws = arg;
 	struct prep *p;
-	struct timespec now;
 
-	if (shutting_down) {
-		api_error_set(err, 503, "engine_unavailable", "wsd is shutting down");
-		return NULL;
+	(void)rows;
+	if (!ok) {
+		ws_fail(
+		    ws, 503, "state_unavailable",
+		    "cannot record the workspace in wsd's state store (%s); nothing was created",
+		    why);
+		goto out;
 	}
-	if (req->name[0] == '\0') {
-		for (int i = 1; i < 1000; i++) {
-			snprintf(req->name, sizeof(req->name), "ws%d", i);
-			if (ws_find(uid, req->name) == NULL)
-				break;
-		}
-	}
-	if (ws_find(uid, req->name) != NULL) {
-		api_error_set(err, 409, "conflict", "you already have a workspace named %s",
-		              req->name);
-		return NULL;
-	}
-	ws = calloc(1, sizeof(*ws));
+	ws->recorded = 1;
+	if (stopped_meanwhile(ws))
+		goto out;
 	p = calloc(1, sizeof(*p));
-	if (ws == NULL || p == NULL) {
-		free(ws);
-		free(p);
-		api_error_set(err, 500, "internal", "out of memory");
-		return NULL;
+	if (p == NULL) {
+		ws_fail(ws, 500, "internal", "out of memory");
+		goto out;
 	}
-	ws->jupyter_port = port_take(0);
-	ws->ssh_port = port_take(0);
-	if (ws->jupyter_port < 0 || ws->ssh_port < 0) {
-		port_free(ws->jupyter_port);
-		port_free(ws->ssh_port);
-		free(ws);
-		free(p);
-		api_error_set(err, 503, "no_ports", "no free ports left in %lld..%lld",
-		              (long long)ctx.cfg->port_min, (long long)ctx.cfg->port_max);
-		return NULL;
-	}
-	random_hex(ws->id, 6);
-	/* Pick and hold in one step on the loop: no other start runs between. */
-	ws->ngpus = gpu_pick(gpu_inventory(), &req->gpu, ws->gpu_pos, err);
-	if (ws->ngpus < 0) {
-		port_free(ws->jupyter_port);
-		port_free(ws->ssh_port);
-		free(ws);
-		free(p);
-		return NULL;
-	}
-	gpu_hold(gpu_inventory(), ws->gpu_pos, ws->ngpus, ws->id);
-	uv_timer_init(ctx.loop, &ws->timer);
-	ws->timer.data = ws;
-	ws->refs = 2;              /* the list and the caller */
-	random_hex(ws->token, 32); /* 256 bits */
-	snprintf(ws->name, sizeof(ws->name), "%s", req->name);
-	ws->uid = uid;
-	ws->tmpl = req->tmpl;
-	ws->image = strdup(req->tmpl->image);
-	ws->memory = req->memory;
-	ws->shm = req->shm;
-	ws->cpus = req->cpus;
-	memcpy(ws->keys, req->ssh_keys, sizeof(ws->keys));
-	ws->nkeys = req->nkeys;
-	req->nkeys = 0;
-	clock_gettime(CLOCK_REALTIME, &now);
-	ws->created_at = now.tv_sec;
-	snprintf(ws->owner, sizeof(ws->owner), "uid%u", (unsigned)uid);
-	ws->state = WS_PREPARING;
-	ws->next = list;
-	list = ws;
-
 	p->ws = ws;
 	ws_dir(ws, p->dir, sizeof(p->dir));
 	p->work.data = p;
@@ -924,8 +1175,129 @@ ws_start(struct start_req *req, uid_t uid, struct api_error *err)
 		ws_unref(ws);
 		ws_fail(ws, 500, "internal", "cannot queue work");
 	}
-	log_info("workspace %s (uid %u/%s) starting: template %s", ws->id, (unsigned)uid, ws->name,
-	         ws->tmpl->name);
+out:
+	ws_unref(ws);
+}
+
+static void
+refused(const struct ws_who *who, const char *name, const struct api_error *err)
+{
+	store_audit(who->user, (unsigned)who->uid, "start", name, "refused", err->message);
+}
+
+struct workspace *
+ws_start(struct start_req *req, const struct ws_who *who, struct api_error *err)
+{
+	struct workspace *ws;
+	struct timespec now;
+	struct quota q;
+	struct quota_source src;
+	struct quota_use use;
+	struct quota_ask ask = {0};
+	struct store_tx *tx;
+
+	if (shutting_down) {
+		api_error_set(err, 503, "engine_unavailable", "wsd is shutting down");
+		return NULL;
+	}
+	if (who->user == NULL || who->user[0] == '\0') {
+		api_error_set(err, 403, "forbidden", "uid %u has no entry in the user database",
+		              (unsigned)who->uid);
+		return NULL;
+	}
+	if (req->name[0] == '\0') {
+		for (int i = 1; i < 1000; i++) {
+			snprintf(req->name, sizeof(req->name), "ws%d", i);
+			if (ws_find(who->uid, req->name) == NULL)
+				break;
+		}
+	}
+	if (ws_find(who->uid, req->name) != NULL) {
+		api_error_set(err, 409, "conflict", "you already have a workspace named %s",
+		              req->name);
+		return NULL;
+	}
+	/*
+	 * Quota check, GPU pick and hold, and registration are one step on the
+	 * loop: no other start runs in between, so none can pass on the same
+	 * remaining quota or take the same GPU.
+	 */
+	ws_quota_for(who, &q, &src, &use);
+	ask.gpus = req->gpu.count;
+	ask.memory = req->memory;
+	ask.shm = req->shm;
+	ask.cpus = req->cpus;
+	ask.memory_given = req->memory_given;
+	ask.shm_given = req->shm_given;
+	ask.cpus_given = req->cpus_given;
+	if (quota_check(&q, &src, &use, &ask, err) == -1) {
+		refused(who, req->name, err);
+		return NULL;
+	}
+	ws = calloc(1, sizeof(*ws));
+	if (ws == NULL) {
+		api_error_set(err, 500, "internal", "out of memory");
+		return NULL;
+	}
+	ws->jupyter_port = port_take(0);
+	ws->ssh_port = port_take(0);
+	if (ws->jupyter_port < 0 || ws->ssh_port < 0) {
+		port_free(ws->jupyter_port);
+		port_free(ws->ssh_port);
+		free(ws);
+		api_error_set(err, 503, "no_ports", "no free ports left in %lld..%lld",
+		              (long long)ctx.cfg->port_min, (long long)ctx.cfg->port_max);
+		refused(who, req->name, err);
+		return NULL;
+	}
+	random_hex(ws->id, 6);
+	ws->ngpus = gpu_pick(gpu_inventory(), &req->gpu, ws->gpu_pos, err);
+	if (ws->ngpus < 0) {
+		port_free(ws->jupyter_port);
+		port_free(ws->ssh_port);
+		free(ws);
+		refused(who, req->name, err);
+		return NULL;
+	}
+	gpu_hold(gpu_inventory(), ws->gpu_pos, ws->ngpus, ws->id);
+	uv_timer_init(ctx.loop, &ws->timer);
+	ws->timer.data = ws;
+	ws->refs = 2;              /* the list and the caller */
+	random_hex(ws->token, 32); /* 256 bits */
+	snprintf(ws->name, sizeof(ws->name), "%s", req->name);
+	ws->uid = who->uid;
+	ws->tmpl = req->tmpl;
+	ws->image = strdup(req->tmpl->image);
+	ws->memory = ask.memory;
+	ws->shm = ask.shm;
+	ws->cpus = ask.cpus;
+	memcpy(ws->keys, req->ssh_keys, sizeof(ws->keys));
+	ws->nkeys = req->nkeys;
+	req->nkeys = 0;
+	clock_gettime(CLOCK_REALTIME, &now);
+	ws->created_at = now.tv_sec;
+	if (q.v[QL_LIFETIME] >= 0)
+		ws->expires_at = now.tv_sec + (int64_t)q.v[QL_LIFETIME];
+	snprintf(ws->owner, sizeof(ws->owner), "%s", who->user);
+	ws->state = WS_PREPARING;
+	ws->next = list;
+	list = ws;
+
+	tx = store_tx_new();
+	record_tx(tx, ws);
+	store_tx_add(
+	    tx,
+	    "INSERT INTO audit (at, actor, actor_uid, action, target, result, detail) "
+	    "VALUES (?, ?, ?, 'start', ?, 'accepted', ?)",
+	    json_pack("[f, s, i, s, s]", store_now(), ws->owner, (int)ws->uid, ws->name, ws->id));
+	ws_ref(ws);
+	if (store_tx_run(tx, recorded, ws) == -1) {
+		ws_unref(ws);
+		ws_fail(ws, 503, "state_unavailable", "wsd's state store is not running");
+		return ws;
+	}
+	log_info("workspace %s (%s/%s) starting: template %s, %d GPUs", ws->id, ws->owner, ws->name,
+	         ws->tmpl->name, ws->ngpus);
 	return ws;
 }
 
@@ -989,6 +1361,12 @@ ws_json(const struct workspace *ws, uid_t viewer_uid)
 		json_object_set_new(o, "jupyter_url", json_null());
 	}
 	json_object_set_new(o, "gpus", ws_gpus_json(ws));
+	if (ws->expires_at > 0) {
+		iso_time(ws->expires_at, ready, sizeof(ready));
+		json_object_set_new(o, "expires_at", json_string(ready));
+	} else {
+		json_object_set_new(o, "expires_at", json_null());
+	}
 	if (ws->error.status != 0)
 		json_object_set_new(o, "error", json_string(ws->error.message));
 	return o;
@@ -1138,6 +1516,22 @@ adopt(json_t *c)
 		remove_orphan(cid, "one of its GPUs is held by another workspace");
 		return;
 	}
+	ws->expires_at = label_int(labels, "wslab.expires", 0);
+	for (size_t k = 0; k < nknown; k++) {
+		if (strcmp(known[k].id, ws->id) != 0)
+			continue;
+		known[k].matched = 1;
+		if (known[k].expires_at > 0)
+			ws->expires_at = (int64_t)known[k].expires_at;
+		ws->usage_start = known[k].usage_start;
+		ws->recorded = 1;
+	}
+	if (!ws->recorded) {
+		/* Running and labelled ours, but not on record: adopted, and said so. */
+		log_warn("workspace %s (%s/%s): container %.12s was not on record; adopted", ws->id,
+		         ws->owner, ws->name, cid);
+		store_audit("wsd", 0, "adopt", ws->name, "ok", "a running container not on record");
+	}
 	uv_timer_init(ctx.loop, &ws->timer);
 	ws->timer.data = ws;
 	ws->refs = 1;
@@ -1232,6 +1626,23 @@ listed(void *arg, const struct docker_reply *r)
 		    (w->state == WS_READY || w->state == WS_WAITING))
 			ws_fail(w, 410, "gone", "its container disappeared from the engine");
 	}
+	if (first_reconcile) {
+		/* On record but not running: a start that was cut short, or a container
+		 * that went away while wsd was down. Its GPUs and ports are free. */
+		for (size_t k = 0; k < nknown; k++) {
+			if (known[k].matched)
+				continue;
+			log_info("workspace %s: on record but its container is gone; released",
+			         known[k].id);
+			unrecord(known[k].id, store_now());
+			store_audit("wsd", 0, "release", known[k].id, "ok",
+			            "on record but no container at start-up");
+		}
+		free(known);
+		known = NULL;
+		nknown = 0;
+		first_reconcile = 0;
+	}
 	sweep_dirs();
 	reconcile_done(n_adopted, n_removed, NULL);
 }
@@ -1304,4 +1715,12 @@ ws_shutdown(void)
 	}
 	free(ports_used);
 	ports_used = NULL;
+	uv_timer_stop(&expiry);
+	free(ledger);
+	ledger = NULL;
+	nledger = capledger = 0;
+	free(known);
+	known = NULL;
+	nknown = 0;
+	quota_table_free(&ctx.quotas);
 }

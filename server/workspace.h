@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "quota.h"
 #include "valid.h"
 
 enum ws_state {
@@ -61,6 +62,9 @@ struct workspace {
 	int gpu_pos[GPU_MAX]; /* inventory positions of its GPUs */
 	int ngpus;
 	int64_t created_at, ready_at;
+	int64_t expires_at; /* 0: no lifetime limit */
+	double usage_start; /* when it became ready (usage counts from here); 0: not yet */
+	int recorded;       /* its row is in the store */
 	enum ws_state state;
 	int stop_requested;
 	int adopted;
@@ -75,16 +79,35 @@ struct workspace {
 	struct workspace *next;
 };
 
+/* Who asks for a start: from the socket and the user and group databases. */
+struct ws_who {
+	uid_t uid;
+	const char *user;
+	const char (*groups)[QUOTA_NAME_MAX + 1];
+	size_t ngroups;
+};
+
 struct ws_ctx {
 	uv_loop_t *loop;
 	const struct config *cfg;
 	char public_host[256];
 	char probe_host[64];
 	int host_cpus;
-	const char *gpu_mode; /* "nvidia" or "cdi" */
+	const char *gpu_mode;      /* "nvidia" or "cdi" */
+	struct quota_table quotas; /* set by admins */
+	struct quota deflt;        /* from the configuration */
 };
 
 int ws_init(uv_loop_t *loop, const struct config *cfg, char *err, size_t errlen);
+/*
+ * Load quotas, known workspaces and the week's usage from the store
+ * (synchronously: at start-up, before the store thread and the loop run).
+ */
+int ws_load(char *err, size_t errlen);
+struct quota_table *ws_quotas(void);
+/* The limits that apply to who, and what they hold now. */
+void ws_quota_for(const struct ws_who *who, struct quota *q, struct quota_source *src,
+                  struct quota_use *use);
 void ws_shutdown(void);
 const struct ws_ctx *ws_context(void);
 void ws_set_gpu_mode(const char *mode);
@@ -94,9 +117,11 @@ void ws_set_gpu_mode(const char *mode);
  * holds one reference) and the request's keys are moved into it; on
  * refusal returns NULL and fills err. Nothing is created on refusal.
  */
-struct workspace *ws_start(struct start_req *req, uid_t uid, struct api_error *err);
+struct workspace *ws_start(struct start_req *req, const struct ws_who *who, struct api_error *err);
 /* Stop a workspace; ev STOPPED reaches its waiters when it is gone. */
 void ws_stop(struct workspace *ws);
+/* Stop on behalf of someone (audited): "stop", "admin_stop" or "expire". */
+void ws_stop_by(struct workspace *ws, const char *actor, unsigned actor_uid, const char *why);
 
 struct workspace *ws_find(uid_t uid, const char *name_or_id);
 struct workspace *ws_first(void);

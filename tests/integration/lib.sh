@@ -58,7 +58,11 @@ need_root() {
 ensure_engine() {
 	if timeout 10 docker info >/dev/null 2>&1; then return 0; fi
 	log "no engine answers: starting dockerd"
-	(setsid dockerd >/var/log/wslab-test-dockerd.log 2>&1 &)
+	# Always with the fake GPU hook on its PATH, as fake_gpus wants it, so
+	# that harnesses running side by side never leave an engine without it.
+	mkdir -p "$GPU_DIR"
+	install -m 755 "$SRC/tests/fake/nvidia-container-runtime-hook" "$GPU_DIR/"
+	(PATH=$GPU_DIR:$PATH setsid dockerd >>/var/log/wslab-test-dockerd.log 2>&1 &)
 	for _ in $(seq 1 60); do
 		if timeout 5 docker info >/dev/null 2>&1; then return 0; fi
 		sleep 1
@@ -126,6 +130,9 @@ ready_timeout = 60s
 stop_timeout = 2s
 log_level = debug
 instance = $INSTANCE
+# Quotas are the business of t_quota; elsewhere they stay out of the way.
+quota_gpus = unlimited
+quota_workspaces = unlimited
 ${1-}
 [template offline]
 image = $IMAGE

@@ -1,0 +1,580 @@
+/*
+ * Admin endpoints (/v1/admin/...) and the caller's own quota (/v1/quota).
+ *
+ * Admins are root and the members of admin_group (decided in http.c from
+ * the user and group databases). api.c refuses everyone else before any
+ * handler here runs. A change to a quota is applied in memory and written
+ * to the store; when the store refuses it, it is undone and the admin is
+ * told, so memory and the file never disagree for long.
+ */
+#include "admin.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "quota.h"
+#include "size.h"
+#include "store.h"
+#include "workspace.h"
+
+/* A query parameter's value (no percent-decoding: values are plain words). */
+static int
+query_get(const struct request *req, const char *key, char *out, size_t len)
+{
+	const char *q = req->query;
+	size_t klen = strlen(key);
+
+	while (q != NULL && *q != '\0') {
+		const char *amp = strchr(q, '&');
+		size_t n = amp ? (size_t)(amp - q) : strlen(q);
+
+		if (n > klen && strncmp(q, key, klen) == 0 && q[klen] == '=') {
+			size_t vlen = n - klen - 1;
+
+			if (vlen >= len)
+				return -1;
+			memcpy(out, q + klen + 1, vlen);
+			out[vlen] = '\0';
+			return 1;
+		}
+		q = amp ? amp + 1 : NULL;
+	}
+	return 0;
+}
+
+/*
+ * A point in time from "since": a date (2026-11-01), a UTC time
+ * (2026-11-01T08:00:00Z), or a duration back from now (7d, 12h).
+ */
+static int
+parse_since(const char *s, double *out)
+{
+	struct tm tm = {0};
+	const char *end;
+	int64_t secs;
+
+	if (duration_parse(s, &secs) == 0) {
+		*out = store_now() - (double)secs;
+		return 0;
+	}
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0') {
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(s, "%Y-%m-%d", &tm);
+	}
+	if (end == NULL || *end != '\0')
+		return -1;
+	*out = (double)timegm(&tm);
+	return 0;
+}
+
+static int
+since_param(struct request *req, double def, double *since)
+{
+	char v[64];
+	int r = query_get(req, "since", v, sizeof(v));
+
+	*since = def;
+	if (r == 0)
+		return 0;
+	if (r == -1 || parse_since(v, since) == -1) {
+		http_reply_error(
+		    req, 400, "invalid_value",
+		    "since: not a date (2026-11-01), a UTC time (2026-11-01T08:00:00Z) "
+		    "or a duration back from now (7d)");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+iso(double t, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ---- workspaces ---- */
+
+void
+admin_list_workspaces(struct request *req, route_arg *args)
+{
+	json_t *a = json_array();
+
+	(void)args;
+	for (struct workspace *ws = ws_first(); ws; ws = ws->next)
+		json_array_append_new(a, ws_json(ws, req->uid));
+	http_reply_json(req, 200, json_pack("{s:o}", "workspaces", a));
+}
+
+struct workspace *
+admin_find(const char *owner, const char *key)
+{
+	for (struct workspace *ws = ws_first(); ws; ws = ws->next)
+		if (strcmp(ws->owner, owner) == 0 &&
+		    (strcmp(ws->name, key) == 0 || strcmp(ws->id, key) == 0))
+			return ws;
+	return NULL;
+}
+
+/* ---- quotas ---- */
+
+static int
+kind_arg(struct request *req, const char *s, enum quota_kind *k, const char *name)
+{
+	if (strcmp(s, "user") == 0)
+		*k = QUOTA_USER;
+	else if (strcmp(s, "group") == 0)
+		*k = QUOTA_GROUP;
+	else {
+		http_reply_error(req, 404, "not_found", "quotas are set per user or per group");
+		return -1;
+	}
+	if (!quota_valid_name(name)) {
+		http_reply_error(req, 400, "invalid_value",
+		                 "%s: not a %s name (1 to 32 of a-z, 0-9, '_', '-', '.')",
+		                 *k == QUOTA_USER ? "user" : "group",
+		                 *k == QUOTA_USER ? "user" : "group");
+		return -1;
+	}
+	return 0;
+}
+
+static json_t *
+entry_json(const struct quota_entry *e)
+{
+	return json_pack("{s:s, s:s, s:o}", "kind", quota_kind_name(e->kind), "name", e->name,
+	                 "limits", quota_to_json(&e->q));
+}
+
+void
+admin_list_quotas(struct request *req, route_arg *args)
+{
+	const struct quota_table *t = ws_quotas();
+	json_t *a = json_array();
+
+	(void)args;
+	for (size_t i = 0; i < t->n; i++)
+		json_array_append_new(a, entry_json(&t->e[i]));
+	http_reply_json(
+	    req, 200,
+	    json_pack("{s:o, s:o}", "defaults", quota_to_json(&ws_context()->deflt), "entries", a));
+}
+
+struct quota_write {
+	struct request *req;
+	struct quota_entry before; /* to undo; set == 0: there was none */
+	struct quota_entry after;
+	int removing;
+};
+
+static void
+quota_written(void *arg, int ok, const char *why, json_t *rows)
+{
+	struct quota_write *w = arg;
+	char target[48];
+
+	(void)rows;
+	snprintf(target, sizeof(target), "%s %s", quota_kind_name(w->after.kind), w->after.name);
+	if (!ok) {
+		/* Undo: the file is the record, and it said no. */
+		if (w->before.q.set)
+			quota_table_put(ws_quotas(), &w->before);
+		else
+			quota_table_remove(ws_quotas(), w->after.kind, w->after.name);
+		log_err("quota for %s not saved: %s", target, why);
+		http_reply_error(w->req, 503, "state_unavailable",
+		                 "the quota was not changed: wsd's state store failed (%s)", why);
+	} else {
+		json_t *lj = quota_to_json(&w->after.q);
+		char *lim = json_dumps(lj, JSON_COMPACT);
+
+		json_decref(lj);
+
+		store_audit(w->req->user[0] ? w->req->user : "?", (unsigned)w->req->uid,
+		            w->removing ? "quota_rm" : "quota_set", target, "ok", lim ? lim : "");
+		free(lim);
+		if (w->removing)
+			http_reply_json(w->req, 200,
+			                json_pack("{s:s, s:s, s:b}", "kind",
+			                          quota_kind_name(w->after.kind), "name",
+			                          w->after.name, "removed", 1));
+		else
+			http_reply_json(w->req, 200, entry_json(&w->after));
+	}
+	free(w);
+}
+
+static void
+quota_write(struct request *req, struct quota_write *w)
+{
+	json_t *lim = quota_to_json(&w->after.q);
+	char *text = json_dumps(lim, JSON_COMPACT);
+
+	json_decref(lim);
+	if (w->after.q.set == 0 || w->removing)
+		store_run("DELETE FROM quotas WHERE kind = ? AND name = ?",
+		          json_pack("[s, s]", quota_kind_name(w->after.kind), w->after.name),
+		          quota_written, w);
+	else if (store_run("INSERT OR REPLACE INTO quotas (kind, name, limits, updated_at) "
+	                   "VALUES (?, ?, ?, ?)",
+	                   json_pack("[s, s, s, f]", quota_kind_name(w->after.kind), w->after.name,
+	                             text ? text : "{}", store_now()),
+	                   quota_written, w) == -1)
+		quota_written(w, 0, "the store is not running", NULL);
+	free(text);
+	(void)req;
+}
+
+void
+admin_set_quota(struct request *req, route_arg *args)
+{
+	struct quota_entry *old, e = {0};
+	struct quota_write *w;
+	struct api_error err;
+	json_error_t jerr;
+	json_t *body;
+
+	if (kind_arg(req, args[0], &e.kind, args[1]) == -1)
+		return;
+	snprintf(e.name, sizeof(e.name), "%s", args[1]);
+	body = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (body == NULL) {
+		http_reply_error(req, 400, "invalid_json", "request body is not valid JSON: %s",
+		                 jerr.text);
+		return;
+	}
+	old = quota_table_find(ws_quotas(), e.kind, e.name);
+	if (old != NULL)
+		e.q = old->q;
+	if (json_object_size(body) == 0 && json_is_object(body)) {
+		json_decref(body);
+		http_reply_error(req, 400, "missing_field",
+		                 "name at least one limit: gpus, workspaces, memory, shm, cpus, "
+		                 "lifetime, gpu_hours");
+		return;
+	}
+	if (quota_apply_json(&e.q, body, &err) == -1) {
+		json_decref(body);
+		http_reply_error(req, err.status, err.code, "%s", err.message);
+		return;
+	}
+	json_decref(body);
+	w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		http_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	w->req = req;
+	if (old != NULL)
+		w->before = *old;
+	w->after = e;
+	/* In memory now, so that the next request builds on it. */
+	if (quota_table_put(ws_quotas(), &e) == -1) {
+		free(w);
+		http_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	quota_write(req, w);
+}
+
+void
+admin_rm_quota(struct request *req, route_arg *args)
+{
+	struct quota_entry *old, e = {0};
+	struct quota_write *w;
+
+	if (kind_arg(req, args[0], &e.kind, args[1]) == -1)
+		return;
+	snprintf(e.name, sizeof(e.name), "%s", args[1]);
+	old = quota_table_find(ws_quotas(), e.kind, e.name);
+	if (old == NULL) {
+		http_reply_error(req, 404, "not_found", "no quota is set for %s %s",
+		                 quota_kind_name(e.kind), e.name);
+		return;
+	}
+	w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		http_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	w->req = req;
+	w->before = *old;
+	w->after = *old;
+	w->removing = 1;
+	quota_table_remove(ws_quotas(), e.kind, e.name);
+	quota_write(req, w);
+}
+
+/*
+ * The limits that apply to a user and what they hold: their groups come
+ * from the group database, on a pool thread.
+ */
+struct quota_show {
+	uv_work_t work;
+	struct request *req;
+	char user[33];
+	uid_t uid;
+	int found;
+	char groups[HTTP_MAX_GROUPS][33];
+	size_t ngroups;
+	int own; /* the caller's own quota: groups already known */
+};
+
+static void
+show_work(uv_work_t *w)
+{
+	struct quota_show *s = w->data;
+	struct passwd pw, *pwp = NULL;
+	char buf[8192];
+	gid_t gids[HTTP_MAX_GROUPS];
+	int n = HTTP_MAX_GROUPS;
+
+	if (getpwnam_r(s->user, &pw, buf, sizeof(buf), &pwp) != 0 || pwp == NULL)
+		return;
+	s->found = 1;
+	s->uid = pw.pw_uid;
+	if (getgrouplist(pw.pw_name, pw.pw_gid, gids, &n) == -1)
+		n = HTTP_MAX_GROUPS;
+	for (int i = 0; i < n && s->ngroups < HTTP_MAX_GROUPS; i++) {
+		struct group gr, *grp = NULL;
+		char gbuf[16384];
+
+		if (getgrgid_r(gids[i], &gr, gbuf, sizeof(gbuf), &grp) == 0 && grp != NULL &&
+		    strlen(gr.gr_name) < sizeof(s->groups[0]))
+			snprintf(s->groups[s->ngroups++], sizeof(s->groups[0]), "%s", gr.gr_name);
+	}
+}
+
+static json_t *
+effective_json(const struct ws_who *who)
+{
+	struct quota q;
+	struct quota_source src;
+	struct quota_use use;
+	json_t *from = json_object(), *groups = json_array();
+
+	ws_quota_for(who, &q, &src, &use);
+	for (int l = 0; l < QL_N; l++)
+		json_object_set_new(from, quota_limit_name((enum quota_limit)l),
+		                    json_string(src.from[l]));
+	for (size_t i = 0; i < who->ngroups; i++)
+		json_array_append_new(groups, json_string(who->groups[i]));
+	return json_pack("{s:s, s:i, s:o, s:o, s:o, s:{s:i, s:i, s:f}}", "user", who->user, "uid",
+	                 (int)who->uid, "groups", groups, "limits", quota_to_json(&q), "from", from,
+	                 "use", "gpus", use.gpus, "workspaces", use.workspaces, "gpu_hours",
+	                 use.gpu_seconds / 3600.0);
+}
+
+static void
+show_done(uv_work_t *w, int status)
+{
+	struct quota_show *s = w->data;
+	struct ws_who who = {s->uid, s->user, (const char(*)[QUOTA_NAME_MAX + 1]) s->groups,
+	                     s->ngroups};
+	struct quota_entry *e = quota_table_find(ws_quotas(), QUOTA_USER, s->user);
+	json_t *o;
+
+	if (status != 0 || !s->found) {
+		if (e != NULL)
+			http_reply_json(s->req, 200, json_pack("{s:o}", "entry", entry_json(e)));
+		else
+			http_reply_error(s->req, 404, "not_found",
+			                 "no user %s in the user database, and no quota for it",
+			                 s->user);
+		free(s);
+		return;
+	}
+	o = json_pack("{s:o}", "effective", effective_json(&who));
+	json_object_set_new(o, "entry", e ? entry_json(e) : json_null());
+	http_reply_json(s->req, 200, o);
+	free(s);
+}
+
+void
+admin_show_quota(struct request *req, route_arg *args)
+{
+	enum quota_kind k;
+	struct quota_entry *e;
+	struct quota_show *s;
+
+	if (kind_arg(req, args[0], &k, args[1]) == -1)
+		return;
+	if (k == QUOTA_GROUP) {
+		e = quota_table_find(ws_quotas(), k, args[1]);
+		if (e == NULL)
+			http_reply_error(req, 404, "not_found", "no quota is set for group %s",
+			                 args[1]);
+		else
+			http_reply_json(req, 200, json_pack("{s:o}", "entry", entry_json(e)));
+		return;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		http_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	s->req = req;
+	snprintf(s->user, sizeof(s->user), "%s", args[1]);
+	s->work.data = s;
+	if (uv_queue_work(ws_context()->loop, &s->work, show_work, show_done) != 0) {
+		free(s);
+		http_reply_error(req, 500, "internal", "cannot queue work");
+	}
+}
+
+/* GET /v1/quota: the caller's own limits and use (not admin-only). */
+void
+admin_my_quota(struct request *req, route_arg *args)
+{
+	struct ws_who who = {req->uid, req->user, (const char(*)[QUOTA_NAME_MAX + 1]) req->groups,
+	                     req->ngroups};
+
+	(void)args;
+	if (req->user[0] == '\0') {
+		http_reply_error(req, 404, "not_found", "uid %u has no entry in the user database",
+		                 (unsigned)req->uid);
+		return;
+	}
+	http_reply_json(req, 200, effective_json(&who));
+}
+
+/* ---- usage and audit ---- */
+
+struct query {
+	struct request *req;
+	double since, now;
+};
+
+static void
+usage_read(void *arg, int ok, const char *why, json_t *rows)
+{
+	struct query *q = arg;
+	char since[32], now[32];
+	json_t *row, *out = json_array();
+	size_t i;
+
+	if (!ok) {
+		json_decref(out);
+		http_reply_error(q->req, 503, "state_unavailable", "cannot read usage: %s", why);
+		free(q);
+		return;
+	}
+	json_array_foreach(rows, i, row)
+	{
+		double gs = json_number_value(json_object_get(row, "gpu_seconds"));
+		double wsec = json_number_value(json_object_get(row, "workspace_seconds"));
+
+		json_array_append_new(out, json_pack("{s:O, s:O, s:f, s:f, s:f, s:O}", "user",
+		                                     json_object_get(row, "owner"), "uid",
+		                                     json_object_get(row, "uid"), "gpu_seconds", gs,
+		                                     "gpu_hours", gs / 3600.0, "workspace_hours",
+		                                     wsec / 3600.0, "workspaces",
+		                                     json_object_get(row, "workspaces")));
+	}
+	iso(q->since, since, sizeof(since));
+	iso(q->now, now, sizeof(now));
+	http_reply_json(q->req, 200,
+	                json_pack("{s:s, s:s, s:o}", "since", since, "until", now, "users", out));
+	free(q);
+}
+
+void
+admin_usage(struct request *req, route_arg *args)
+{
+	struct query *q;
+	double since;
+
+	(void)args;
+	if (since_param(req, store_now() - 7 * 86400.0, &since) == -1)
+		return;
+	q = calloc(1, sizeof(*q));
+	if (q == NULL) {
+		http_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	q->req = req;
+	q->since = since;
+	q->now = store_now();
+	/* Each record counts from max(start, since) to min(stop, now). */
+	if (store_run("SELECT owner, uid, "
+	              "SUM((MIN(COALESCE(stopped_at, ?2), ?2) - MAX(started_at, ?1)) * gpus) "
+	              "AS gpu_seconds, "
+	              "SUM(MIN(COALESCE(stopped_at, ?2), ?2) - MAX(started_at, ?1)) "
+	              "AS workspace_seconds, COUNT(*) AS workspaces "
+	              "FROM usage WHERE COALESCE(stopped_at, ?2) > ?1 AND started_at < ?2 "
+	              "GROUP BY owner ORDER BY gpu_seconds DESC, owner",
+	              json_pack("[f, f]", q->since, q->now), usage_read, q) == -1) {
+		free(q);
+		http_reply_error(req, 503, "state_unavailable", "the store is not running");
+	}
+}
+
+static void
+audit_read(void *arg, int ok, const char *why, json_t *rows)
+{
+	struct query *q = arg;
+	json_t *row, *out = json_array();
+	size_t i;
+
+	if (!ok) {
+		json_decref(out);
+		http_reply_error(q->req, 503, "state_unavailable", "cannot read the audit log: %s",
+		                 why);
+		free(q);
+		return;
+	}
+	json_array_foreach(rows, i, row)
+	{
+		char at[32];
+
+		iso(json_number_value(json_object_get(row, "at")), at, sizeof(at));
+		json_object_set_new(row, "at", json_string(at));
+		json_array_append(out, row);
+	}
+	http_reply_json(q->req, 200, json_pack("{s:o}", "events", out));
+	free(q);
+}
+
+void
+admin_audit(struct request *req, route_arg *args)
+{
+	struct query *q;
+	double since;
+	char v[16];
+	long limit = 1000;
+
+	(void)args;
+	if (since_param(req, 0, &since) == -1)
+		return;
+	if (query_get(req, "limit", v, sizeof(v)) != 0) {
+		char *end;
+
+		limit = strtol(v, &end, 10);
+		if (*end != '\0' || limit < 1 || limit > 100000) {
+			http_reply_error(req, 400, "invalid_value", "limit: 1 to 100000");
+			return;
+		}
+	}
+	q = calloc(1, sizeof(*q));
+	if (q == NULL) {
+		http_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	q->req = req;
+	/* The newest `limit` events since, oldest first. */
+	if (store_run("SELECT * FROM (SELECT seq, at, actor, actor_uid, action, target, result, "
+	              "detail FROM audit WHERE at >= ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+	              json_pack("[f, I]", since, (json_int_t)limit), audit_read, q) == -1) {
+		free(q);
+		http_reply_error(req, 503, "state_unavailable", "the store is not running");
+	}
+}

@@ -1,0 +1,511 @@
+/*
+ * The store: SQLite on its own thread. See store.h for why.
+ *
+ * Transactions are queued in order to one thread that owns the only
+ * connection; each runs as BEGIN IMMEDIATE .. COMMIT, or is rolled back
+ * whole when a statement fails (disk full, read-only file system), and
+ * its callback then learns why. Statements are prepared once and cached
+ * by their text.
+ */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+
+struct stmt {
+	char *sql;
+	json_t *params;
+	struct stmt *next;
+};
+
+struct store_tx {
+	struct stmt *first, *last;
+	store_cb *cb;
+	void *arg;
+	int ok;
+	char err[256];
+	json_t *rows;
+	struct store_tx *next;
+};
+
+static sqlite3 *db;
+static int version;
+static uv_thread_t thread;
+static uv_mutex_t mu;
+static uv_cond_t cv;
+static uv_async_t done_async;
+static int running, quit;
+static struct store_tx *todo, *todo_last, *done, *done_last;
+
+/* Statement cache: a handful of distinct statements, found by text. */
+#define CACHE_MAX 64
+static struct {
+	char *sql;
+	sqlite3_stmt *st;
+} cache[CACHE_MAX];
+static size_t ncache;
+
+/*
+ * The migrations: migrations[i] takes the schema from version i to i + 1.
+ * Never edit one that has shipped; add the next.
+ */
+static const char *const migrations[STORE_SCHEMA_VERSION] = {
+    /* 0 -> 1 */
+    "CREATE TABLE quotas ("
+    "  kind TEXT NOT NULL CHECK (kind IN ('user', 'group')),"
+    "  name TEXT NOT NULL,"
+    "  limits TEXT NOT NULL," /* JSON object of the set limits */
+    "  updated_at REAL NOT NULL,"
+    "  PRIMARY KEY (kind, name));"
+    "CREATE TABLE workspaces ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  owner TEXT NOT NULL,"
+    "  uid INTEGER NOT NULL,"
+    "  template TEXT NOT NULL,"
+    "  created_at REAL NOT NULL,"
+    "  expires_at REAL,"
+    "  ready_at REAL,"
+    "  container_id TEXT,"
+    "  gpus TEXT NOT NULL DEFAULT '');"
+    /* A GPU or a port has at most one holder, also in the file. */
+    "CREATE TABLE allocations ("
+    "  resource TEXT PRIMARY KEY," /* "gpu:UUID" or "port:N" */
+    "  workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE);"
+    "CREATE INDEX allocations_ws ON allocations (workspace_id);"
+    "CREATE TABLE usage ("
+    "  workspace_id TEXT PRIMARY KEY,"
+    "  owner TEXT NOT NULL,"
+    "  uid INTEGER NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  gpus INTEGER NOT NULL,"
+    "  started_at REAL NOT NULL,"
+    "  stopped_at REAL);"
+    "CREATE INDEX usage_started ON usage (started_at);"
+    "CREATE TABLE audit ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  at REAL NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  actor_uid INTEGER NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  target TEXT NOT NULL DEFAULT '',"
+    "  result TEXT NOT NULL,"
+    "  detail TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX audit_at ON audit (at);",
+};
+
+static int
+bind_params(sqlite3_stmt *st, json_t *params)
+{
+	size_t i;
+	json_t *v;
+	int rc = SQLITE_OK;
+
+	json_array_foreach(params, i, v)
+	{
+		int k = (int)i + 1;
+
+		if (json_is_integer(v))
+			rc = sqlite3_bind_int64(st, k, json_integer_value(v));
+		else if (json_is_real(v))
+			rc = sqlite3_bind_double(st, k, json_real_value(v));
+		else if (json_is_string(v))
+			rc = sqlite3_bind_text(st, k, json_string_value(v),
+			                       (int)json_string_length(v), SQLITE_TRANSIENT);
+		else if (json_is_boolean(v))
+			rc = sqlite3_bind_int(st, k, json_is_true(v));
+		else
+			rc = sqlite3_bind_null(st, k);
+		if (rc != SQLITE_OK)
+			return rc;
+	}
+	return rc;
+}
+
+static json_t *
+row_json(sqlite3_stmt *st)
+{
+	json_t *o = json_object();
+	int n = sqlite3_column_count(st);
+
+	for (int c = 0; c < n; c++) {
+		json_t *v;
+
+		switch (sqlite3_column_type(st, c)) {
+		case SQLITE_INTEGER:
+			v = json_integer(sqlite3_column_int64(st, c));
+			break;
+		case SQLITE_FLOAT:
+			v = json_real(sqlite3_column_double(st, c));
+			break;
+		case SQLITE_TEXT:
+			v = json_stringn((const char *)sqlite3_column_text(st, c),
+			                 (size_t)sqlite3_column_bytes(st, c));
+			break;
+		default:
+			v = json_null();
+			break;
+		}
+		json_object_set_new(o, sqlite3_column_name(st, c), v ? v : json_null());
+	}
+	return o;
+}
+
+static sqlite3_stmt *
+prepared(const char *sql, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+
+	for (size_t i = 0; i < ncache; i++)
+		if (strcmp(cache[i].sql, sql) == 0)
+			return cache[i].st;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+		return NULL;
+	}
+	if (ncache < CACHE_MAX && (cache[ncache].sql = strdup(sql)) != NULL)
+		cache[ncache++].st = st;
+	return st;
+}
+
+/* Run one statement; rows (when wanted) gets its rows. */
+static int
+exec_one(const char *sql, json_t *params, json_t **rows, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = prepared(sql, err, errlen);
+	int rc, cached;
+
+	if (st == NULL)
+		return -1;
+	cached = 0;
+	for (size_t i = 0; i < ncache; i++)
+		if (cache[i].st == st)
+			cached = 1;
+	if (rows != NULL)
+		*rows = json_array();
+	rc = bind_params(st, params);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (rows != NULL)
+			json_array_append_new(*rows, row_json(st));
+		rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_DONE)
+		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (!cached)
+		sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		if (rows != NULL) {
+			json_decref(*rows);
+			*rows = NULL;
+		}
+		return -1;
+	}
+	return 0;
+}
+
+static int
+exec_script(const char *sql, char *err, size_t errlen)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_open(const char *path, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	char why[256];
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errlen, "store %s: %s", path, db ? sqlite3_errmsg(db) : "no memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	/* WAL: a crash of wsd loses no committed transaction; readers never wait. */
+	if (exec_script("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+	                "PRAGMA foreign_keys=ON;",
+	                why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "store %s: %s", path, why);
+		goto fail;
+	}
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "store %s: %s", path, sqlite3_errmsg(db));
+		goto fail;
+	}
+	version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (version > STORE_SCHEMA_VERSION) {
+		snprintf(err, errlen,
+		         "store %s: schema version %d is newer than this wsd knows (%d); "
+		         "refusing to touch it",
+		         path, version, STORE_SCHEMA_VERSION);
+		goto fail;
+	}
+	while (version < STORE_SCHEMA_VERSION) {
+		char script[64];
+
+		snprintf(script, sizeof(script), "PRAGMA user_version=%d;", version + 1);
+		if (exec_script("BEGIN IMMEDIATE;", why, sizeof(why)) == -1 ||
+		    exec_script(migrations[version], why, sizeof(why)) == -1 ||
+		    exec_script(script, why, sizeof(why)) == -1 ||
+		    exec_script("COMMIT;", why, sizeof(why)) == -1) {
+			exec_script("ROLLBACK;", (char[64]){0}, 64);
+			snprintf(err, errlen, "store %s: migration to version %d failed: %s", path,
+			         version + 1, why);
+			goto fail;
+		}
+		log_info("store %s: schema migrated to version %d", path, version + 1);
+		version++;
+	}
+	return 0;
+fail:
+	sqlite3_close(db);
+	db = NULL;
+	return -1;
+}
+
+int
+store_version(void)
+{
+	return version;
+}
+
+int
+store_query_sync(const char *sql, json_t *params, json_t **rows, char *err, size_t errlen)
+{
+	int rc;
+
+	if (db == NULL || running) {
+		snprintf(err, errlen, "store not open for synchronous use");
+		json_decref(params);
+		return -1;
+	}
+	rc = exec_one(sql, params, rows, err, errlen);
+	json_decref(params);
+	return rc;
+}
+
+static void
+tx_free(struct store_tx *tx)
+{
+	struct stmt *s, *next;
+
+	for (s = tx->first; s; s = next) {
+		next = s->next;
+		free(s->sql);
+		json_decref(s->params);
+		free(s);
+	}
+	json_decref(tx->rows);
+	free(tx);
+}
+
+static void
+tx_exec(struct store_tx *tx)
+{
+	char why[256] = "";
+
+	tx->ok = 0;
+	if (exec_script("BEGIN IMMEDIATE;", why, sizeof(why)) == -1)
+		goto out;
+	for (struct stmt *s = tx->first; s; s = s->next) {
+		json_decref(tx->rows);
+		tx->rows = NULL;
+		if (exec_one(s->sql, s->params, s->next == NULL ? &tx->rows : NULL, why,
+		             sizeof(why)) == -1) {
+			exec_script("ROLLBACK;", (char[64]){0}, 64);
+			goto out;
+		}
+	}
+	if (exec_script("COMMIT;", why, sizeof(why)) == -1) {
+		exec_script("ROLLBACK;", (char[64]){0}, 64);
+		goto out;
+	}
+	tx->ok = 1;
+out:
+	if (!tx->ok)
+		snprintf(tx->err, sizeof(tx->err), "%s", why);
+}
+
+static void
+thread_main(void *arg)
+{
+	(void)arg;
+	uv_mutex_lock(&mu);
+	for (;;) {
+		struct store_tx *tx;
+
+		while (todo == NULL && !quit)
+			uv_cond_wait(&cv, &mu);
+		if (todo == NULL)
+			break;
+		tx = todo;
+		todo = tx->next;
+		if (todo == NULL)
+			todo_last = NULL;
+		uv_mutex_unlock(&mu);
+		tx_exec(tx);
+		tx->next = NULL;
+		uv_mutex_lock(&mu);
+		if (done_last)
+			done_last->next = tx;
+		else
+			done = tx;
+		done_last = tx;
+		uv_async_send(&done_async);
+	}
+	uv_mutex_unlock(&mu);
+}
+
+static void
+deliver(uv_async_t *a)
+{
+	struct store_tx *list, *next;
+
+	(void)a;
+	uv_mutex_lock(&mu);
+	list = done;
+	done = done_last = NULL;
+	uv_mutex_unlock(&mu);
+	for (; list; list = next) {
+		next = list->next;
+		if (list->cb != NULL)
+			list->cb(list->arg, list->ok, list->ok ? NULL : list->err, list->rows);
+		else if (!list->ok)
+			log_err("store: a write failed: %s", list->err);
+		tx_free(list);
+	}
+}
+
+int
+store_start(uv_loop_t *loop)
+{
+	if (db == NULL)
+		return -1;
+	uv_mutex_init(&mu);
+	uv_cond_init(&cv);
+	uv_async_init(loop, &done_async, deliver);
+	running = 1;
+	if (uv_thread_create(&thread, thread_main, NULL) != 0) {
+		running = 0;
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_close(void)
+{
+	if (running) {
+		uv_mutex_lock(&mu);
+		quit = 1;
+		uv_cond_signal(&cv);
+		uv_mutex_unlock(&mu);
+		uv_thread_join(&thread);
+		deliver(&done_async);
+		uv_close((uv_handle_t *)&done_async, NULL);
+		uv_cond_destroy(&cv);
+		uv_mutex_destroy(&mu);
+		running = 0;
+	}
+	for (size_t i = 0; i < ncache; i++) {
+		sqlite3_finalize(cache[i].st);
+		free(cache[i].sql);
+	}
+	ncache = 0;
+	if (db != NULL) {
+		sqlite3_close(db);
+		db = NULL;
+	}
+}
+
+struct store_tx *
+store_tx_new(void)
+{
+	struct store_tx *tx = calloc(1, sizeof(*tx));
+
+	if (tx == NULL)
+		abort();
+	return tx;
+}
+
+void
+store_tx_add(struct store_tx *tx, const char *sql, json_t *params)
+{
+	struct stmt *s = calloc(1, sizeof(*s));
+
+	if (s == NULL || (s->sql = strdup(sql)) == NULL)
+		abort();
+	s->params = params;
+	if (tx->last)
+		tx->last->next = s;
+	else
+		tx->first = s;
+	tx->last = s;
+}
+
+int
+store_tx_run(struct store_tx *tx, store_cb *cb, void *arg)
+{
+	if (!running) {
+		tx_free(tx);
+		return -1;
+	}
+	tx->cb = cb;
+	tx->arg = arg;
+	uv_mutex_lock(&mu);
+	if (todo_last)
+		todo_last->next = tx;
+	else
+		todo = tx;
+	todo_last = tx;
+	uv_cond_signal(&cv);
+	uv_mutex_unlock(&mu);
+	return 0;
+}
+
+int
+store_run(const char *sql, json_t *params, store_cb *cb, void *arg)
+{
+	struct store_tx *tx = store_tx_new();
+
+	store_tx_add(tx, sql, params);
+	return store_tx_run(tx, cb, arg);
+}
+
+double
+store_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void
+store_audit(const char *actor, unsigned actor_uid, const char *action, const char *target,
+            const char *result, const char *detail)
+{
+	log_info("audit: %s (uid %u) %s %s: %s%s%s", actor, actor_uid, action, target, result,
+	         detail[0] ? ": " : "", detail);
+	store_run("INSERT INTO audit (at, actor, actor_uid, action, target, result, detail) "
+	          "VALUES (?, ?, ?, ?, ?, ?, ?)",
+	          json_pack("[f, s, i, s, s, s, s]", store_now(), actor, (int)actor_uid, action,
+	                    target, result, detail),
+	          NULL, NULL);
+}
