@@ -103,11 +103,12 @@ cmd_ls_exec(int argc, char **argv)
 		return ret;
 	if (json)
 		return client_print_json(reply);
-	printf("%-16s %-12s %-9s %-10s %-7s %5s %7s %6s %6s %5s\n", "NAME", "ID", "STATE",
-	       "TEMPLATE", "GPUS", "CPUS", "MEMORY", "SHM", "SSH", "AGE");
+	printf("%-16s %-12s %-9s %-10s %-7s %5s %7s %6s %6s %5s %8s\n", "NAME", "ID", "STATE",
+	       "TEMPLATE", "GPUS", "CPUS", "MEMORY", "SHM", "SSH", "AGE", "EXPIRES");
 	json_array_foreach(json_object_get(reply, "workspaces"), i, ws)
 	{
-		char mem[32], shm[32], age[16], gpus[64];
+		char mem[32], shm[32], age[16], gpus[64], left[16];
+		const char *exp = json_string_value(json_object_get(ws, "expires_at"));
 
 		size_format(json_integer_value(json_object_get(ws, "memory")), mem, sizeof(mem));
 		size_format(json_integer_value(json_object_get(ws, "shm")), shm, sizeof(shm));
@@ -115,13 +116,18 @@ cmd_ls_exec(int argc, char **argv)
 		              parse_time(json_string_value(json_object_get(ws, "created_at"))),
 		          age, sizeof(age));
 		gpu_list(ws, gpus, sizeof(gpus));
-		printf("%-16s %-12s %-9s %-10s %-7s %5g %7s %6s %6lld %5s\n",
+		if (exp != NULL)
+			print_age(parse_time(exp) - (long long)time(NULL), left, sizeof(left));
+		else
+			snprintf(left, sizeof(left), "never");
+		printf("%-16s %-12s %-9s %-10s %-7s %5g %7s %6s %6lld %5s %8s\n",
 		       json_string_value(json_object_get(ws, "name")),
 		       json_string_value(json_object_get(ws, "id")),
 		       json_string_value(json_object_get(ws, "state")),
 		       json_string_value(json_object_get(ws, "template")), gpus,
 		       json_number_value(json_object_get(ws, "cpus")), mem, shm,
-		       (long long)json_integer_value(json_object_get(ws, "ssh_port")), age);
+		       (long long)json_integer_value(json_object_get(ws, "ssh_port")), age,
+		       exp ? left : "never");
 	}
 	json_decref(reply);
 	return EXIT_OK;
@@ -158,6 +164,9 @@ cmd_show_exec(int argc, char **argv)
 	printf("Created:  %s\n", json_string_value(json_object_get(ws, "created_at")));
 	if (json_string_value(json_object_get(ws, "ready_at")))
 		printf("Ready:    %s\n", json_string_value(json_object_get(ws, "ready_at")));
+	if (json_string_value(json_object_get(ws, "expires_at")))
+		printf("Expires:  %s (stopped then; the home is kept)\n",
+		       json_string_value(json_object_get(ws, "expires_at")));
 	printf("Container: %.12s\n", json_string_value(json_object_get(ws, "container_id")));
 	print_gpus(ws);
 	url = json_string_value(json_object_get(ws, "jupyter_url"));

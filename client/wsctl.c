@@ -39,6 +39,34 @@ static const struct cmd cmd_table[] = {
      "List the server's GPUs: model, memory, utilisation, and free or held (you see\n"
      "your own workspaces' names; admins see everyone's).\n",
      cmd_gpus_exec},
+    {"quota", "quota [--json]",
+     "Your limits (GPUs, workspaces, memory, shm, CPUs, lifetime, GPU-hours per\n"
+     "rolling week), what you use now, and where each limit comes from: your own\n"
+     "entry, your most generous group, or the server's default.\n",
+     cmd_quota_exec},
+    {"admin",
+     "admin ls [--json] | stop OWNER/NAME | quota set|show|rm ... |\n"
+     "              usage [--since DATE] [--json] | audit [--since DATE] [--json]",
+     "Admin commands (root and members of the server's admin group; others get\n"
+     "\"forbidden\" and nothing changes).\n"
+     "\n"
+     "  admin ls                      every workspace on the server\n"
+     "  admin stop OWNER/NAME         stop anyone's workspace (the home is kept)\n"
+     "  admin quota set --user U | --group G [--gpus N] [--workspaces N]\n"
+     "        [--memory SIZE] [--shm SIZE] [--cpus N] [--lifetime DURATION] [--gpu-hours N]\n"
+     "                                set limits; a value may be \"unlimited\", or\n"
+     "                                \"inherit\" to drop it from this entry\n"
+     "  admin quota show [--user U | --group G] [--json]\n"
+     "                                all entries and the default, or one entry (for a\n"
+     "                                user: the limits that apply and the use)\n"
+     "  admin quota rm --user U | --group G\n"
+     "  admin usage [--since DATE]    GPU-hours and workspace-hours per user (default:\n"
+     "                                the last 7 days; DATE like 2026-11-01 or 7d)\n"
+     "  admin audit [--since DATE]    starts, stops, refusals and admin actions\n"
+     "\n"
+     "Precedence: a user's own entry, else the most generous of their groups'\n"
+     "entries, else the default from wsd.conf; limit by limit.\n",
+     cmd_admin_exec},
     {"ssh", "ssh NAME|ID [-- COMMAND...]",
      "Log in to a workspace with ssh (or run COMMAND there). The workspace's host\n"
      "key is pinned, so ssh never asks whether to trust it.\n",

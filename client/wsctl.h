@@ -71,5 +71,7 @@ void print_gpus(json_t *ws);
 /* "0,3" or "-" */
 void gpu_list(json_t *ws, char *buf, size_t len);
 int cmd_gpus_exec(int argc, char **argv);
+int cmd_quota_exec(int argc, char **argv);
+int cmd_admin_exec(int argc, char **argv);
 
 #endif

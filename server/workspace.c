@@ -1377,22 +1377,74 @@ ws_json(const struct workspace *ws, uid_t viewer_uid)
 static void (*reconcile_done)(int, int, const char *);
 static int n_adopted, n_removed;
 
+/*
+ * A container no workspace owns. Its removal is retried until the engine
+ * agrees: a container caught half-started (wsd died during its start)
+ * may refuse the first attempt.
+ */
+struct orphan {
+	uv_timer_t timer;
+	char cid[65];
+	int tries;
+};
+
+static void orphan_try(struct orphan *o);
+
+static void
+orphan_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void
+orphan_retry(uv_timer_t *t)
+{
+	orphan_try(t->data);
+}
+
 static void
 orphan_removed(void *arg, const struct docker_reply *r)
 {
-	(void)arg;
-	(void)r;
+	struct orphan *o = arg;
+
+	if (r->status == 204 || r->status == 404 || shutting_down || ++o->tries >= 30) {
+		if (r->status != 204 && r->status != 404)
+			log_err("container %.12s: not removed (%s); the next reconcile tries again",
+			        o->cid, r->error ? r->error : "?");
+		uv_close((uv_handle_t *)&o->timer, orphan_closed);
+		return;
+	}
+	log_warn("container %.12s: removal failed (%s); retrying", o->cid,
+	         r->error ? r->error : "?");
+	uv_timer_start(&o->timer, orphan_retry, 1000, 0);
+}
+
+static void
+orphan_try(struct orphan *o)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "/containers/%s?force=1", o->cid);
+	if (docker_call("DELETE", path, NULL, 30000, orphan_removed, o) == -1) {
+		struct docker_reply r = {.status = 0, .error = "cannot start an engine call"};
+
+		orphan_removed(o, &r);
+	}
 }
 
 static void
 remove_orphan(const char *cid, const char *why)
 {
-	char path[160];
+	struct orphan *o = calloc(1, sizeof(*o));
 
 	log_warn("removing container %.12s: %s", cid, why);
-	snprintf(path, sizeof(path), "/containers/%s?force=1", cid);
-	docker_call("DELETE", path, NULL, 30000, orphan_removed, NULL);
 	n_removed++;
+	if (o == NULL)
+		return;
+	snprintf(o->cid, sizeof(o->cid), "%s", cid);
+	uv_timer_init(ctx.loop, &o->timer);
+	o->timer.data = o;
+	orphan_try(o);
 }
 
 static int64_t

@@ -8,5 +8,6 @@ Suite *valid_suite(void);
 Suite *spec_suite(void);
 Suite *config_suite(void);
 Suite *gpu_suite(void);
+Suite *quota_suite(void);
 
 #endif

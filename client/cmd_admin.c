@@ -1,0 +1,441 @@
+/*
+ * wsctl quota (your own limits) and wsctl admin (quotas, every workspace,
+ * usage and the audit log). wsd decides who is an admin; this file only
+ * turns command lines into requests and replies into tables.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "size.h"
+#include "wsctl.h"
+
+/* What each limit is, for tables. */
+static const char *const limit_names[] = {"gpus", "workspaces", "memory",   "shm",
+                                          "cpus", "lifetime",   "gpu_hours"};
+#define NLIMITS (sizeof(limit_names) / sizeof(limit_names[0]))
+
+static void
+show_limit(const char *name, json_t *v, char *buf, size_t len)
+{
+	if (v == NULL) {
+		snprintf(buf, len, "-");
+	} else if (json_is_string(v)) {
+		snprintf(buf, len, "%s", json_string_value(v));
+	} else if (strcmp(name, "memory") == 0 || strcmp(name, "shm") == 0) {
+		size_format(json_integer_value(v), buf, len);
+	} else if (strcmp(name, "lifetime") == 0) {
+		long long s = json_integer_value(v);
+
+		if (s % 3600 == 0)
+			snprintf(buf, len, "%lldh", s / 3600);
+		else
+			snprintf(buf, len, "%llds", s);
+	} else {
+		snprintf(buf, len, "%g", json_number_value(v));
+	}
+}
+
+static void
+print_limits_row(const char *who, json_t *limits)
+{
+	printf("%-24s", who);
+	for (size_t i = 0; i < NLIMITS; i++) {
+		char b[32];
+
+		show_limit(limit_names[i], json_object_get(limits, limit_names[i]), b, sizeof(b));
+		printf(" %10s", b);
+	}
+	printf("\n");
+}
+
+static void
+print_limits_header(void)
+{
+	printf("%-24s", "WHO");
+	for (size_t i = 0; i < NLIMITS; i++)
+		printf(" %10s", limit_names[i]);
+	printf("\n");
+}
+
+static int
+json_flag_only(int argc, char **argv, int *json)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			*json = 1;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+/* The effective quota of a user, as /v1/quota and admin quota show give it. */
+static void
+print_effective(json_t *e)
+{
+	json_t *lim = json_object_get(e, "limits"), *from = json_object_get(e, "from");
+	json_t *use = json_object_get(e, "use");
+
+	printf("User:     %s (uid %lld)\n", json_string_value(json_object_get(e, "user")),
+	       (long long)json_integer_value(json_object_get(e, "uid")));
+	for (size_t i = 0; i < NLIMITS; i++) {
+		char b[32];
+		json_t *u = json_object_get(use, limit_names[i]);
+
+		show_limit(limit_names[i], json_object_get(lim, limit_names[i]), b, sizeof(b));
+		printf("%-11s %-10s", limit_names[i], b);
+		if (u != NULL)
+			printf(" in use: %-8g", json_number_value(u));
+		else
+			printf(" %16s", "");
+		printf(" (%s)\n", json_string_value(json_object_get(from, limit_names[i])));
+	}
+}
+
+int
+cmd_quota_exec(int argc, char **argv)
+{
+	json_t *reply = NULL;
+	int json = 0, ret;
+
+	if (json_flag_only(argc, argv, &json) == -1) {
+		fprintf(stderr, "usage: wsctl quota [--json]\n");
+		return EXIT_USAGE;
+	}
+	if ((ret = client_get("/v1/quota", &reply)) != EXIT_OK)
+		return ret;
+	if (json)
+		return client_print_json(reply);
+	print_effective(reply);
+	json_decref(reply);
+	return EXIT_OK;
+}
+
+/* ---- admin ---- */
+
+static int
+admin_ls(int argc, char **argv)
+{
+	json_t *reply = NULL, *ws;
+	int json = 0, ret;
+	size_t i;
+
+	if (json_flag_only(argc, argv, &json) == -1) {
+		fprintf(stderr, "usage: wsctl admin ls [--json]\n");
+		return EXIT_USAGE;
+	}
+	if ((ret = client_get("/v1/admin/workspaces", &reply)) != EXIT_OK)
+		return ret;
+	if (json)
+		return client_print_json(reply);
+	printf("%-12s %-16s %-12s %-9s %-7s %7s %6s %5s %8s\n", "OWNER", "NAME", "ID", "STATE",
+	       "GPUS", "MEMORY", "SSH", "AGE", "EXPIRES");
+	json_array_foreach(json_object_get(reply, "workspaces"), i, ws)
+	{
+		char mem[32], age[16], gpus[64], left[16];
+		const char *exp = json_string_value(json_object_get(ws, "expires_at"));
+
+		size_format(json_integer_value(json_object_get(ws, "memory")), mem, sizeof(mem));
+		print_age((long long)time(NULL) -
+		              parse_time(json_string_value(json_object_get(ws, "created_at"))),
+		          age, sizeof(age));
+		gpu_list(ws, gpus, sizeof(gpus));
+		if (exp != NULL)
+			print_age(parse_time(exp) - (long long)time(NULL), left, sizeof(left));
+		printf("%-12s %-16s %-12s %-9s %-7s %7s %6lld %5s %8s\n",
+		       json_string_value(json_object_get(ws, "owner")),
+		       json_string_value(json_object_get(ws, "name")),
+		       json_string_value(json_object_get(ws, "id")),
+		       json_string_value(json_object_get(ws, "state")), gpus, mem,
+		       (long long)json_integer_value(json_object_get(ws, "ssh_port")), age,
+		       exp ? left : "never");
+	}
+	json_decref(reply);
+	return EXIT_OK;
+}
+
+static int
+admin_stop(int argc, char **argv)
+{
+	char path[300], *slash;
+	json_t *ws = NULL;
+	long status;
+	int ret = EXIT_OK;
+
+	if (argc != 2 || (slash = strchr(argv[1], '/')) == NULL || slash == argv[1] ||
+	    slash[1] == '\0' || strlen(argv[1]) > 200 || strchr(slash + 1, '/') != NULL ||
+	    strspn(argv[1], "abcdefghijklmnopqrstuvwxyz0123456789_.-/") != strlen(argv[1])) {
+		fprintf(stderr, "usage: wsctl admin stop OWNER/NAME\n");
+		return EXIT_USAGE;
+	}
+	snprintf(path, sizeof(path), "/v1/admin/workspaces/%s", argv[1]);
+	if (client_call("DELETE", path, NULL, &ws, NULL, NULL, &status) == -1)
+		return EXIT_CONN;
+	if (status != 200)
+		ret = client_error(ws, status);
+	else
+		printf("stopped %s/%s; home directory kept\n",
+		       json_string_value(json_object_get(ws, "owner")),
+		       json_string_value(json_object_get(ws, "name")));
+	json_decref(ws);
+	return ret;
+}
+
+/* A limit's value from the command line: a number, or a word wsd checks. */
+static json_t *
+limit_value(const char *name, const char *arg)
+{
+	char *end;
+
+	if (strcmp(arg, "inherit") == 0)
+		return json_null();
+	if (strcmp(name, "gpus") == 0 || strcmp(name, "workspaces") == 0) {
+		long long n = strtoll(arg, &end, 10);
+
+		if (*arg != '\0' && *end == '\0')
+			return json_integer(n);
+	} else if (strcmp(name, "cpus") == 0 || strcmp(name, "gpu_hours") == 0) {
+		double d = strtod(arg, &end);
+
+		if (*arg != '\0' && *end == '\0')
+			return json_real(d);
+	}
+	return json_string(arg);
+}
+
+static int
+admin_quota(int argc, char **argv)
+{
+	static const struct option opts[] = {{"user", required_argument, NULL, 'u'},
+	                                     {"group", required_argument, NULL, 'g'},
+	                                     {"gpus", required_argument, NULL, 'G'},
+	                                     {"workspaces", required_argument, NULL, 'w'},
+	                                     {"memory", required_argument, NULL, 'm'},
+	                                     {"shm", required_argument, NULL, 's'},
+	                                     {"cpus", required_argument, NULL, 'c'},
+	                                     {"lifetime", required_argument, NULL, 'l'},
+	                                     {"gpu-hours", required_argument, NULL, 'H'},
+	                                     {"json", no_argument, NULL, 'j'},
+	                                     {NULL, 0, NULL, 0}};
+	const char *verb, *user = NULL, *group = NULL;
+	json_t *body = json_object(), *reply = NULL;
+	char path[200];
+	long status;
+	int ch, json = 0, ret = EXIT_USAGE;
+
+	if (argc < 2)
+		goto usage;
+	verb = argv[1];
+	optind = 0;
+	while ((ch = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+		const char *name = NULL;
+
+		switch (ch) {
+		case 'u':
+			user = optarg;
+			continue;
+		case 'g':
+			group = optarg;
+			continue;
+		case 'j':
+			json = 1;
+			continue;
+		case 'G':
+			name = "gpus";
+			break;
+		case 'w':
+			name = "workspaces";
+			break;
+		case 'm':
+			name = "memory";
+			break;
+		case 's':
+			name = "shm";
+			break;
+		case 'c':
+			name = "cpus";
+			break;
+		case 'l':
+			name = "lifetime";
+			break;
+		case 'H':
+			name = "gpu_hours";
+			break;
+		default:
+			goto usage;
+		}
+		json_object_set_new(body, name, limit_value(name, optarg));
+	}
+	if (optind != argc - 1 || (user && group))
+		goto usage;
+	if (user || group)
+		snprintf(path, sizeof(path), "/v1/admin/quotas/%s/%.64s", user ? "user" : "group",
+		         user ? user : group);
+	if (strcmp(verb, "set") == 0) {
+		if (!(user || group) || json_object_size(body) == 0)
+			goto usage;
+		if (client_call("PUT", path, body, &reply, NULL, NULL, &status) == -1) {
+			ret = EXIT_CONN;
+			goto out;
+		}
+	} else if (strcmp(verb, "rm") == 0) {
+		if (!(user || group) || json_object_size(body) != 0)
+			goto usage;
+		if (client_call("DELETE", path, NULL, &reply, NULL, NULL, &status) == -1) {
+			ret = EXIT_CONN;
+			goto out;
+		}
+	} else if (strcmp(verb, "show") == 0) {
+		if (json_object_size(body) != 0)
+			goto usage;
+		if (client_call("GET", user || group ? path : "/v1/admin/quotas", NULL, &reply,
+		                NULL, NULL, &status) == -1) {
+			ret = EXIT_CONN;
+			goto out;
+		}
+	} else {
+		goto usage;
+	}
+	if (status != 200) {
+		ret = client_error(reply, status);
+		goto out;
+	}
+	if (json) {
+		ret = client_print_json(reply);
+		reply = NULL;
+		goto out;
+	}
+	ret = EXIT_OK;
+	if (strcmp(verb, "rm") == 0) {
+		printf("removed the quota of %s %s\n", user ? "user" : "group",
+		       user ? user : group);
+	} else if (strcmp(verb, "set") == 0) {
+		print_limits_header();
+		snprintf(path, sizeof(path), "%s %s", user ? "user" : "group", user ? user : group);
+		print_limits_row(path, json_object_get(reply, "limits"));
+	} else if (!(user || group)) {
+		json_t *e;
+		size_t i;
+
+		print_limits_header();
+		print_limits_row("default", json_object_get(reply, "defaults"));
+		json_array_foreach(json_object_get(reply, "entries"), i, e)
+		{
+			snprintf(path, sizeof(path), "%s %s",
+			         json_string_value(json_object_get(e, "kind")),
+			         json_string_value(json_object_get(e, "name")));
+			print_limits_row(path, json_object_get(e, "limits"));
+		}
+	} else {
+		json_t *e = json_object_get(reply, "entry");
+
+		if (json_object_get(reply, "effective") != NULL)
+			print_effective(json_object_get(reply, "effective"));
+		printf("Own entry: ");
+		if (json_is_object(e)) {
+			printf("\n");
+			print_limits_header();
+			print_limits_row(path + strlen("/v1/admin/quotas/"),
+			                 json_object_get(e, "limits"));
+		} else {
+			printf("none (group entries and the default apply)\n");
+		}
+	}
+	goto out;
+usage:
+	fprintf(stderr, "usage: wsctl admin quota set --user U | --group G [--gpus N] "
+	                "[--workspaces N]\n"
+	                "           [--memory SIZE] [--shm SIZE] [--cpus N] [--lifetime DURATION] "
+	                "[--gpu-hours N]\n"
+	                "       wsctl admin quota show [--user U | --group G] [--json]\n"
+	                "       wsctl admin quota rm --user U | --group G\n");
+out:
+	json_decref(body);
+	json_decref(reply);
+	return ret;
+}
+
+/* usage and audit: GET with an optional since, as a table or JSON. */
+static int
+admin_report(int argc, char **argv, const char *what)
+{
+	static const struct option opts[] = {{"since", required_argument, NULL, 's'},
+	                                     {"json", no_argument, NULL, 'j'},
+	                                     {NULL, 0, NULL, 0}};
+	char path[200];
+	const char *since = NULL;
+	json_t *reply = NULL, *r;
+	int ch, json = 0, ret;
+	size_t i;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 's')
+			since = optarg;
+		else if (ch == 'j')
+			json = 1;
+		else
+			goto usage;
+	}
+	if (optind != argc || (since && strspn(since, "0123456789-:TZsmhdw") != strlen(since)))
+		goto usage;
+	snprintf(path, sizeof(path), "/v1/admin/%s%s%.64s", what, since ? "?since=" : "",
+	         since ? since : "");
+	if ((ret = client_get(path, &reply)) != EXIT_OK)
+		return ret;
+	if (json)
+		return client_print_json(reply);
+	if (strcmp(what, "usage") == 0) {
+		printf("usage from %s to %s\n", json_string_value(json_object_get(reply, "since")),
+		       json_string_value(json_object_get(reply, "until")));
+		printf("%-16s %8s %12s %16s %11s\n", "USER", "UID", "GPU-HOURS", "WORKSPACE-HOURS",
+		       "WORKSPACES");
+		json_array_foreach(json_object_get(reply, "users"), i, r)
+		    printf("%-16s %8lld %12.3f %16.3f %11lld\n",
+		           json_string_value(json_object_get(r, "user")),
+		           (long long)json_integer_value(json_object_get(r, "uid")),
+		           json_number_value(json_object_get(r, "gpu_hours")),
+		           json_number_value(json_object_get(r, "workspace_hours")),
+		           (long long)json_integer_value(json_object_get(r, "workspaces")));
+	} else {
+		printf("%-20s %-12s %-17s %-24s %-9s %s\n", "WHEN", "WHO", "ACTION", "TARGET",
+		       "RESULT", "DETAIL");
+		json_array_foreach(json_object_get(reply, "events"), i, r)
+		    printf("%-20s %-12s %-17s %-24s %-9s %s\n",
+		           json_string_value(json_object_get(r, "at")),
+		           json_string_value(json_object_get(r, "actor")),
+		           json_string_value(json_object_get(r, "action")),
+		           json_string_value(json_object_get(r, "target")),
+		           json_string_value(json_object_get(r, "result")),
+		           json_string_value(json_object_get(r, "detail")));
+	}
+	json_decref(reply);
+	return EXIT_OK;
+usage:
+	fprintf(stderr, "usage: wsctl admin %s [--since DATE|DURATION] [--json]\n", what);
+	return EXIT_USAGE;
+}
+
+int
+cmd_admin_exec(int argc, char **argv)
+{
+	if (argc < 2)
+		goto usage;
+	if (strcmp(argv[1], "ls") == 0)
+		return admin_ls(argc - 1, argv + 1);
+	if (strcmp(argv[1], "stop") == 0)
+		return admin_stop(argc - 1, argv + 1);
+	if (strcmp(argv[1], "quota") == 0)
+		return admin_quota(argc - 1, argv + 1);
+	if (strcmp(argv[1], "usage") == 0)
+		return admin_report(argc - 1, argv + 1, "usage");
+	if (strcmp(argv[1], "audit") == 0)
+		return admin_report(argc - 1, argv + 1, "audit");
+usage:
+	fprintf(stderr,
+	        "usage: wsctl admin ls|stop|quota|usage|audit ... (see wsctl help admin)\n");
+	return EXIT_USAGE;
+}
