@@ -31,7 +31,10 @@
 	X(STR, gpu_mode, "auto", 0, 0)                                                             \
 	X(DUR, gpu_refresh, 10, 1, 3600)                                                           \
 	X(STR, admin_group, "wslab-admin", 0, 0)                                                   \
-	X(STR, log_level, "info", 0, 0)
+	X(STR, log_level, "info", 0, 0)                                                            \
+	X(STR, mount_roots, "", 0, 0)                                                              \
+	X(STR, shared_mount_roots, "", 0, 0)                                                       \
+	X(STR, mount_points, "", 0, 0)
 
 /* X(type, name, default, min, max) for each [template NAME] section. */
 #define CONFIG_TEMPLATE_KEYS(X)                                                                    \
