@@ -183,7 +183,9 @@ walk(const char *root, const char *real, uid_t uid, int owner, struct stat *st)
 	}
 	ret = 0;
 out:
+	next = errno; /* the caller reads why */
 	close(fd);
+	errno = next;
 	return ret;
 }
 
