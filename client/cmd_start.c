@@ -73,18 +73,89 @@ on_line(const char *line, size_t len, void *arg)
 	return 0;
 }
 
+/* Append path's components to buf (length *n), each after a '/'. 0 or -1. */
+static int
+cmd_start_append(char *buf, size_t size, size_t *n, const char *path)
+{
+	while (*path != '\0') {
+		size_t len = strcspn(path, "/");
+
+		if (len > 0 && !(len == 1 && path[0] == '.')) {
+			if (*n + len + 2 > size)
+				return -1;
+			buf[(*n)++] = '/';
+			memcpy(buf + *n, path, len);
+			*n += len;
+		}
+		path += len;
+		while (*path == '/')
+			path++;
+	}
+	return 0;
+}
+
+/*
+ * SRC:DST[:ro|:rw] into {"source", "target", "read_only"}. A relative SRC
+ * is taken from the current directory ("." and "//" dropped; ".." is left
+ * for wsd to refuse). wsd checks everything again. NULL with a message
+ * when the argument is malformed.
+ */
+static json_t *
+cmd_start_mount(const char *arg)
+{
+	char *copy = strdup(arg), *dst, *mode, src[4096], cwd[4096];
+	json_t *m = NULL;
+	size_t n = 0;
+
+	if (copy == NULL)
+		return NULL;
+	dst = strchr(copy, ':');
+	if (dst == NULL || dst == copy || dst[1] == '\0') {
+		fprintf(stderr, "wsctl: --mount \"%s\": expected SRC:DST or SRC:DST:ro\n", arg);
+		goto out;
+	}
+	*dst++ = '\0';
+	mode = strchr(dst, ':');
+	if (mode != NULL) {
+		*mode++ = '\0';
+		if (strcmp(mode, "ro") != 0 && strcmp(mode, "rw") != 0) {
+			fprintf(stderr, "wsctl: --mount \"%s\": the third part must be ro or rw\n",
+			        arg);
+			goto out;
+		}
+	}
+	cwd[0] = '\0';
+	if (copy[0] != '/' && getcwd(cwd, sizeof(cwd)) == NULL) {
+		fprintf(stderr, "wsctl: --mount: cannot find the current directory\n");
+		goto out;
+	}
+	/* Join, dropping empty and "." components. */
+	if (cmd_start_append(src, sizeof(src), &n, cwd) == -1 ||
+	    cmd_start_append(src, sizeof(src), &n, copy) == -1) {
+		fprintf(stderr, "wsctl: --mount: path too long\n");
+		goto out;
+	}
+	if (n == 0)
+		src[n++] = '/';
+	src[n] = '\0';
+	m = json_pack("{s:s, s:s, s:b}", "source", src, "target", dst, "read_only",
+	              mode != NULL && strcmp(mode, "ro") == 0);
+	if (m == NULL)
+		fprintf(stderr, "wsctl: --mount \"%s\": not valid UTF-8\n", arg);
+out:
+	free(copy);
+	return m;
+}
+
 int
 cmd_start_exec(int argc, char **argv)
 {
-	static const struct option opts[] = {{"name", required_argument, NULL, 'n'},
-	                                     {"template", required_argument, NULL, 't'},
-	                                     {"memory", required_argument, NULL, 'm'},
-	                                     {"shm", required_argument, NULL, 's'},
-	                                     {"cpus", required_argument, NULL, 'c'},
-	                                     {"gpus", required_argument, NULL, 'g'},
-	                                     {"gpu-ids", required_argument, NULL, 'G'},
-	                                     {"json", no_argument, NULL, 'j'},
-	                                     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"name", required_argument, NULL, 'n'},    {"template", required_argument, NULL, 't'},
+	    {"memory", required_argument, NULL, 'm'},  {"shm", required_argument, NULL, 's'},
+	    {"cpus", required_argument, NULL, 'c'},    {"gpus", required_argument, NULL, 'g'},
+	    {"gpu-ids", required_argument, NULL, 'G'}, {"mount", required_argument, NULL, 'M'},
+	    {"json", no_argument, NULL, 'j'},          {NULL, 0, NULL, 0}};
 	struct progress p = {0};
 	json_t *body = json_object(), *reply = NULL;
 	long status;
@@ -93,7 +164,7 @@ cmd_start_exec(int argc, char **argv)
 
 	p.step = -1;
 	optind = 0; /* glibc: 0 rescans from scratch */
-	while ((ch = getopt_long(argc, argv, "n:t:m:s:c:g:G:j", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "n:t:m:s:c:g:G:M:j", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
 			json_object_set_new(body, "name", json_string(optarg));
@@ -141,6 +212,18 @@ cmd_start_exec(int argc, char **argv)
 				json_array_append_new(ids, json_string(tok));
 			free(copy);
 			json_object_set_new(body, "gpu_ids", ids);
+			break;
+		}
+		case 'M': {
+			json_t *m = cmd_start_mount(optarg);
+
+			if (m == NULL) {
+				json_decref(body);
+				return EXIT_USAGE;
+			}
+			if (json_object_get(body, "mounts") == NULL)
+				json_object_set_new(body, "mounts", json_array());
+			json_array_append_new(json_object_get(body, "mounts"), m);
 			break;
 		}
 		case 'j':

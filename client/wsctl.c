@@ -16,7 +16,7 @@ const char *wsctl_socket = WSCTL_DEFAULT_SOCKET;
 static const struct cmd cmd_table[] = {
     {"start",
      "start [--name N] [--template T] [--memory SIZE] [--shm SIZE] [--cpus N]\n"
-     "              [--gpus N | --gpu-ids LIST] [--json]",
+     "              [--gpus N | --gpu-ids LIST] [--mount SRC:DST[:ro]]... [--json]",
      "Create and start a workspace, wait until Jupyter and SSH answer, and print\n"
      "the Jupyter URL (with its token) and the ssh command. Your ~/.ssh/NAME.pub keys\n"
      "are the only way in over SSH (an ed25519 key is made when you have none).\n"
@@ -28,6 +28,10 @@ static const struct cmd cmd_table[] = {
      "  --cpus N        CPUs, like 4 or 0.5\n"
      "  --gpus N        N free GPUs, picked by wsd (close together on the bus)\n"
      "  --gpu-ids LIST  these GPUs, by index or UUID: 0,3\n"
+     "  --mount SRC:DST[:ro]\n"
+     "                  mount the host path SRC (yours, inside a mount root the\n"
+     "                  server allows) at DST: inside /home/USER or under a mount\n"
+     "                  point of the server; :ro for read-only (up to 8)\n"
      "  --json          print the workspace as one JSON object\n",
      cmd_start_exec},
     {"ls", "ls [--json]", "List your workspaces.\n", cmd_ls_exec},

@@ -20,6 +20,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	if (!ready) {
 		config_defaults(&cfg);
 		config_parse_buffer(&cfg, "f",
+		                    "mount_roots = /data/users, /scratch\n"
+		                    "shared_mount_roots = /datasets\nmount_points = /data, /mnt\n"
 		                    "[template offline]\nimage = a:1\n[template b]\nimage = b:1\n",
 		                    NULL, 0);
 		ready = 1;
@@ -30,6 +32,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		    !(req.name[0] == '\0' || valid_ws_name(req.name)) || req.gpu.count < 0 ||
 		    (req.gpu.nids > 0 && (size_t)req.gpu.count != req.gpu.nids))
 			abort();
+		/* An accepted mount is clean, in a root, and lands in a home or mount point. */
+		for (size_t i = 0; i < req.nmounts; i++) {
+			const struct mount_req *m = &req.mounts[i];
+			char why[WS_PATH_MAX + 128], buf[WS_PATH_MAX + 1];
+
+			if (valid_path(m->source, strlen(m->source), why, sizeof(why)) == -1 ||
+			    valid_mount_target(&cfg, m->target, NULL, why, sizeof(why)) == -1 ||
+			    (valid_path_list_find(cfg.mount_roots, m->source, buf, sizeof(buf)) ==
+			         NULL &&
+			     (!m->read_only ||
+			      valid_path_list_find(cfg.shared_mount_roots, m->source, buf,
+			                           sizeof(buf)) == NULL)))
+				abort();
+		}
 		start_req_free(&req);
 	} else if (err.status < 400 || err.status > 499 || err.message[0] == '\0') {
 		abort();

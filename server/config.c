@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "size.h"
+#include "valid.h"
 
 enum ctype { C_STR, C_INT, C_SIZE, C_DUR, C_DBL };
 
@@ -209,6 +210,27 @@ valid_instance(const char *s)
 	return 1;
 }
 
+/* Mount roots and points: lists of absolute, normalised paths. */
+static int
+config_mounts(const struct config *cfg, char *why, size_t whylen)
+{
+	char w[400];
+
+	if (valid_path_list(cfg->mount_roots, w, sizeof(w)) == -1) {
+		snprintf(why, whylen, "mount_roots: %s", w);
+		return -1;
+	}
+	if (valid_path_list(cfg->shared_mount_roots, w, sizeof(w)) == -1) {
+		snprintf(why, whylen, "shared_mount_roots: %s", w);
+		return -1;
+	}
+	if (valid_mount_points(cfg->mount_points, w, sizeof(w)) == -1) {
+		snprintf(why, whylen, "mount_points: %s", w);
+		return -1;
+	}
+	return 0;
+}
+
 /* Checks that need the whole file. */
 static int
 config_finish(struct config *cfg, char *why, size_t whylen)
@@ -275,6 +297,8 @@ config_finish(struct config *cfg, char *why, size_t whylen)
 			return -1;
 		}
 	}
+	if (config_mounts(cfg, why, whylen) == -1)
+		return -1;
 	if (config_template(cfg, cfg->default_template) == NULL) {
 		snprintf(why, whylen, "default_template: no template named \"%s\"",
 		         cfg->default_template);

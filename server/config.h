@@ -38,7 +38,10 @@
 	X(DUR, quota_lifetime, -1, -1, INT64_C(366) * 86400)                                       \
 	X(DBL, quota_gpu_hours, -1, -1, 1000000)                                                   \
 	X(STR, admin_group, "wslab-admin", 0, 0)                                                   \
-	X(STR, log_level, "info", 0, 0)
+	X(STR, log_level, "info", 0, 0)                                                            \
+	X(STR, mount_roots, "", 0, 0)                                                              \
+	X(STR, shared_mount_roots, "", 0, 0)                                                       \
+	X(STR, mount_points, "", 0, 0)
 
 /* X(type, name, default, min, max) for each [template NAME] section. */
 #define CONFIG_TEMPLATE_KEYS(X)                                                                    \

@@ -21,6 +21,21 @@ bind_mount(const char *src, const char *dst, int ro)
 	                 "ReadOnly", ro);
 }
 
+/*
+ * A user's mount: the checked real path, not recursive (other file systems
+ * mounted below it stay out, and read-only cannot leave them writable),
+ * and private, so no mount event crosses between host and workspace.
+ */
+static json_t *
+user_mount(const struct mount_req *m)
+{
+	json_t *j = bind_mount(m->source, m->target, m->read_only);
+
+	json_object_set_new(j, "BindOptions",
+	                    json_pack("{s:s, s:b}", "Propagation", "rprivate", "NonRecursive", 1));
+	return j;
+}
+
 static json_t *
 port_binding(const char *addr, int port)
 {
@@ -124,6 +139,8 @@ spec_build(const struct spec_in *in)
 	json_array_append_new(mounts, bind_mount(path, "/etc/passwd", 1));
 	snprintf(path, sizeof(path), "%s/group", in->etc_src);
 	json_array_append_new(mounts, bind_mount(path, "/etc/group", 1));
+	for (size_t i = 0; i < in->nmounts; i++)
+		json_array_append_new(mounts, user_mount(&in->mounts[i]));
 
 	labels = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "wslab.owner", in->owner, "wslab.uid",
 	                   uidbuf, "wslab.workspace", in->id, "wslab.name", in->name,

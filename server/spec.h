@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "valid.h"
 
 #define SPEC_JUPYTER_PORT 8888
 #define SPEC_SSH_PORT 2222
@@ -37,6 +38,9 @@ struct spec_in {
 	size_t ngpus;
 	const char *gpu_mode; /* "nvidia" (DeviceRequests driver) or "cdi" */
 	const char *instance; /* which wsd manages it (label wslab.instance) */
+	/* User mounts; each source is the real path that wsfs checked. */
+	const struct mount_req *mounts;
+	size_t nmounts;
 };
 
 /* Returns a new reference to the create body, or NULL when out of memory. */

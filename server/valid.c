@@ -48,6 +48,189 @@ valid_ws_name(const char *s)
 	return 1;
 }
 
+int
+valid_path(const char *p, size_t len, char *why, size_t whylen)
+{
+	const char *c, *comp;
+
+	if (len == 0 || strlen(p) != len) {
+		snprintf(why, whylen, "must be a non-empty path");
+		return -1;
+	}
+	if (len >= WS_PATH_MAX) {
+		snprintf(why, whylen, "longer than %d bytes", WS_PATH_MAX - 1);
+		return -1;
+	}
+	for (c = p; *c; c++) {
+		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+			snprintf(why, whylen,
+			         "control characters (CR, LF, tab...) are not allowed");
+			return -1;
+		}
+	}
+	if (p[0] != '/') {
+		snprintf(why, whylen, "must be an absolute path (starting with /)");
+		return -1;
+	}
+	if (len == 1)
+		return 0;
+	if (p[len - 1] == '/') {
+		snprintf(why, whylen, "must not end with /");
+		return -1;
+	}
+	if (strstr(p, "//") != NULL) {
+		snprintf(why, whylen, "must not contain //");
+		return -1;
+	}
+	/* Lexical only: the kernel resolves "..", so no ".." is let through. */
+	for (comp = p + 1; comp != NULL; comp = strchr(comp, '/')) {
+		size_t n;
+
+		if (*comp == '/')
+			comp++;
+		n = strcspn(comp, "/");
+		if (n == 2 && comp[0] == '.' && comp[1] == '.') {
+			snprintf(why, whylen, "\"..\" is not allowed in a path");
+			return -1;
+		}
+		if (n == 1 && comp[0] == '.') {
+			snprintf(why, whylen, "\".\" is not allowed in a path");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+valid_path_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (strcmp(dir, "/") == 0)
+		return path[0] == '/';
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+int
+valid_path_list_next(const char **s, char *buf, size_t len)
+{
+	const char *p = *s, *e;
+	size_t n;
+
+	if (*p == '\0')
+		return 0;
+	e = p + strcspn(p, ",");
+	*s = *e == ',' ? e + 1 : e;
+	while (p < e && (*p == ' ' || *p == '\t'))
+		p++;
+	while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	n = (size_t)(e - p);
+	if (n >= len)
+		n = len - 1; /* too long to be valid: valid_path_list refuses it */
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return 1;
+}
+
+const char *
+valid_path_list_find(const char *list, const char *path, char *buf, size_t len)
+{
+	while (valid_path_list_next(&list, buf, len))
+		if (buf[0] == '/' && valid_path_under(path, buf))
+			return buf;
+	return NULL;
+}
+
+int
+valid_path_list(const char *list, char *why, size_t whylen)
+{
+	char entry[WS_PATH_MAX + 1], w[128];
+
+	while (valid_path_list_next(&list, entry, sizeof(entry))) {
+		if (valid_path(entry, strlen(entry), w, sizeof(w)) == -1) {
+			snprintf(why, whylen, "\"%.200s\": %s", entry, w);
+			return -1;
+		}
+		if (strcmp(entry, "/") == 0) {
+			snprintf(why, whylen, "\"/\" is not allowed (name directories below it)");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* wsd's own mounts: a user mount may be neither on, in nor around them. */
+static const char *const wsd_mounts[] = {"/etc/wslab", "/etc/passwd", "/etc/group"};
+/* Where no mount point may be: the above, and what the engine or wsd owns. */
+static const char *const reserved_points[] = {"/etc/wslab", "/etc/passwd", "/etc/group", "/home",
+                                              "/proc",      "/sys",        "/dev"};
+
+int
+valid_mount_points(const char *list, char *why, size_t whylen)
+{
+	char entry[WS_PATH_MAX + 1];
+
+	if (valid_path_list(list, why, whylen) == -1)
+		return -1;
+	while (valid_path_list_next(&list, entry, sizeof(entry))) {
+		for (size_t i = 0; i < sizeof(reserved_points) / sizeof(reserved_points[0]); i++) {
+			if (valid_path_under(entry, reserved_points[i]) ||
+			    valid_path_under(reserved_points[i], entry)) {
+				snprintf(why, whylen, "\"%.200s\" overlaps %s", entry,
+				         reserved_points[i]);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+int
+valid_mount_target(const struct config *cfg, const char *target, const char *user, char *why,
+                   size_t whylen)
+{
+	char buf[WS_PATH_MAX + 1];
+
+	for (size_t i = 0; i < sizeof(wsd_mounts) / sizeof(wsd_mounts[0]); i++) {
+		if (valid_path_under(target, wsd_mounts[i]) ||
+		    valid_path_under(wsd_mounts[i], target)) {
+			snprintf(why, whylen,
+			         "%s collides with wsd's own mounts (/etc/wslab, /etc/passwd, "
+			         "/etc/group)",
+			         target);
+			return -1;
+		}
+	}
+	if (valid_path_under(target, "/home")) {
+		const char *name = target + 6, *slash;
+		size_t n;
+
+		if (target[5] == '\0') {
+			snprintf(why, whylen, "/home itself cannot be a mount target");
+			return -1;
+		}
+		slash = strchr(name, '/');
+		n = slash ? (size_t)(slash - name) : strlen(name);
+		if (user != NULL && (n != strlen(user) || strncmp(name, user, n) != 0)) {
+			snprintf(why, whylen, "%s is not inside your home /home/%s", target, user);
+			return -1;
+		}
+		if (slash == NULL) {
+			snprintf(why, whylen, "%s is the home itself; mount below it (%s/DIR)",
+			         target, target);
+			return -1;
+		}
+		return 0;
+	}
+	if (valid_path_list_find(cfg->mount_points, target, buf, sizeof(buf)) != NULL)
+		return 0;
+	snprintf(why, whylen,
+	         "%s is neither inside your home (/home/USER/...) nor under a mount point (%s)",
+	         target, cfg->mount_points[0] ? cfg->mount_points : "none are configured");
+	return -1;
+}
+
 /* Print a JSON value for an error message, shortened. */
 static void
 show(json_t *v, char *buf, size_t len)
@@ -194,12 +377,149 @@ get_gpus(json_t *root, struct gpu_request *g, struct api_error *err)
 	return 0;
 }
 
+/* One mount's shape: an object of source, target and read_only. */
+static int
+get_mount(json_t *m, size_t i, struct mount_req *out, struct api_error *err)
+{
+	static const char *const fields[] = {"source", "target"};
+	const char *key;
+	char why[128];
+	json_t *v;
+
+	if (!json_is_object(m)) {
+		api_error_set(err, 400, "invalid_value",
+		              "mounts[%zu]: must be an object with source, target and read_only",
+		              i);
+		return -1;
+	}
+	json_object_foreach(m, key, v)
+	{
+		if (strcmp(key, "source") != 0 && strcmp(key, "target") != 0 &&
+		    strcmp(key, "read_only") != 0) {
+			json_t *k = json_string(key);
+			char shown[64];
+
+			show(k, shown, sizeof(shown));
+			json_decref(k);
+			api_error_set(err, 400, "unknown_field",
+			              "mounts[%zu]: unknown field %s (allowed: source, target, "
+			              "read_only)",
+			              i, shown);
+			return -1;
+		}
+	}
+	for (size_t f = 0; f < 2; f++) {
+		v = json_object_get(m, fields[f]);
+		if (v == NULL) {
+			api_error_set(err, 400, "missing_field", "mounts[%zu].%s: required", i,
+			              fields[f]);
+			return -1;
+		}
+		if (!json_is_string(v)) {
+			api_error_set(err, 400, "invalid_value", "mounts[%zu].%s: must be a string",
+			              i, fields[f]);
+			return -1;
+		}
+		if (valid_path(json_string_value(v), json_string_length(v), why, sizeof(why)) ==
+		    -1) {
+			api_error_set(err, 400, "invalid_value", "mounts[%zu].%s: %s", i, fields[f],
+			              why);
+			return -1;
+		}
+	}
+	v = json_object_get(m, "read_only");
+	if (v != NULL && !json_is_boolean(v)) {
+		api_error_set(err, 400, "invalid_value",
+		              "mounts[%zu].read_only: must be true or false", i);
+		return -1;
+	}
+	out->read_only = json_is_true(v);
+	out->source = strdup(json_string_value(json_object_get(m, "source")));
+	out->target = strdup(json_string_value(json_object_get(m, "target")));
+	if (out->source == NULL || out->target == NULL) {
+		api_error_set(err, 500, "internal", "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * User mounts: the shape of every entry first, then the policy that needs
+ * only the configuration (which roots, which targets). The host's files
+ * are checked later, on the pool (wsfs.c), with the real paths.
+ */
+static int
+get_mounts(const struct config *cfg, json_t *v, struct start_req *req, struct api_error *err)
+{
+	char buf[WS_PATH_MAX + 1], why[WS_PATH_MAX + 128];
+	json_t *m;
+	size_t i;
+
+	if (!json_is_array(v) || json_array_size(v) > WS_MOUNTS_MAX) {
+		api_error_set(err, 400, "invalid_value",
+		              "mounts: must be a list of at most %d mounts, each "
+		              "{\"source\", \"target\", \"read_only\"}",
+		              WS_MOUNTS_MAX);
+		return -1;
+	}
+	json_array_foreach(v, i, m)
+	{
+		struct mount_req *mr = &req->mounts[req->nmounts++];
+
+		if (get_mount(m, i, mr, err) == -1)
+			return -1;
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(req->mounts[j].target, mr->target) == 0) {
+				api_error_set(err, 400, "invalid_value",
+				              "mounts[%zu].target: %s is already the target of "
+				              "mounts[%zu]",
+				              i, mr->target, j);
+				return -1;
+			}
+		}
+	}
+	if (req->nmounts > 0 && cfg->mount_roots[0] == '\0' && cfg->shared_mount_roots[0] == '\0') {
+		api_error_set(err, 403, "forbidden",
+		              "mounts: no mount roots are configured on this server (an admin "
+		              "sets mount_roots in wsd.conf)");
+		return -1;
+	}
+	for (i = 0; i < req->nmounts; i++) {
+		const struct mount_req *mr = &req->mounts[i];
+
+		if (valid_mount_target(cfg, mr->target, NULL, why, sizeof(why)) == -1) {
+			api_error_set(err, 403, "forbidden", "mounts[%zu].target: %s", i, why);
+			return -1;
+		}
+		if (valid_path_list_find(cfg->mount_roots, mr->source, buf, sizeof(buf)) != NULL)
+			continue;
+		if (valid_path_list_find(cfg->shared_mount_roots, mr->source, buf, sizeof(buf)) !=
+		    NULL) {
+			if (mr->read_only)
+				continue;
+			api_error_set(err, 403, "forbidden",
+			              "mounts[%zu].source: %s is in the shared root %s, which can "
+			              "only be mounted read-only (add :ro)",
+			              i, mr->source, buf);
+			return -1;
+		}
+		api_error_set(
+		    err, 403, "forbidden",
+		    "mounts[%zu].source: %s is outside the allowed mount roots (%s%s%s%s)", i,
+		    mr->source, cfg->mount_roots,
+		    cfg->mount_roots[0] && cfg->shared_mount_roots[0] ? "; " : "",
+		    cfg->shared_mount_roots[0] ? "read-only: " : "", cfg->shared_mount_roots);
+		return -1;
+	}
+	return 0;
+}
+
 int
 valid_start_request(const struct config *cfg, int host_cpus, const char *body, size_t len,
                     struct start_req *req, struct api_error *err)
 {
-	static const char *const known[] = {"name", "template", "memory", "shm",
-	                                    "cpus", "ssh_keys", "gpus",   "gpu_ids"};
+	static const char *const known[] = {"name",     "template", "memory",  "shm",   "cpus",
+	                                    "ssh_keys", "gpus",     "gpu_ids", "mounts"};
 	json_t *root, *v;
 	json_error_t jerr;
 	const char *key;
@@ -233,7 +553,7 @@ valid_start_request(const struct config *cfg, int host_cpus, const char *body, s
 			json_decref(k);
 			api_error_set(err, 400, "unknown_field",
 			              "unknown field %s (allowed: name, template, memory, shm, "
-			              "cpus, gpus, gpu_ids, ssh_keys)",
+			              "cpus, gpus, gpu_ids, ssh_keys, mounts)",
 			              shown);
 			goto out;
 		}
@@ -312,6 +632,9 @@ valid_start_request(const struct config *cfg, int host_cpus, const char *body, s
 
 	if (get_gpus(root, &req->gpu, err) == -1)
 		goto out;
+	v = json_object_get(root, "mounts");
+	if (v != NULL && get_mounts(cfg, v, req, err) == -1)
+		goto out;
 
 	v = json_object_get(root, "ssh_keys");
 	if (v == NULL) {
@@ -335,4 +658,9 @@ start_req_free(struct start_req *req)
 	for (size_t i = 0; i < req->nkeys; i++)
 		free(req->ssh_keys[i]);
 	req->nkeys = 0;
+	for (size_t i = 0; i < req->nmounts; i++) {
+		free(req->mounts[i].source);
+		free(req->mounts[i].target);
+	}
+	req->nmounts = 0;
 }

@@ -135,6 +135,10 @@ timer_closed(uv_handle_t *h)
 
 	for (size_t i = 0; i < ws->nkeys; i++)
 		free(ws->keys[i]);
+	for (size_t i = 0; i < ws->nmounts; i++) {
+		free(ws->mounts[i].source);
+		free(ws->mounts[i].target);
+	}
 	free(ws->image);
 	free(ws);
 }
@@ -1078,6 +1082,8 @@ create(struct workspace *ws)
 		in.ngpus = (size_t)ws->ngpus;
 		in.gpu_mode = ctx.gpu_mode;
 		in.instance = ctx.cfg->instance;
+		in.mounts = ws->mounts;
+		in.nmounts = ws->nmounts;
 		body = spec_build(&in);
 	}
 	set_state(ws, WS_CREATING);
@@ -1113,6 +1119,9 @@ prepare_work(uv_work_t *w)
 	in.token = p->ws->token;
 	in.keys = p->ws->keys;
 	in.nkeys = p->ws->nkeys;
+	in.cfg = ctx.cfg;
+	in.mounts = p->ws->mounts;
+	in.nmounts = p->ws->nmounts;
 	if (wsfs_prepare(&in, &p->out) == -1)
 		p->out.status = p->out.status ? p->out.status : 500;
 	else
@@ -1133,11 +1142,21 @@ prepared(uv_work_t *w, int status)
 		snprintf(ws->owner, sizeof(ws->owner), "%s", p->out.user);
 		ws->gid = p->out.gid;
 		snprintf(ws->host_key_pub, sizeof(ws->host_key_pub), "%s", p->out.host_key_pub);
+		/* The engine binds what was checked, not what the user wrote. */
+		for (size_t i = 0; i < ws->nmounts; i++) {
+			free(ws->mounts[i].source);
+			ws->mounts[i].source = strdup(p->out.mount_src[i]);
+			if (ws->mounts[i].source == NULL)
+				abort();
+		}
 		if (!stopped_meanwhile(ws))
 			create(ws);
 	} else {
-		ws_fail(ws, p->out.status, p->out.status == 500 ? "internal" : "forbidden", "%s",
-		        p->out.err);
+		ws_fail(ws, p->out.status,
+		        p->out.status == 500   ? "internal"
+		        : p->out.status == 400 ? "invalid_value"
+		                               : "forbidden",
+		        "%s", p->out.err);
 	}
 	free(p);
 	ws_unref(ws);
@@ -1274,6 +1293,9 @@ ws_start(struct start_req *req, const struct ws_who *who, struct api_error *err)
 	memcpy(ws->keys, req->ssh_keys, sizeof(ws->keys));
 	ws->nkeys = req->nkeys;
 	req->nkeys = 0;
+	memcpy(ws->mounts, req->mounts, sizeof(ws->mounts));
+	ws->nmounts = req->nmounts;
+	req->nmounts = 0;
 	clock_gettime(CLOCK_REALTIME, &now);
 	ws->created_at = now.tv_sec;
 	if (q.v[QL_LIFETIME] >= 0)

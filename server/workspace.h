@@ -55,6 +55,8 @@ struct workspace {
 	double cpus;
 	char *keys[WS_KEYS_MAX];
 	size_t nkeys;
+	struct mount_req mounts[WS_MOUNTS_MAX]; /* sources: real paths once prepared */
+	size_t nmounts;
 	char token[65];
 	char host_key_pub[128];
 	char container_id[65];

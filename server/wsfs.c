@@ -3,6 +3,13 @@
  * ownership and never deleted. An existing home is used only when it is a
  * real directory (not a symlink) owned by the user: a student cannot point
  * wsd at someone else's files by planting a link.
+ *
+ * User mounts are checked here too, on the real path: it must lie in a
+ * mount root, and every directory from the root down to it, and it, must
+ * belong to the user (in a shared root, read-only, it need not). The walk
+ * opens each component with O_PATH|O_NOFOLLOW, so a link that appears
+ * after realpath() is refused, and nothing is ever opened for reading (a
+ * FIFO cannot block us, a device is never touched).
  */
 #include "wsfs.h"
 
@@ -18,6 +25,7 @@
 #include <unistd.h>
 
 #include "sshkey.h"
+#include "valid.h"
 
 int
 wsfs_mkdirs(const char *path, mode_t mode)
@@ -97,6 +105,196 @@ make_home(const struct wsfs_in *in, struct wsfs_out *out)
 	return 0;
 }
 
+/* The configured root in list whose real path holds real; its real path in root. */
+static const char *
+real_root(const char *list, const char *real, char *root, size_t len)
+{
+	char entry[WS_PATH_MAX + 1], *r;
+
+	while (valid_path_list_next(&list, entry, sizeof(entry))) {
+		r = realpath(entry, NULL);
+		if (r == NULL)
+			continue;
+		if (valid_path_under(real, r) && strlen(r) < len) {
+			snprintf(root, len, "%s", r);
+			free(r);
+			return root;
+		}
+		free(r);
+	}
+	return NULL;
+}
+
+/*
+ * Walk real down from root without following links. Every component below
+ * root, and real itself, must not be a link (ELOOP) and, with owner set,
+ * must belong to uid (EPERM); all but the last must be directories. The
+ * last one's stat goes to st. 0, or -1 with errno.
+ */
+static int
+walk(const char *root, const char *real, uid_t uid, int owner, struct stat *st)
+{
+	const char *p = real + strlen(root);
+	char comp[256];
+	int fd, next, ret = -1;
+
+	fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, st) == -1)
+		goto out;
+	while (*p == '/')
+		p++;
+	if (*p == '\0' && owner && st->st_uid != uid) {
+		errno = EPERM;
+		goto out;
+	}
+	while (*p != '\0') {
+		size_t n = strcspn(p, "/");
+
+		if (n >= sizeof(comp)) {
+			errno = ENAMETOOLONG;
+			goto out;
+		}
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		next = openat(fd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (next == -1)
+			goto out;
+		close(fd);
+		fd = next;
+		if (fstat(fd, st) == -1)
+			goto out;
+		if (S_ISLNK(st->st_mode)) {
+			errno = ELOOP;
+			goto out;
+		}
+		if (owner && st->st_uid != uid) {
+			errno = EPERM;
+			goto out;
+		}
+		p += n;
+		while (*p == '/')
+			p++;
+		if (*p != '\0' && !S_ISDIR(st->st_mode)) {
+			errno = ENOTDIR;
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	next = errno; /* the caller reads why */
+	close(fd);
+	errno = next;
+	return ret;
+}
+
+static const char *
+file_kind(mode_t m)
+{
+	if (S_ISSOCK(m))
+		return "socket";
+	if (S_ISFIFO(m))
+		return "FIFO";
+	if (S_ISCHR(m) || S_ISBLK(m))
+		return "device";
+	return "special file";
+}
+
+/*
+ * Check mount i on the host and put its real path in out->mount_src[i].
+ * A source that does not exist is judged by its deepest existing
+ * ancestor first, so that "does not exist" is never said of a path the
+ * user may not look into.
+ */
+static int
+check_mount(const struct wsfs_in *in, size_t i, struct wsfs_out *out)
+{
+	const struct mount_req *m = &in->mounts[i];
+	char why[WS_PATH_MAX + 128], root[WS_PATH_MAX], probe[WS_PATH_MAX];
+	char *real = NULL;
+	struct stat st;
+	int missing = 0, shared = 0, ret = -1;
+
+	out->status = 403;
+	if (valid_mount_target(in->cfg, m->target, out->user, why, sizeof(why)) == -1) {
+		snprintf(out->err, sizeof(out->err), "mounts[%zu].target: %s", i, why);
+		return -1;
+	}
+	snprintf(probe, sizeof(probe), "%s", m->source);
+	while ((real = realpath(probe, NULL)) == NULL) {
+		char *slash = strrchr(probe, '/');
+
+		if ((errno != ENOENT && errno != ENOTDIR) || slash == NULL) {
+			snprintf(out->err, sizeof(out->err),
+			         "mounts[%zu].source: %s cannot be resolved: %s", i, m->source,
+			         strerror(errno));
+			out->status = 400;
+			return -1;
+		}
+		missing = 1;
+		slash[slash == probe ? 1 : 0] = '\0';
+	}
+	if (m->read_only && real_root(in->cfg->shared_mount_roots, real, root, sizeof(root))) {
+		shared = 1;
+	} else if (!real_root(in->cfg->mount_roots, real, root, sizeof(root))) {
+		if (real_root(in->cfg->shared_mount_roots, real, root, sizeof(root)))
+			snprintf(out->err, sizeof(out->err),
+			         "mounts[%zu].source: %s is in the shared root %s, which can only "
+			         "be mounted read-only (add :ro)",
+			         i, m->source, root);
+		else
+			snprintf(out->err, sizeof(out->err),
+			         "mounts[%zu].source: %s resolves to a path outside the allowed "
+			         "mount roots",
+			         i, m->source);
+		goto out;
+	}
+	/* A missing child of the root itself: nobody's yet, say so. */
+	if (!(missing && strcmp(real, root) == 0) &&
+	    walk(root, real, in->uid, !shared, &st) == -1) {
+		int e = errno;
+
+		out->status = e == EPERM ? 403 : e == ELOOP ? 409 : 400;
+		if (e == EPERM)
+			snprintf(out->err, sizeof(out->err),
+			         "mounts[%zu].source: %s is not yours: it and every directory "
+			         "between it and the mount root %s must belong to you",
+			         i, m->source, root);
+		else if (e == ELOOP)
+			snprintf(out->err, sizeof(out->err),
+			         "mounts[%zu].source: %s changed while it was checked; try again",
+			         i, m->source);
+		else
+			snprintf(out->err, sizeof(out->err), "mounts[%zu].source: %s: %s", i,
+			         m->source, strerror(e));
+		goto out;
+	}
+	if (missing) {
+		snprintf(out->err, sizeof(out->err), "mounts[%zu].source: %s does not exist", i,
+		         m->source);
+		out->status = 400;
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+		snprintf(out->err, sizeof(out->err),
+		         "mounts[%zu].source: %s is a %s; only directories and regular files can "
+		         "be mounted",
+		         i, m->source, file_kind(st.st_mode));
+		goto out;
+	}
+	if (strlen(real) >= sizeof(out->mount_src[i])) {
+		snprintf(out->err, sizeof(out->err), "mounts[%zu].source: real path too long", i);
+		out->status = 400;
+		goto out;
+	}
+	snprintf(out->mount_src[i], sizeof(out->mount_src[i]), "%s", real);
+	ret = 0;
+out:
+	free(real);
+	return ret;
+}
+
 int
 wsfs_prepare(const struct wsfs_in *in, struct wsfs_out *out)
 {
@@ -121,6 +319,11 @@ wsfs_prepare(const struct wsfs_in *in, struct wsfs_out *out)
 	out->gid = pw.pw_gid;
 	getgrgid_r(out->gid, &gr, gbuf, sizeof(gbuf), &grp);
 
+	/* Before anything is made: a refused mount leaves no trace. */
+	for (size_t i = 0; i < in->nmounts; i++)
+		if (check_mount(in, i, out) == -1)
+			return -1;
+	out->status = 500;
 	if (make_home(in, out) == -1)
 		return -1;
 	if (wsfs_mkdirs(in->ws_dir, 0711) == -1 || chmod(in->ws_dir, 0711) == -1) {

@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "config.h"
+#include "valid.h"
+
 struct wsfs_in {
 	uid_t uid;
 	const char *home_root;
@@ -17,18 +20,25 @@ struct wsfs_in {
 	const char *token;
 	char *const *keys;
 	size_t nkeys;
+	const struct config *cfg; /* mount roots and points */
+	const struct mount_req *mounts;
+	size_t nmounts;
 };
 
 struct wsfs_out {
 	char user[33];
 	gid_t gid;
-	char home[512];         /* host path of the home */
-	char host_key_pub[128]; /* "ssh-ed25519 B64" */
-	char err[256];
+	char home[512];                             /* host path of the home */
+	char host_key_pub[128];                     /* "ssh-ed25519 B64" */
+	char mount_src[WS_MOUNTS_MAX][WS_PATH_MAX]; /* real path of each mount's source */
+	char err[WS_PATH_MAX + 256];
 	int status; /* HTTP status to report on error */
 };
 
-/* Look the user up, make the home and the workspace directory. 0 or -1. */
+/*
+ * Look the user up, check the user's mounts (nothing is made when one is
+ * refused), make the home and the workspace directory. 0 or -1.
+ */
 int wsfs_prepare(const struct wsfs_in *in, struct wsfs_out *out);
 /* Remove the workspace directory (never the home). 0 or -1. */
 int wsfs_remove(const char *ws_dir);

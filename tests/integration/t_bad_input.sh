@@ -64,9 +64,13 @@ refuse 400 "ssh_keys" '{}'
 refuse 400 "ssh_keys" '{"ssh_keys":["not a key"]}'
 # Engine fields smuggled into the body.
 for f in Env Mounts Binds NetworkMode PidMode IpcMode Devices CapAdd User Image Cmd Entrypoint \
-	SecurityOpt DeviceRequests Privileged env mounts; do
+	SecurityOpt DeviceRequests Privileged env volumes; do
 	refuse 400 "unknown field" "{\"$f\":[\"x\"],$k}"
 done
+# "mounts" is a field (user mounts), checked entry by entry; off unless configured.
+refuse 400 "mounts[0]: must be an object" "{\"mounts\":[\"x\"],$k}"
+refuse 400 "unknown field" "{\"mounts\":[{\"source\":\"/\",\"target\":\"/mnt\",\"Type\":\"volume\"}],$k}"
+refuse 403 "no mount roots are configured" "{\"mounts\":[{\"source\":\"/etc\",\"target\":\"/mnt/etc\"}],$k}"
 refuse 400 "unknown field" "{\"env\":{\"LD_PRELOAD\":\"/tmp/x.so\",\"NVIDIA_VISIBLE_DEVICES\":\"all\"},$k}"
 refuse 400 "unknown field" "{\"JUPYTER_TOKEN\":\"x\",$k}"
 refuse 400 "not valid JSON" "{\"name\":\"$(printf '\xc3\x28')\",$k}"

@@ -9,6 +9,10 @@
 
 static struct config cfg;
 static json_t *body;
+static struct mount_req user_mounts[] = {
+    {"/srv/data/alice/proj", "/home/alice/proj", 0},
+    {"/datasets/imagenet", "/data/imagenet", 1},
+};
 
 static void
 setup(void)
@@ -33,6 +37,8 @@ setup(void)
 	in.jupyter_port = 20001;
 	in.ssh_port = 20002;
 	in.created_at = 1700000000;
+	in.mounts = user_mounts;
+	in.nmounts = sizeof(user_mounts) / sizeof(user_mounts[0]);
 	body = spec_build(&in);
 	ck_assert_ptr_nonnull(body);
 }
@@ -132,11 +138,75 @@ START_TEST(mounts)
 		} else if (strcmp(dst, "/etc/group") == 0) {
 			ck_assert(ro);
 			group++;
+		} else if (strcmp(dst, "/home/alice/proj") == 0 ||
+		           strcmp(dst, "/data/imagenet") == 0) {
+			continue;
 		} else {
 			ck_abort_msg("unexpected mount %s", dst);
 		}
+		/* wsd's own mounts are plain binds. */
+		ck_assert_ptr_null(json_object_get(e, "BindOptions"));
 	}
 	ck_assert(home == 1 && etc == 1 && passwd == 1 && group == 1);
+}
+END_TEST
+
+/* User mounts: the checked source, the target, ro as asked, nothing shared or recursive. */
+START_TEST(user_mounts_as_given)
+{
+	json_t *m = json_object_get(host(), "Mounts"), *e;
+	size_t i;
+	int seen = 0;
+
+	ck_assert_int_eq(json_array_size(m), 6);
+	json_array_foreach(m, i, e)
+	{
+		const char *src = json_string_value(json_object_get(e, "Source"));
+		const char *dst = json_string_value(json_object_get(e, "Target"));
+		json_t *bo = json_object_get(e, "BindOptions");
+
+		for (size_t k = 0; k < 2; k++) {
+			if (strcmp(dst, user_mounts[k].target) != 0)
+				continue;
+			seen++;
+			ck_assert_str_eq(src, user_mounts[k].source);
+			ck_assert_str_eq(json_string_value(json_object_get(e, "Type")), "bind");
+			ck_assert_int_eq(json_is_true(json_object_get(e, "ReadOnly")),
+			                 user_mounts[k].read_only);
+			ck_assert_str_eq(json_string_value(json_object_get(bo, "Propagation")),
+			                 "rprivate");
+			ck_assert(json_is_true(json_object_get(bo, "NonRecursive")));
+		}
+	}
+	ck_assert_int_eq(seen, 2);
+	ck_assert_ptr_null(json_object_get(host(), "Binds"));
+	ck_assert_ptr_null(json_object_get(host(), "VolumesFrom"));
+}
+END_TEST
+
+/* Without user mounts, only wsd's four. */
+START_TEST(no_user_mounts)
+{
+	struct spec_in in = {0};
+	json_t *b;
+
+	in.id = "0123456789ab";
+	in.name = "w";
+	in.owner = "alice";
+	in.uid = 1234;
+	in.gid = 1234;
+	in.tmpl = config_template(&cfg, "offline");
+	in.memory = INT64_C(1) << 30;
+	in.shm = INT64_C(64) << 20;
+	in.cpus = 1;
+	in.home_src = "/srv/home/alice";
+	in.etc_src = "/var/lib/wslab/workspaces/0123456789ab";
+	in.publish_address = "127.0.0.1";
+	b = spec_build(&in);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(
+	    json_array_size(json_object_get(json_object_get(b, "HostConfig"), "Mounts")), 4);
+	json_decref(b);
 }
 END_TEST
 
@@ -257,6 +327,8 @@ spec_suite(void)
 	tcase_add_test(tc, limits);
 	tcase_add_test(tc, ports_on_configured_address);
 	tcase_add_test(tc, mounts);
+	tcase_add_test(tc, user_mounts_as_given);
+	tcase_add_test(tc, no_user_mounts);
 	tcase_add_test(tc, labels_and_env);
 	tcase_add_test(tc, gpus_nvidia_mode);
 	tcase_add_test(tc, gpus_cdi_mode);

@@ -17,6 +17,9 @@ setup(void)
 
 	config_defaults(&cfg);
 	ck_assert_msg(config_parse_buffer(&cfg, "t",
+	                                  "mount_roots = /data/users, /scratch\n"
+	                                  "shared_mount_roots = /datasets\n"
+	                                  "mount_points = /data, /mnt\n"
 	                                  "[template offline]\nimage = wslab/offline:1\n"
 	                                  "memory = 2g\nmemory_max = 8g\nshm = 256m\nshm_max = 1g\n"
 	                                  "cpus = 1\ncpus_max = 4\n"
@@ -194,6 +197,265 @@ START_TEST(names)
 }
 END_TEST
 
+#define M(x) "{\"ssh_keys\":[\"" KEY "\"],\"mounts\":[" x "]}"
+
+START_TEST(mounts_accepted)
+{
+	struct start_req req;
+	struct api_error err;
+
+	ck_assert_msg(
+	    check(M("{\"source\":\"/data/users/alice/proj\",\"target\":\"/home/alice/proj\"},"
+	            "{\"source\":\"/datasets/imagenet\",\"target\":\"/data/imagenet\","
+	            "\"read_only\":true},"
+	            "{\"source\":\"/scratch/alice/a..b\",\"target\":\"/mnt\","
+	            "\"read_only\":false}"),
+	          &req, &err) == 0,
+	    "%s", err.message);
+	ck_assert_int_eq(req.nmounts, 3);
+	ck_assert_str_eq(req.mounts[0].source, "/data/users/alice/proj");
+	ck_assert_str_eq(req.mounts[0].target, "/home/alice/proj");
+	ck_assert(!req.mounts[0].read_only);
+	ck_assert(req.mounts[1].read_only);
+	ck_assert_str_eq(req.mounts[2].source, "/scratch/alice/a..b");
+	ck_assert(!req.mounts[2].read_only);
+	start_req_free(&req);
+	ck_assert_int_eq(req.nmounts, 0);
+	/* No mounts at all, or an empty list, is the usual case. */
+	ck_assert_int_eq(check(M(""), &req, &err), 0);
+	ck_assert_int_eq(req.nmounts, 0);
+	start_req_free(&req);
+}
+END_TEST
+
+/* Each bad mount with its status, code and a word of the message. */
+static const struct {
+	const char *body;
+	int status;
+	const char *code;
+	const char *needle;
+} bad_mounts[] = {
+    {M("\"x\""), 400, "invalid_value", "mounts[0]: must be an object"},
+    {"{\"ssh_keys\":[\"" KEY "\"],\"mounts\":{}}", 400, "invalid_value", "mounts: must be a list"},
+    {M("{\"source\":\"/data/users/a\",\"target\":\"/mnt/a\",\"propagation\":\"shared\"}"), 400,
+     "unknown_field", "propagation"},
+    {M("{\"source\":\"/data/users/a\",\"target\":\"/mnt/a\",\"Type\":\"volume\"}"), 400,
+     "unknown_field", "mounts[0]: unknown field"},
+    {M("{\"target\":\"/mnt/a\"}"), 400, "missing_field", "mounts[0].source"},
+    {M("{\"source\":\"/data/users/a\"}"), 400, "missing_field", "mounts[0].target"},
+    {M("{\"source\":7,\"target\":\"/mnt/a\"}"), 400, "invalid_value", "must be a string"},
+    {M("{\"source\":\"/data/users/a\",\"target\":\"/mnt/a\",\"read_only\":\"yes\"}"), 400,
+     "invalid_value", "read_only"},
+    {M("{\"source\":\"/data/users/a/../../../etc\",\"target\":\"/mnt/a\"}"), 400, "invalid_value",
+     "\"..\" is not allowed"},
+    {M("{\"source\":\"/data/users/..\",\"target\":\"/mnt/a\"}"), 400, "invalid_value", "\"..\""},
+    {M("{\"source\":\"/data/users/a/.\",\"target\":\"/mnt/a\"}"), 400, "invalid_value", "\".\""},
+    {M("{\"source\":\"data/users/a\",\"target\":\"/mnt/a\"}"), 400, "invalid_value", "absolute"},
+    {M("{\"source\":\"\",\"target\":\"/mnt/a\"}"), 400, "invalid_value", "non-empty"},
+    {M("{\"source\":\"/data//users/a\",\"target\":\"/mnt/a\"}"), 400, "invalid_value", "//"},
+    {M("{\"source\":\"/data/users/a/\",\"target\":\"/mnt/a\"}"), 400, "invalid_value",
+     "end with /"},
+    {M("{\"source\":\"/data/users/a\\r\\nb\",\"target\":\"/mnt/a\"}"), 400, "invalid_value",
+     "control characters"},
+    {M("{\"source\":\"/data/users/a\",\"target\":\"/mnt/a\\tb\"}"), 400, "invalid_value",
+     "mounts[0].target: control"},
+    {M("{\"source\":\"/data/users/a\\u0000b\",\"target\":\"/mnt/a\"}"), 400, "invalid_json",
+     "not valid JSON"},
+    {M("{\"source\":\"/data/users/a\",\"target\":\"mnt/a\"}"), 400, "invalid_value",
+     "mounts[0].target: must be an absolute"},
+    {M("{\"source\":\"/data/users/a\",\"target\":\"/home/alice/../../etc\"}"), 400, "invalid_value",
+     "\"..\""},
+    {M("{\"source\":\"/data/users/a\",\"target\":\"/mnt/a\"},"
+       "{\"source\":\"/data/users/b\",\"target\":\"/mnt/a\"}"),
+     400, "invalid_value", "already the target of mounts[0]"},
+    {M("{\"source\":\"/etc\",\"target\":\"/mnt/a\"}"), 403, "forbidden",
+     "outside the allowed mount roots"},
+    {M("{\"source\":\"/var/run/docker.sock\",\"target\":\"/mnt/a\"}"), 403, "forbidden",
+     "outside the allowed mount roots"},
+    {M("{\"source\":\"/data/usersX/a\",\"target\":\"/mnt/a\"}"), 403, "forbidden", "outside"},
+    {M("{\"source\":\"/\",\"target\":\"/mnt/a\"}"), 403, "forbidden", "outside"},
+    {M("{\"source\":\"/datasets/x\",\"target\":\"/mnt/a\"}"), 403, "forbidden", "read-only"},
+    {M("{\"source\":\"/data/users/a\",\"target\":\"/etc\"}"), 403, "forbidden", "wsd's own mounts"},
+    {M("{\"source\":\"/data/users/a\",\"target\":\"/etc/passwd\"}"), 403, "forbidden",
+     "wsd's own mounts"},
+    {M("{\"source\":\"/data/users/a\",\"target\":\"/etc/wslab/x\"}"), 403, "forbidden",
+     "wsd's own mounts"},
+    {M("{\"source\":\"/data/users/a\",\"target\":\"/usr/bin\"}"), 403, "forbidden",
+     "neither inside your home"},
+    {M("{\"source\":\"/data/users/a\",\"target\":\"/\"}"), 403, "forbidden", "collides"},
+    {M("{\"source\":\"/data/users/a\",\"target\":\"/mntx\"}"), 403, "forbidden", "neither"},
+    {M("{\"source\":\"/data/users/a\",\"target\":\"/home\"}"), 403, "forbidden", "/home itself"},
+    {M("{\"source\":\"/data/users/a\",\"target\":\"/home/alice\"}"), 403, "forbidden",
+     "the home itself"},
+};
+
+START_TEST(mounts_refused)
+{
+	struct start_req req;
+	struct api_error err;
+
+	ck_assert_int_eq(check(bad_mounts[_i].body, &req, &err), -1);
+	ck_assert_msg(err.status == bad_mounts[_i].status, "%s: status %d", bad_mounts[_i].body,
+	              err.status);
+	ck_assert_msg(strcmp(err.code, bad_mounts[_i].code) == 0, "%s: code %s, want %s",
+	              bad_mounts[_i].body, err.code, bad_mounts[_i].code);
+	ck_assert_msg(strstr(err.message, bad_mounts[_i].needle) != NULL,
+	              "%s: message \"%s\" lacks \"%s\"", bad_mounts[_i].body, err.message,
+	              bad_mounts[_i].needle);
+	ck_assert_int_eq(req.nkeys, 0);
+	ck_assert_int_eq(req.nmounts, 0);
+}
+END_TEST
+
+START_TEST(too_many_mounts)
+{
+	char body[4096];
+	size_t off = 0;
+	struct start_req req;
+	struct api_error err;
+
+	off += (size_t)snprintf(body + off, sizeof(body) - off,
+	                        "{\"ssh_keys\":[\"" KEY "\"],\"mounts\":[");
+	for (int i = 0; i < WS_MOUNTS_MAX + 1; i++)
+		off += (size_t)snprintf(body + off, sizeof(body) - off,
+		                        "%s{\"source\":\"/scratch/a/%d\",\"target\":\"/mnt/%d\"}",
+		                        i ? "," : "", i, i);
+	snprintf(body + off, sizeof(body) - off, "]}");
+	ck_assert_int_eq(check(body, &req, &err), -1);
+	ck_assert_int_eq(err.status, 400);
+	ck_assert_ptr_nonnull(strstr(err.message, "at most 8"));
+}
+END_TEST
+
+/* With no roots configured the feature is off, and says so. */
+START_TEST(mounts_off_by_default)
+{
+	struct config def;
+	struct start_req req;
+	struct api_error err;
+	const char *body = M("{\"source\":\"/data/users/a\",\"target\":\"/mnt/a\"}");
+	char e[256];
+
+	config_defaults(&def);
+	ck_assert_int_eq(config_parse_buffer(&def, "empty", "", e, sizeof(e)), 0);
+	ck_assert_int_eq(valid_start_request(&def, 8, body, strlen(body), &req, &err), -1);
+	ck_assert_int_eq(err.status, 403);
+	ck_assert_ptr_nonnull(strstr(err.message, "no mount roots are configured"));
+	config_free(&def);
+}
+END_TEST
+
+START_TEST(paths)
+{
+	char why[128];
+	static const char *const good[] = {"/",      "/a",    "/a/b.c", "/a/..b",
+	                                   "/a/b..", "/a/.x", "/a b/c"};
+	static const char *const nogood[] = {"",    "a",       "./a",    "/a/",  "//a",  "/a//b",
+	                                     "/..", "/a/../b", "/a/./b", "/a/.", "/a\n", "/\x7f"};
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ck_assert_msg(valid_path(good[i], strlen(good[i]), why, sizeof(why)) == 0, "%s: %s",
+		              good[i], why);
+	for (size_t i = 0; i < sizeof(nogood) / sizeof(nogood[0]); i++)
+		ck_assert_msg(valid_path(nogood[i], strlen(nogood[i]), why, sizeof(why)) == -1,
+		              "%s", nogood[i]);
+	ck_assert_int_eq(valid_path("/a\0b", 4, why, sizeof(why)), -1);
+	{
+		char longp[WS_PATH_MAX + 2];
+
+		memset(longp, 'a', sizeof(longp) - 1);
+		longp[0] = '/';
+		longp[WS_PATH_MAX] = '\0';
+		ck_assert_int_eq(valid_path(longp, WS_PATH_MAX, why, sizeof(why)), -1);
+		longp[WS_PATH_MAX - 1] = '\0';
+		ck_assert_int_eq(valid_path(longp, WS_PATH_MAX - 1, why, sizeof(why)), 0);
+	}
+	ck_assert(valid_path_under("/data/users/a", "/data/users"));
+	ck_assert(valid_path_under("/data/users", "/data/users"));
+	ck_assert(!valid_path_under("/data/usersX", "/data/users"));
+	ck_assert(!valid_path_under("/data", "/data/users"));
+	ck_assert(valid_path_under("/x", "/"));
+}
+END_TEST
+
+START_TEST(path_lists)
+{
+	char buf[WS_PATH_MAX + 1], why[256];
+
+	ck_assert_str_eq(valid_path_list_find(" /a ,/b/c,  /d", "/b/c/e", buf, sizeof(buf)),
+	                 "/b/c");
+	ck_assert_str_eq(valid_path_list_find(" /a ,/b/c,  /d", "/d", buf, sizeof(buf)), "/d");
+	ck_assert_ptr_null(valid_path_list_find(" /a ,/b/c,  /d", "/b", buf, sizeof(buf)));
+	ck_assert_ptr_null(valid_path_list_find("", "/b", buf, sizeof(buf)));
+	ck_assert_int_eq(valid_path_list("", why, sizeof(why)), 0);
+	ck_assert_int_eq(valid_path_list("/a, /b", why, sizeof(why)), 0);
+	ck_assert_int_eq(valid_path_list("/a,,/b", why, sizeof(why)), -1);
+	ck_assert_int_eq(valid_path_list("/a, b", why, sizeof(why)), -1);
+	ck_assert_int_eq(valid_path_list("/a/../b", why, sizeof(why)), -1);
+	ck_assert_int_eq(valid_path_list("/", why, sizeof(why)), -1);
+	ck_assert_int_eq(valid_mount_points("/data, /mnt", why, sizeof(why)), 0);
+	ck_assert_int_eq(valid_mount_points("/etc", why, sizeof(why)), -1);
+	ck_assert_ptr_nonnull(strstr(why, "/etc/wslab"));
+	ck_assert_int_eq(valid_mount_points("/home/x", why, sizeof(why)), -1);
+	ck_assert_int_eq(valid_mount_points("/proc", why, sizeof(why)), -1);
+	ck_assert_int_eq(valid_mount_points("/dev/shm", why, sizeof(why)), -1);
+}
+END_TEST
+
+/* The target once the user is known (on the pool, in wsfs.c). */
+START_TEST(targets_for_a_user)
+{
+	char why[WS_PATH_MAX + 128];
+
+	ck_assert_int_eq(valid_mount_target(&cfg, "/home/alice/p", "alice", why, sizeof(why)), 0);
+	ck_assert_int_eq(valid_mount_target(&cfg, "/home/alice/a/b", "alice", why, sizeof(why)), 0);
+	ck_assert_int_eq(valid_mount_target(&cfg, "/data/x", "alice", why, sizeof(why)), 0);
+	ck_assert_int_eq(valid_mount_target(&cfg, "/data", "alice", why, sizeof(why)), 0);
+	ck_assert_int_eq(valid_mount_target(&cfg, "/home/bob/p", NULL, why, sizeof(why)), 0);
+	ck_assert_int_eq(valid_mount_target(&cfg, "/home/bob/p", "alice", why, sizeof(why)), -1);
+	ck_assert_ptr_nonnull(strstr(why, "not inside your home /home/alice"));
+	ck_assert_int_eq(valid_mount_target(&cfg, "/home/alicex/p", "alice", why, sizeof(why)), -1);
+	ck_assert_int_eq(valid_mount_target(&cfg, "/home/ali/p", "alice", why, sizeof(why)), -1);
+	ck_assert_int_eq(valid_mount_target(&cfg, "/home/alice", "alice", why, sizeof(why)), -1);
+	ck_assert_int_eq(valid_mount_target(&cfg, "/etc/group", "alice", why, sizeof(why)), -1);
+}
+END_TEST
+
+/* The config's mount keys are lists of clean absolute paths. */
+START_TEST(config_mount_keys)
+{
+	static const struct {
+		const char *text;
+		const char *needle;
+	} badc[] = {
+	    {"mount_roots = relative\n", "mount_roots"},
+	    {"mount_roots = /\n", "mount_roots"},
+	    {"mount_roots = /a/../etc\n", "mount_roots"},
+	    {"shared_mount_roots = /a,,/b\n", "shared_mount_roots"},
+	    {"mount_points = /etc\n", "mount_points"},
+	    {"mount_points = /home\n", "mount_points"},
+	};
+	struct config c;
+	char err[512];
+
+	for (size_t i = 0; i < sizeof(badc) / sizeof(badc[0]); i++) {
+		config_defaults(&c);
+		ck_assert_int_eq(
+		    config_parse_buffer(&c, "wsd.conf", badc[i].text, err, sizeof(err)), -1);
+		ck_assert_msg(strstr(err, badc[i].needle) != NULL, "%s", err);
+		config_free(&c);
+	}
+	config_defaults(&c);
+	ck_assert_msg(config_parse_buffer(&c, "wsd.conf",
+	                                  "mount_roots = /srv/users\nmount_points = /data\n", err,
+	                                  sizeof(err)) == 0,
+	              "%s", err);
+	ck_assert_str_eq(c.mount_roots, "/srv/users");
+	ck_assert_str_eq(c.shared_mount_roots, "");
+	config_free(&c);
+}
+END_TEST
+
 Suite *
 valid_suite(void)
 {
@@ -207,6 +469,15 @@ valid_suite(void)
 	tcase_add_test(tc, too_many_keys);
 	tcase_add_test(tc, deep_nesting);
 	tcase_add_test(tc, names);
+	tcase_add_test(tc, mounts_accepted);
+	tcase_add_loop_test(tc, mounts_refused, 0,
+	                    (int)(sizeof(bad_mounts) / sizeof(bad_mounts[0])));
+	tcase_add_test(tc, too_many_mounts);
+	tcase_add_test(tc, mounts_off_by_default);
+	tcase_add_test(tc, paths);
+	tcase_add_test(tc, path_lists);
+	tcase_add_test(tc, targets_for_a_user);
+	tcase_add_test(tc, config_mount_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }
