@@ -46,7 +46,8 @@ struct known {
 
 static struct ws_ctx ctx;
 static struct workspace *list;
-static unsigned char *ports_used; /* one byte per port in the range */
+static unsigned char *ports_used;  /* one byte per port in the range */
+static int64_t *ports_quarantined; /* until when another program holds it */
 static int shutting_down;
 static struct usage_rec *ledger;
 static size_t nledger, capledger;
@@ -117,7 +118,9 @@ ws_init(uv_loop_t *loop, const struct config *cfg, char *err, size_t errlen)
 	ctx.deflt.v[QL_LIFETIME] = (double)cfg->quota_lifetime;
 	ctx.deflt.v[QL_GPU_HOURS] = cfg->quota_gpu_hours;
 	ports_used = calloc((size_t)(cfg->port_max - cfg->port_min + 1), 1);
-	if (ports_used == NULL) {
+	ports_quarantined =
+	    calloc((size_t)(cfg->port_max - cfg->port_min + 1), sizeof(*ports_quarantined));
+	if (ports_used == NULL || ports_quarantined == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -246,12 +249,21 @@ port_take(int want)
 		return want;
 	}
 	for (int64_t p = c->port_min; p <= c->port_max; p++) {
-		if (!ports_used[p - c->port_min]) {
+		if (!ports_used[p - c->port_min] &&
+		    ports_quarantined[p - c->port_min] <= (int64_t)time(NULL)) {
 			ports_used[p - c->port_min] = 1;
 			return (int)p;
 		}
 	}
 	return -1;
+}
+
+/* Another program listens on p: hand it out to no start for a while. */
+static void
+port_quarantine(int p)
+{
+	if (p >= ctx.cfg->port_min && p <= ctx.cfg->port_max)
+		ports_quarantined[p - ctx.cfg->port_min] = (int64_t)time(NULL) + 300;
 }
 
 static void
@@ -995,11 +1007,14 @@ started(void *arg, const struct docker_reply *r)
 	if (stopped_meanwhile(ws) || engine_failed(ws, r, "start"))
 		goto out;
 	if (r->status != 204 && r->status != 304) {
-		if (r->error && strstr(r->error, "address already in use"))
+		if (r->error && strstr(r->error, "address already in use")) {
+			/* The next start gets other ports. */
+			port_quarantine(ws->jupyter_port);
+			port_quarantine(ws->ssh_port);
 			ws_fail(ws, 409, "start_failed",
 			        "host port %d or %d is already taken by another program; try again",
 			        ws->jupyter_port, ws->ssh_port);
-		else
+		} else
 			ws_fail(ws, 502, "start_failed", "the engine could not start it: %s",
 			        engine_reason(r->error));
 		goto out;
@@ -1789,6 +1804,8 @@ ws_shutdown(void)
 	}
 	free(ports_used);
 	ports_used = NULL;
+	free(ports_quarantined);
+	ports_quarantined = NULL;
 	uv_timer_stop(&expiry);
 	free(ledger);
 	ledger = NULL;
