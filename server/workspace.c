@@ -126,6 +126,7 @@ ws_init(uv_loop_t *loop, const struct config *cfg, char *err, size_t errlen)
 	}
 	uv_timer_init(loop, &expiry);
 	uv_timer_start(&expiry, expiry_tick, 1000, 1000);
+	uv_unref((uv_handle_t *)&expiry); /* never what keeps the loop alive */
 	return 0;
 }
 
