@@ -64,6 +64,7 @@ done
 WSD=$BUILD/server/wsd
 WSCTL=$BUILD/client/wsctl
 LOADGEN=$BUILD/loadgen
+READY=$BUILD/ready
 T=
 WSD_PID=
 BG_PIDS=()
@@ -100,7 +101,7 @@ cleanup() {
 # ---------------------------------------------------------------- setup
 
 [ "$(id -u)" = 0 ] || die "run as root (makes users, talks to the engine)"
-for tool in docker curl jq ssh-keyscan ssh-keygen runuser cmake cc awk; do
+for tool in docker curl jq ssh-keygen runuser setpriv cmake cc awk; do
 	command -v "$tool" >/dev/null || die "missing $tool"
 done
 timeout 10 docker info >/dev/null 2>&1 || die "no engine answers (docker info)"
@@ -111,6 +112,8 @@ cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD" -j "$(nproc)" --target wsd wsctl >/dev/null
 cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes "$SRC/bench/loadgen.c" -o "$LOADGEN"
+cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+	-Wmissing-prototypes "$SRC/bench/ready.c" -o "$READY"
 
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -131,9 +134,10 @@ make_user() {
 		runuser -u "$u" -- ssh-keygen -q -t ed25519 -N '' -f "$home/.ssh/id_ed25519"
 	fi
 }
-for i in $(seq 0 "$CONC"); do make_user "$(user_name "$i")"; done
-U0=$(user_name 0)
-chown "$U0" "$T/lat" # the load generator runs as U0 and writes its latencies here
+for i in $(seq 0 $((CONC + 1))); do make_user "$(user_name "$i")"; done
+U0=$(user_name 0)       # owns the population
+US=$(user_name $((CONC + 1))) # owns one workspace: a student's view of a full registry
+chmod 777 "$T/lat" # the load generators run as U0 and US and write their latencies here
 
 # as USER COMMAND...: run as that user against the bench's wsd.
 as() {
@@ -183,6 +187,8 @@ hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$WSD_PID/status"; }
 # anon_kb: the private part of VmRSS (heap, stacks); the rest is mapped files
 # (wsd and its shared libraries' code, shared with every process using them).
 anon_kb() { awk '/^RssAnon:/ { print $2 }' "/proc/$WSD_PID/status"; }
+# priv_kb: pages only wsd maps (Private_Clean + Private_Dirty of smaps_rollup).
+priv_kb() { awk '/^Private_(Clean|Dirty):/ { k += $2 } END { print k }' "/proc/$WSD_PID/smaps_rollup"; }
 
 # api_root PATH: GET as root (an admin) on the bench socket.
 api_root() { curl -sf --max-time 5 --unix-socket "$SOCK" "http://wsd$1"; }
@@ -203,6 +209,7 @@ start_wsd
 sleep 1
 RSS_IDLE=$(rss_kb)
 ANON_IDLE=$(anon_kb)
+PRIV_IDLE=$(priv_kb)
 log "wsd up (pid $WSD_PID), idle VmRSS $RSS_IDLE kB"
 
 # ---------------------------------------------------------------- bare runs
@@ -233,33 +240,22 @@ bare_prepare() { # SLOT USER
 	chmod 644 "$etc/authorized_keys" "$etc/passwd" "$etc/group"
 }
 
-# wait_ready JPORT SPORT TOKEN: what wsd waits for, polled every 50 ms:
-# Jupyter's /api/status answers 200 with the token, and sshd completes a
-# key exchange (ssh-keyscan prints its host key).
-wait_ready() {
-	local jp=$1 sp=$2 tok=$3 j=0 s=0 t_end
-	t_end=$((${EPOCHREALTIME/./} + 180000000))
-	while :; do
-		if [ $j = 0 ] && [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' \
-			"http://127.0.0.1:$jp/api/status?token=$tok")" = 200 ]; then j=1; fi
-		if [ $s = 0 ] && ssh-keyscan -T 2 -t ed25519 -p "$sp" 127.0.0.1 2>/dev/null |
-			grep -q ssh-ed25519; then s=1; fi
-		[ $j$s = 11 ] && return 0
-		[ "${EPOCHREALTIME/./}" -lt "$t_end" ] || return 1
-		sleep 0.05
-	done
-}
+# wait_ready JPORT SPORT TOKEN: what wsd waits for, polled every 50 ms by
+# bench/ready.c: Jupyter's /api/status answers 200 with the token, and
+# sshd sends its banner.
+wait_ready() { "$READY" "$1" "$2" "$3" 180; }
 
 # bare_run SLOT USER: docker run of the files bare_prepare SLOT made, then
 # wait until ready; this is the timed part of a bare start (the files are
 # made before the clock starts, so wsd's own preparation counts against it).
 # Returns non-zero on failure. Container named wsbench-bare-SLOT.
 bare_run() {
-	local slot=$1 u=$2 d=$T/bare/$1 uid gid jp sp name=bare$1
+	local slot=$1 u=$2 d=$T/bare/$1 uid gid jp sp tok name=bare$1
 	uid=$(id -u "$u")
 	gid=$(id -g "$u")
 	jp=$((BARE_PORT_BASE + 2 * slot))
 	sp=$((jp + 1))
+	read -r tok <"$d/etc/jupyter_token" || true # no newline at its end
 	docker run -d --name "wsbench-bare-$slot" --label "$BARE_LABEL=1" \
 		--label "wslab.owner=$u" --label "wslab.uid=$uid" --label "wslab.name=$name" \
 		--user "$uid:$gid" --hostname "$name" --workdir "/home/$u" \
@@ -274,7 +270,7 @@ bare_run() {
 		-e "WSLAB_WORKSPACE=$name" -e WSLAB_JUPYTER_PORT=8888 -e WSLAB_SSH_PORT=2222 \
 		-e NVIDIA_VISIBLE_DEVICES=void -e CUDA_VISIBLE_DEVICES= \
 		-p "127.0.0.1:$jp:8888" -p "127.0.0.1:$sp:2222" "$IMAGE" >/dev/null || return 1
-	wait_ready "$jp" "$sp" "$(cat "$d/etc/jupyter_token")"
+	wait_ready "$jp" "$sp" "$tok"
 }
 bare_rm() { docker rm -f "wsbench-bare-$1" >/dev/null 2>&1 || true; }
 
@@ -381,23 +377,34 @@ p2_bare_clear() {
 	wait "${pids[@]}" # never a bare `wait`: wsd is a child too
 }
 
-# Latency probe: one keep-alive connection, 200 lists a second, as the
-# owner of the population (each reply carries every one of its workspaces).
-# setpriv execs (runuser would stay the parent and keep the signal from it).
-probe_start() { # FILE
-	setpriv --reuid="$U0" --regid="$U0" --init-groups "$LOADGEN" -s "$SOCK" -c 1 -d 0 -r 200 -o "$1.lat" /v1/workspaces >"$1.json" &
-	PROBE_PID=$!
-	BG_PIDS+=("$PROBE_PID")
+# Latency probes: one keep-alive connection each, 100 lists a second,
+# one as the owner of the population (each reply carries all of its
+# workspaces), one as a user with a single workspace (wsd still walks every
+# record to find it). setpriv execs, so the pid is the load generator's
+# (runuser would stay the parent and keep the signal from it).
+probe() { # USER FILE [DURATION]; run it with & (it execs)
+	exec setpriv --reuid="$1" --regid="$1" --init-groups "$LOADGEN" -s "$SOCK" -c 1 -d "${3:-0}" \
+		-r 100 -o "$2.lat" /v1/workspaces >"$2.json"
+}
+probe_start() { # TAG
+	probe "$U0" "$T/lat/p3_$1" &
+	PROBE_PIDS=("$!")
+	probe "$US" "$T/lat/p3s_$1" &
+	PROBE_PIDS+=("$!")
+	BG_PIDS+=("${PROBE_PIDS[@]}")
 	sleep 0.2
 }
 probe_stop() {
-	kill -INT "$PROBE_PID"
-	wait "$PROBE_PID" || true
+	kill -TERM "${PROBE_PIDS[@]}"
+	wait "${PROBE_PIDS[@]}" || true
 }
 
+wsd_once "$US" solo || die "cannot start the workspace of $US"
 log "P3 baseline: list latency with no starts running"
-as "$U0" "$LOADGEN" -s "$SOCK" -c 1 -d "$LOAD_S" -r 200 -o "$T/lat/p3_idle.lat" /v1/workspaces \
-	>"$T/lat/p3_idle.json"
+probe "$U0" "$T/lat/p3_idle" "$LOAD_S" &
+p=$!
+probe "$US" "$T/lat/p3s_idle" "$LOAD_S" &
+wait "$p" "$!"
 
 log "P2: $ROUNDS round(s) of $CONC concurrent starts, wsd and bare alternating"
 P2_ROWS=()
@@ -406,11 +413,13 @@ P2_FAIL_BARE=0
 KEPT=0
 : >"$T/lat/p3_wsd.lat"
 : >"$T/lat/p3_bare.lat"
+: >"$T/lat/p3s_wsd.lat"
+: >"$T/lat/p3s_bare.lat"
 for r in $(seq 1 "$ROUNDS"); do
 	order="wsd bare"
 	[ $((r % 2)) = 0 ] && order="bare wsd"
 	for side in $order; do
-		probe_start "$T/lat/p3_${side}_$r"
+		probe_start "${side}_$r"
 		if [ "$side" = wsd ]; then
 			read -r w wf < <(p2_wsd)
 			P2_FAIL_WSD=$((P2_FAIL_WSD + wf))
@@ -421,6 +430,7 @@ for r in $(seq 1 "$ROUNDS"); do
 		probe_stop
 		engine_check "P2 $side round $r"
 		cat "$T/lat/p3_${side}_$r.lat" >>"$T/lat/p3_$side.lat"
+		cat "$T/lat/p3s_${side}_$r.lat" >>"$T/lat/p3s_$side.lat"
 		RSS_P2=$(rss_kb)
 		if [ "$side" = bare ]; then
 			p2_bare_clear
@@ -446,7 +456,10 @@ pcts() { # latencies on stdin -> "n p50 p99 max"
 read -r P3_N P3_P50 P3_P99 P3_MAX < <(pcts <"$T/lat/p3_wsd.lat")
 read -r P3B_N P3B_P50 P3B_P99 P3B_MAX < <(pcts <"$T/lat/p3_bare.lat")
 read -r P3I_N P3I_P50 P3I_P99 P3I_MAX < <(pcts <"$T/lat/p3_idle.lat")
-P3_ERR=$(cat "$T"/lat/p3_wsd_*.json | jq -s 'map(.errors) | add')
+read -r S3_N S3_P50 S3_P99 S3_MAX < <(pcts <"$T/lat/p3s_wsd.lat")
+read -r S3B_N S3B_P50 S3B_P99 S3B_MAX < <(pcts <"$T/lat/p3s_bare.lat")
+read -r S3I_N S3I_P50 S3I_P99 S3I_MAX < <(pcts <"$T/lat/p3s_idle.lat")
+P3_ERR=$(cat "$T"/lat/p3*_*.json | jq -s 'map(.errors) | add')
 NWS=$(api_root /v1/admin/workspaces | jq '.workspaces | length')
 NREADY=$(api_root /v1/admin/workspaces | jq '[.workspaces[] | select(.state == "ready")] | length')
 LIST_BYTES=$(as "$U0" curl -s --unix-socket "$SOCK" http://wsd/v1/workspaces | wc -c)
@@ -463,6 +476,7 @@ P4_LIST1=$(lg "$(user_name 1)" /v1/workspaces)
 P4_SHOW=$(lg "$U0" /v1/workspaces/pop001)
 RSS_LOAD=$(rss_kb)
 ANON_LOAD=$(anon_kb)
+PRIV_LOAD=$(priv_kb)
 HWM=$(hwm_kb)
 
 engine_check "before P6"
@@ -522,6 +536,8 @@ MODE=full
 	printf '%-4s %-50s %-30s %-10s %s\n' P1 "start overhead, ratio wsctl/bare ($PAIRS pairs)" \
 		"median $P1_MED (min $P1_MIN, max $P1_MAX)" "<= 1.05" "$(verdict "$P1_MED" 1.05)"
 	printf '%-4s %-50s %-30s\n' "" "  median start: wsd / bare (s)" "$P1_WMED / $P1_BMED"
+	printf '%-4s %-50s %-30s %-10s %s\n' "" "  failures" "$P1_FAIL" 0 \
+		"$( [ "$P1_FAIL" = 0 ] && echo met || echo MISSED)"
 	printf '%-4s %-50s %-30s %-10s %s\n' P2 "$CONC concurrent starts, wall ratio ($ROUNDS rounds)" \
 		"median $P2_MED (min $P2_MIN, max $P2_MAX)" "<= 1.10" "$(verdict "$P2_MED" 1.10)"
 	for row in "${P2_ROWS[@]}"; do
@@ -532,9 +548,13 @@ MODE=full
 		"$( [ $((P2_FAIL_WSD + P2_FAIL_BARE)) = 0 ] && echo met || echo MISSED)"
 	printf '%-4s %-50s %-30s %-10s %s\n' P3 "list of $POP_READY ws during P2 wsd starts, p50/p99" \
 		"$P3_P50 / $P3_P99 ms (max $P3_MAX)" "p99 <= 5" "$(verdict "$P3_P99" 5)"
-	printf '%-4s %-50s %-30s\n' "" "  same, during bare starts" "$P3B_P50 / $P3B_P99 ms (max $P3B_MAX)"
+	printf '%-4s %-50s %-30s\n' "" "  same, during bare starts (control)" "$P3B_P50 / $P3B_P99 ms (max $P3B_MAX)"
 	printf '%-4s %-50s %-30s\n' "" "  same, no starts" "$P3I_P50 / $P3I_P99 ms (max $P3I_MAX)"
-	printf '%-4s %-50s %-30s\n' "" "  requests / errors / reply size" "$P3_N / $P3_ERR / $LIST_BYTES B"
+	printf '%-4s %-50s %-30s %-10s %s\n' P3 "list of 1 ws among $NWS, during P2 wsd starts" \
+		"$S3_P50 / $S3_P99 ms (max $S3_MAX)" "p99 <= 5" "$(verdict "$S3_P99" 5)"
+	printf '%-4s %-50s %-30s\n' "" "  same, during bare starts (control)" "$S3B_P50 / $S3B_P99 ms (max $S3B_MAX)"
+	printf '%-4s %-50s %-30s\n' "" "  same, no starts" "$S3I_P50 / $S3I_P99 ms (max $S3I_MAX)"
+	printf '%-4s %-50s %-30s\n' "" "  requests (both) / errors / big reply" "$P3_N+$S3_N / $P3_ERR / $LIST_BYTES B"
 	printf '%-4s %-50s %-30s\n' P4 "list ($POP_READY ws), 64 conns" "$(rps "$P4_LIST") req/s"
 	printf '%-4s %-50s %-30s\n' "" "list (1 ws), 64 conns" "$(rps "$P4_LIST1") req/s"
 	printf '%-4s %-50s %-30s\n' "" "show, 64 conns" "$(rps "$P4_SHOW") req/s"
@@ -545,6 +565,8 @@ MODE=full
 		"$(mb "$RSS_MAX") MB (peak $(mb "$HWM"))" "<= 16 MB" "$(verdict "$(mb "$RSS_MAX")" 16)"
 	printf '%-4s %-50s %-30s\n' "" "  of which private (RssAnon): idle / after P4" \
 		"$(mb "$ANON_IDLE") / $(mb "$ANON_LOAD") MB"
+	printf '%-4s %-50s %-30s\n' "" "  private to wsd (smaps): idle / after P4" \
+		"$(mb "$PRIV_IDLE") / $(mb "$PRIV_LOAD") MB"
 	printf '%-4s %-50s %-30s %-10s %s\n' P6 "restart, $N6 running: all ready again" "$T_READY s" \
 		"<= 2 s" "$(verdict "$T_READY" 2)"
 	printf '%-4s %-50s %-30s\n' "" "  socket listening (reconciled)" "$T_SOCK s"
@@ -564,9 +586,9 @@ jq -n \
 	--argjson p1 "{\"median\": $P1_MED, \"min\": $P1_MIN, \"max\": $P1_MAX, \"q1\": $P1_Q1, \"q3\": $P1_Q3, \"wsd_median_s\": $P1_WMED, \"bare_median_s\": $P1_BMED, \"failures\": $P1_FAIL}" \
 	--argjson p2rounds "$(printf '%s\n' "${P2_ROWS[@]}" | jq -R 'split(" ") | map(tonumber) | {round: .[0], wsd_s: .[1], bare_s: .[2], ratio: .[3]}' | jq -s .)" \
 	--argjson p2 "{\"concurrency\": $CONC, \"median_ratio\": $P2_MED, \"min\": $P2_MIN, \"max\": $P2_MAX, \"failures_wsd\": $P2_FAIL_WSD, \"failures_bare\": $P2_FAIL_BARE}" \
-	--argjson p3 "{\"records_listed\": $POP_READY, \"workspaces_total\": $NWS, \"reply_bytes\": $LIST_BYTES, \"during_wsd_starts\": {\"n\": $P3_N, \"p50_ms\": $P3_P50, \"p99_ms\": $P3_P99, \"max_ms\": $P3_MAX, \"errors\": $P3_ERR}, \"during_bare_starts\": {\"n\": $P3B_N, \"p50_ms\": $P3B_P50, \"p99_ms\": $P3B_P99, \"max_ms\": $P3B_MAX}, \"idle\": {\"n\": $P3I_N, \"p50_ms\": $P3I_P50, \"p99_ms\": $P3I_P99, \"max_ms\": $P3I_MAX}}" \
+	--argjson p3 "{\"records_listed\": $POP_READY, \"workspaces_total\": $NWS, \"reply_bytes\": $LIST_BYTES, \"during_wsd_starts\": {\"n\": $P3_N, \"p50_ms\": $P3_P50, \"p99_ms\": $P3_P99, \"max_ms\": $P3_MAX, \"errors\": $P3_ERR}, \"during_bare_starts\": {\"n\": $P3B_N, \"p50_ms\": $P3B_P50, \"p99_ms\": $P3B_P99, \"max_ms\": $P3B_MAX}, \"idle\": {\"n\": $P3I_N, \"p50_ms\": $P3I_P50, \"p99_ms\": $P3I_P99, \"max_ms\": $P3I_MAX}, \"one_of_all\": {\"during_wsd_starts\": {\"n\": $S3_N, \"p50_ms\": $S3_P50, \"p99_ms\": $S3_P99, \"max_ms\": $S3_MAX}, \"during_bare_starts\": {\"n\": $S3B_N, \"p50_ms\": $S3B_P50, \"p99_ms\": $S3B_P99, \"max_ms\": $S3B_MAX}, \"idle\": {\"n\": $S3I_N, \"p50_ms\": $S3I_P50, \"p99_ms\": $S3I_P99, \"max_ms\": $S3I_MAX}}}" \
 	--argjson p4 "{\"list_population\": $P4_LIST, \"list_one\": $P4_LIST1, \"show\": $P4_SHOW}" \
-	--argjson p5 "{\"idle_kb\": $RSS_IDLE, \"population_kb\": $RSS_POP, \"after_p2_kb\": $RSS_P2, \"after_p4_kb\": $RSS_LOAD, \"after_restart_kb\": $RSS_RESTART, \"peak_hwm_kb\": $HWM, \"anon_idle_kb\": $ANON_IDLE, \"anon_after_p4_kb\": $ANON_LOAD}" \
+	--argjson p5 "{\"idle_kb\": $RSS_IDLE, \"population_kb\": $RSS_POP, \"after_p2_kb\": $RSS_P2, \"after_p4_kb\": $RSS_LOAD, \"after_restart_kb\": $RSS_RESTART, \"peak_hwm_kb\": $HWM, \"anon_idle_kb\": $ANON_IDLE, \"anon_after_p4_kb\": $ANON_LOAD, \"private_idle_kb\": $PRIV_IDLE, \"private_after_p4_kb\": $PRIV_LOAD}" \
 	--argjson p6 "{\"workspaces\": $N6, \"all_ready_s\": $T_READY, \"socket_s\": $T_SOCK, \"engine_list_ms\": $ENGINE_LIST_MS}" \
 	--argjson population "{\"asked\": $POP, \"ready\": $POP_READY, \"seconds\": $POP_S, \"failed\": $POP_FAIL}" \
 	'{mode: $mode, when: $when, commit: $commit, machine: $machine,
