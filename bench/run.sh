@@ -25,7 +25,7 @@
 #   --population N  workspaces owned by wsbench00 during P3-P6 (default 184, so
 #                   that P6 restarts with 200; fewer when MemAvailable would
 #                   drop under 6 GiB: the machine is shared)
-#   --rounds N      P2 rounds; rounds alternate wsd-first and bare-first (default 2)
+#   --rounds N      P2 rounds; rounds alternate wsd-first and bare-first (default 4)
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -47,7 +47,7 @@ PAIRS=10
 POP=184
 MIN_AVAIL_KB=$((6 * 1024 * 1024)) # the population stops growing below this MemAvailable
 CONC=16
-ROUNDS=2
+ROUNDS=4
 LOAD_S=5
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -183,6 +183,8 @@ start_wsd() {
 }
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$WSD_PID/status"; }
+# cpu_s: wsd's CPU time so far (user + system, all threads), in seconds.
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$WSD_PID/stat"; }
 hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$WSD_PID/status"; }
 # anon_kb: the private part of VmRSS (heap, stacks); the rest is mapped files
 # (wsd and its shared libraries' code, shared with every process using them).
@@ -408,6 +410,7 @@ wait "$p" "$!"
 
 log "P2: $ROUNDS round(s) of $CONC concurrent starts, wsd and bare alternating"
 P2_ROWS=()
+CPU_ROWS=()
 P2_FAIL_WSD=0
 P2_FAIL_BARE=0
 KEPT=0
@@ -420,6 +423,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	[ $((r % 2)) = 0 ] && order="bare wsd"
 	for side in $order; do
 		probe_start "${side}_$r"
+		c0=$(cpu_s)
 		if [ "$side" = wsd ]; then
 			read -r w wf < <(p2_wsd)
 			P2_FAIL_WSD=$((P2_FAIL_WSD + wf))
@@ -428,6 +432,7 @@ for r in $(seq 1 "$ROUNDS"); do
 			P2_FAIL_BARE=$((P2_FAIL_BARE + bf))
 		fi
 		probe_stop
+		CPU_ROWS+=("$side $(sub "$(cpu_s)" "$c0")")
 		engine_check "P2 $side round $r"
 		cat "$T/lat/p3_${side}_$r.lat" >>"$T/lat/p3_$side.lat"
 		cat "$T/lat/p3s_${side}_$r.lat" >>"$T/lat/p3s_$side.lat"
@@ -447,6 +452,10 @@ done
 # P4-P6 run with the P2 workspaces up too (started again, untimed).
 [ "$KEPT" = 1 ] || p2_wsd >/dev/null
 read -r P2_MED P2_MIN P2_MAX _ < <(printf '%s\n' "${P2_ROWS[@]}" | cut -d' ' -f4 | stats)
+# wsd's CPU time per batch: its whole cost for CONC starts (plus the probes'
+# lists, which run during both kinds of batch).
+CPU_WSD=$(printf '%s\n' "${CPU_ROWS[@]}" | awk '$1 == "wsd" { s += $2; n++ } END { printf "%.2f", s / n }')
+CPU_BARE=$(printf '%s\n' "${CPU_ROWS[@]}" | awk '$1 == "bare" { s += $2; n++ } END { printf "%.2f", s / n }')
 
 pcts() { # latencies on stdin -> "n p50 p99 max"
 	sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) { print "0 0 0 0"; exit }
@@ -544,6 +553,7 @@ MODE=full
 		read -r r w b ratio <<<"$row"
 		printf '%-4s %-50s %-30s\n' "" "  round $r: wsd / bare wall (s)" "$w / $b"
 	done
+	printf '%-4s %-50s %-30s\n' "" "  wsd CPU per batch: wsd / bare batch (s)" "$CPU_WSD / $CPU_BARE"
 	printf '%-4s %-50s %-30s %-10s %s\n' "" "  failures wsd / bare" "$P2_FAIL_WSD / $P2_FAIL_BARE" 0 \
 		"$( [ $((P2_FAIL_WSD + P2_FAIL_BARE)) = 0 ] && echo met || echo MISSED)"
 	printf '%-4s %-50s %-30s %-10s %s\n' P3 "list of $POP_READY ws during P2 wsd starts, p50/p99" \
@@ -585,7 +595,7 @@ jq -n \
 	--argjson pairs "$(printf '%s\n' "${P1_ROWS[@]}" | jq -R 'split(" ") | map(tonumber) | {pair: .[0], wsd_s: .[1], bare_s: .[2], ratio: .[3]}' | jq -s .)" \
 	--argjson p1 "{\"median\": $P1_MED, \"min\": $P1_MIN, \"max\": $P1_MAX, \"q1\": $P1_Q1, \"q3\": $P1_Q3, \"wsd_median_s\": $P1_WMED, \"bare_median_s\": $P1_BMED, \"failures\": $P1_FAIL}" \
 	--argjson p2rounds "$(printf '%s\n' "${P2_ROWS[@]}" | jq -R 'split(" ") | map(tonumber) | {round: .[0], wsd_s: .[1], bare_s: .[2], ratio: .[3]}' | jq -s .)" \
-	--argjson p2 "{\"concurrency\": $CONC, \"median_ratio\": $P2_MED, \"min\": $P2_MIN, \"max\": $P2_MAX, \"failures_wsd\": $P2_FAIL_WSD, \"failures_bare\": $P2_FAIL_BARE}" \
+	--argjson p2 "{\"concurrency\": $CONC, \"median_ratio\": $P2_MED, \"min\": $P2_MIN, \"max\": $P2_MAX, \"failures_wsd\": $P2_FAIL_WSD, \"failures_bare\": $P2_FAIL_BARE, \"wsd_cpu_s_per_wsd_batch\": $CPU_WSD, \"wsd_cpu_s_per_bare_batch\": $CPU_BARE}" \
 	--argjson p3 "{\"records_listed\": $POP_READY, \"workspaces_total\": $NWS, \"reply_bytes\": $LIST_BYTES, \"during_wsd_starts\": {\"n\": $P3_N, \"p50_ms\": $P3_P50, \"p99_ms\": $P3_P99, \"max_ms\": $P3_MAX, \"errors\": $P3_ERR}, \"during_bare_starts\": {\"n\": $P3B_N, \"p50_ms\": $P3B_P50, \"p99_ms\": $P3B_P99, \"max_ms\": $P3B_MAX}, \"idle\": {\"n\": $P3I_N, \"p50_ms\": $P3I_P50, \"p99_ms\": $P3I_P99, \"max_ms\": $P3I_MAX}, \"one_of_all\": {\"during_wsd_starts\": {\"n\": $S3_N, \"p50_ms\": $S3_P50, \"p99_ms\": $S3_P99, \"max_ms\": $S3_MAX}, \"during_bare_starts\": {\"n\": $S3B_N, \"p50_ms\": $S3B_P50, \"p99_ms\": $S3B_P99, \"max_ms\": $S3B_MAX}, \"idle\": {\"n\": $S3I_N, \"p50_ms\": $S3I_P50, \"p99_ms\": $S3I_P99, \"max_ms\": $S3I_MAX}}}" \
 	--argjson p4 "{\"list_population\": $P4_LIST, \"list_one\": $P4_LIST1, \"show\": $P4_SHOW}" \
 	--argjson p5 "{\"idle_kb\": $RSS_IDLE, \"population_kb\": $RSS_POP, \"after_p2_kb\": $RSS_P2, \"after_p4_kb\": $RSS_LOAD, \"after_restart_kb\": $RSS_RESTART, \"peak_hwm_kb\": $HWM, \"anon_idle_kb\": $ANON_IDLE, \"anon_after_p4_kb\": $ANON_LOAD, \"private_idle_kb\": $PRIV_IDLE, \"private_after_p4_kb\": $PRIV_LOAD}" \
