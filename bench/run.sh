@@ -1,0 +1,616 @@
+#!/bin/bash
+# bench/run.sh: wsd's cost over the bare engine, measured side by side.
+#
+#   P1  start overhead: `wsctl start` until ready vs a bare `docker run` of the
+#       same container (same limits, mounts, entrypoint contract) followed by
+#       the same readiness check; alternating pairs, ratio median and spread
+#   P2  16 users start at once through wsd vs 16 bare runs at once (wall time)
+#   P3  GET /v1/workspaces latency (p50/p99) while the P2 starts run, for a
+#       user owning every workspace of the population
+#   P4  requests/s of list and show with 64 keep-alive connections
+#   P5  wsd's VmRSS idle and with the population
+#   P6  wsd killed with SIGKILL and restarted: time until every running
+#       workspace is adopted and ready again
+#
+# Runs as root against the running engine with the image wslab/offline:1.
+# Builds a release wsd into build-bench/, runs it with instance = bench on a
+# private socket and state dir, and touches only containers labelled
+# wslab.instance=bench or wslab-bench.bare. Users wsbench00..wsbench16 are
+# created when missing and kept. Prints a table and writes
+# bench/results/latest.json and bench/results/latest.txt.
+#
+# usage: bench/run.sh [--quick] [--pairs N] [--population N] [--rounds N]
+#   --quick         3 pairs, population 8, 4 concurrent starts, 1 round, short loads
+#   --pairs N       P1 pairs (default 10)
+#   --population N  workspaces owned by wsbench00 during P3-P6 (default 184, so
+#                   that P6 restarts with 200; fewer when MemAvailable would
+#                   drop under 6 GiB: the machine is shared)
+#   --rounds N      P2 rounds; rounds alternate wsd-first and bare-first (default 4)
+set -euo pipefail
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${WSLAB_BENCH_BUILD:-$SRC/build-bench}
+OUTDIR=${WSLAB_BENCH_OUT:-$SRC/bench/results}
+IMAGE=wslab/offline:1
+INSTANCE=bench
+BARE_LABEL=wslab-bench.bare
+WSD_PORT_MIN=25000
+WSD_PORT_MAX=25999
+BARE_PORT_BASE=26000
+MEM=1g
+SHM=128m
+CPUS=1
+PIDS=4096
+
+QUICK=0
+PAIRS=10
+POP=184
+MIN_AVAIL_KB=$((6 * 1024 * 1024)) # the population stops growing below this MemAvailable
+CONC=16
+ROUNDS=4
+LOAD_S=5
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) QUICK=1 PAIRS=3 POP=8 CONC=4 ROUNDS=1 LOAD_S=2 ;;
+	--pairs) PAIRS=$2; shift ;;
+	--population) POP=$2; shift ;;
+	--rounds) ROUNDS=$2; shift ;;
+	-h | --help) sed -n '2,28p' "$0"; exit 0 ;;
+	*) echo "unknown option $1 (try --help)" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+WSD=$BUILD/server/wsd
+WSCTL=$BUILD/client/wsctl
+LOADGEN=$BUILD/loadgen
+READY=$BUILD/ready
+T=
+WSD_PID=
+BG_PIDS=()
+
+log() { printf '# %s\n' "$*" >&2; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+now() { echo "$EPOCHREALTIME"; }
+# sub A B: A - B in seconds, 3 decimals.
+sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
+
+remove_ours() {
+	local ids
+	ids=$( {
+		docker ps -aq --filter "label=wslab.instance=$INSTANCE"
+		docker ps -aq --filter "label=$BARE_LABEL"
+	} | sort -u)
+	if [ -n "$ids" ]; then
+		# shellcheck disable=SC2086
+		printf '%s\n' $ids | xargs -r -n 16 -P 4 docker rm -f >/dev/null 2>&1 || true
+	fi
+}
+
+cleanup() {
+	local p
+	for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	if [ -n "$WSD_PID" ]; then
+		kill "$WSD_PID" 2>/dev/null || true
+		wait "$WSD_PID" 2>/dev/null || true
+	fi
+	remove_ours
+	if [ -n "$T" ] && [ "${KEEP:-0}" != 1 ]; then rm -rf "$T"; fi
+}
+
+# ---------------------------------------------------------------- setup
+
+[ "$(id -u)" = 0 ] || die "run as root (makes users, talks to the engine)"
+for tool in docker curl jq ssh-keygen runuser setpriv cmake cc awk; do
+	command -v "$tool" >/dev/null || die "missing $tool"
+done
+timeout 10 docker info >/dev/null 2>&1 || die "no engine answers (docker info)"
+docker image inspect "$IMAGE" >/dev/null 2>&1 || die "image $IMAGE missing (templates/offline/build.sh)"
+
+log "building release binaries in $BUILD"
+cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD" -j "$(nproc)" --target wsd wsctl >/dev/null
+cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+	-Wmissing-prototypes "$SRC/bench/loadgen.c" -o "$LOADGEN"
+cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+	-Wmissing-prototypes "$SRC/bench/ready.c" -o "$READY"
+
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+remove_ours
+
+T=$(mktemp -d /tmp/wslab-bench.XXXXXX)
+chmod 755 "$T"
+SOCK=$T/wsd.sock
+mkdir -p "$OUTDIR" "$T/bare" "$T/lat"
+
+user_name() { printf 'wsbench%02d' "$1"; }
+make_user() {
+	local u=$1 home
+	id "$u" >/dev/null 2>&1 || useradd -m -s /bin/bash "$u"
+	home=$(getent passwd "$u" | cut -d: -f6)
+	if [ ! -f "$home/.ssh/id_ed25519.pub" ]; then
+		runuser -u "$u" -- mkdir -p -m 700 "$home/.ssh"
+		runuser -u "$u" -- ssh-keygen -q -t ed25519 -N '' -f "$home/.ssh/id_ed25519"
+	fi
+}
+for i in $(seq 0 $((CONC + 1))); do make_user "$(user_name "$i")"; done
+U0=$(user_name 0)       # owns the population
+US=$(user_name $((CONC + 1))) # owns one workspace: a student's view of a full registry
+chmod 777 "$T/lat" # the load generators run as U0 and US and write their latencies here
+
+# as USER COMMAND...: run as that user against the bench's wsd.
+as() {
+	local u=$1
+	shift
+	runuser -u "$u" -- env WSCTL_SOCKET="$SOCK" HOME="$(getent passwd "$u" | cut -d: -f6)" \
+		XDG_CACHE_HOME= "$@"
+}
+
+cat >"$T/wsd.conf" <<CONF
+socket = $SOCK
+state_dir = $T/state
+home_root = $T/home
+port_min = $WSD_PORT_MIN
+port_max = $WSD_PORT_MAX
+ready_timeout = 180s
+stop_timeout = 2s
+log_level = info
+instance = $INSTANCE
+quota_gpus = unlimited
+quota_workspaces = unlimited
+static_gpus =
+nvml_library = /nonexistent/libnvidia-ml.so.1
+[template offline]
+image = $IMAGE
+memory = $MEM
+shm = $SHM
+cpus = $CPUS
+pids_limit = $PIDS
+CONF
+
+start_wsd() {
+	rm -f "$SOCK"
+	"$WSD" --config "$T/wsd.conf" >>"$T/wsd.log" 2>&1 &
+	WSD_PID=$!
+	for _ in $(seq 1 600); do
+		[ -S "$SOCK" ] && return 0
+		kill -0 "$WSD_PID" 2>/dev/null || break
+		sleep 0.01
+	done
+	tail -n 20 "$T/wsd.log" >&2
+	die "wsd did not start"
+}
+
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$WSD_PID/status"; }
+# cpu_s: wsd's CPU time so far (user + system, all threads), in seconds.
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$WSD_PID/stat"; }
+hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$WSD_PID/status"; }
+# anon_kb: the private part of VmRSS (heap, stacks); the rest is mapped files
+# (wsd and its shared libraries' code, shared with every process using them).
+anon_kb() { awk '/^RssAnon:/ { print $2 }' "/proc/$WSD_PID/status"; }
+# priv_kb: pages only wsd maps (Private_Clean + Private_Dirty of smaps_rollup).
+priv_kb() { awk '/^Private_(Clean|Dirty):/ { k += $2 } END { print k }' "/proc/$WSD_PID/smaps_rollup"; }
+
+# api_root PATH: GET as root (an admin) on the bench socket.
+api_root() { curl -sf --max-time 5 --unix-socket "$SOCK" "http://wsd$1"; }
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+# The engine is shared: when someone restarts it during the run, every
+# number after that is suspect. Checked at each phase and reported.
+DOCKERD_PID=$(pidof dockerd | cut -d' ' -f1 || true)
+ENGINE_RESTARTED=false
+engine_check() {
+	if [ "$(pidof dockerd | cut -d' ' -f1 || true)" != "$DOCKERD_PID" ]; then
+		[ "$ENGINE_RESTARTED" = true ] || log "WARNING: the engine was restarted during the run ($1)"
+		ENGINE_RESTARTED=true
+	fi
+}
+T_BEGIN=$(now)
+start_wsd
+sleep 1
+RSS_IDLE=$(rss_kb)
+ANON_IDLE=$(anon_kb)
+PRIV_IDLE=$(priv_kb)
+log "wsd up (pid $WSD_PID), idle VmRSS $RSS_IDLE kB"
+
+# ---------------------------------------------------------------- bare runs
+
+# bare_prepare SLOT USER: the files wsd prepares for a workspace (see
+# server/wsfs.c), with the same owners and modes: a home, a token, an SSH
+# host key, authorized_keys, passwd and group.
+bare_prepare() { # SLOT USER
+	local d=$T/bare/$1 u=$2 uid gid home etc
+	uid=$(id -u "$u")
+	gid=$(id -g "$u")
+	home=$(getent passwd "$u" | cut -d: -f6)
+	etc=$d/etc
+	mkdir -p "$d/home/$u"
+	chown "$uid:$gid" "$d/home/$u"
+	chmod 700 "$d/home/$u"
+	rm -rf "$etc"
+	mkdir -m 711 "$etc"
+	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$etc/jupyter_token"
+	chown "$uid:$gid" "$etc/jupyter_token"
+	chmod 400 "$etc/jupyter_token"
+	ssh-keygen -q -t ed25519 -N '' -C '' -f "$etc/ssh_host_ed25519_key"
+	chown "$uid:$gid" "$etc/ssh_host_ed25519_key"
+	cat "$home"/.ssh/*.pub >"$etc/authorized_keys"
+	printf 'root:x:0:0:root:/root:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n%s:x:%s:%s:%s:/home/%s:/bin/bash\n' \
+		"$u" "$uid" "$gid" "$u" "$u" >"$etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n%s:x:%s:\n' "$(id -gn "$u")" "$gid" >"$etc/group"
+	chmod 644 "$etc/authorized_keys" "$etc/passwd" "$etc/group"
+}
+
+# wait_ready JPORT SPORT TOKEN: what wsd waits for, polled every 50 ms by
+# bench/ready.c: Jupyter's /api/status answers 200 with the token, and
+# sshd sends its banner.
+wait_ready() { "$READY" "$1" "$2" "$3" 180; }
+
+# bare_run SLOT USER: docker run of the files bare_prepare SLOT made, then
+# wait until ready; this is the timed part of a bare start (the files are
+# made before the clock starts, so wsd's own preparation counts against it).
+# Returns non-zero on failure. Container named wsbench-bare-SLOT.
+bare_run() {
+	local slot=$1 u=$2 d=$T/bare/$1 uid gid jp sp tok name=bare$1
+	uid=$(id -u "$u")
+	gid=$(id -g "$u")
+	jp=$((BARE_PORT_BASE + 2 * slot))
+	sp=$((jp + 1))
+	read -r tok <"$d/etc/jupyter_token" || true # no newline at its end
+	docker run -d --name "wsbench-bare-$slot" --label "$BARE_LABEL=1" \
+		--label "wslab.owner=$u" --label "wslab.uid=$uid" --label "wslab.name=$name" \
+		--user "$uid:$gid" --hostname "$name" --workdir "/home/$u" \
+		--init --cap-drop ALL --security-opt no-new-privileges --pids-limit "$PIDS" \
+		--memory "$MEM" --memory-swap "$MEM" --shm-size "$SHM" --cpus "$CPUS" \
+		--ipc private --network bridge --restart no \
+		--mount "type=bind,source=$d/home/$u,target=/home/$u" \
+		--mount "type=bind,source=$d/etc,target=/etc/wslab,readonly" \
+		--mount "type=bind,source=$d/etc/passwd,target=/etc/passwd,readonly" \
+		--mount "type=bind,source=$d/etc/group,target=/etc/group,readonly" \
+		-e "HOME=/home/$u" -e "USER=$u" -e "LOGNAME=$u" -e SHELL=/bin/bash \
+		-e "WSLAB_WORKSPACE=$name" -e WSLAB_JUPYTER_PORT=8888 -e WSLAB_SSH_PORT=2222 \
+		-e NVIDIA_VISIBLE_DEVICES=void -e CUDA_VISIBLE_DEVICES= \
+		-p "127.0.0.1:$jp:8888" -p "127.0.0.1:$sp:2222" "$IMAGE" >/dev/null || return 1
+	wait_ready "$jp" "$sp" "$tok"
+}
+bare_rm() { docker rm -f "wsbench-bare-$1" >/dev/null 2>&1 || true; }
+
+# wsd_once USER NAME: wsctl start until ready.
+wsd_once() { as "$1" "$WSCTL" start --name "$2" >/dev/null 2>&1; }
+wsd_stop() { as "$1" "$WSCTL" stop "$2" >/dev/null 2>&1 || true; }
+
+# ---------------------------------------------------------------- P1
+
+log "P1: $PAIRS alternating pairs (wsctl start vs bare docker run)"
+P1_ROWS=()
+P1_FAIL=0
+for i in $(seq 1 "$PAIRS"); do
+	for side in $( ((i % 2)) && echo "wsd bare" || echo "bare wsd"); do
+		t0=$(now)
+		if [ "$side" = wsd ]; then
+			wsd_once "$U0" p1 || P1_FAIL=$((P1_FAIL + 1))
+			w=$(sub "$(now)" "$t0")
+			wsd_stop "$U0" p1
+		else
+			bare_prepare 0 "$U0"
+			t0=$(now)
+			bare_run 0 "$U0" || P1_FAIL=$((P1_FAIL + 1))
+			b=$(sub "$(now)" "$t0")
+			bare_rm 0
+		fi
+	done
+	r=$(awk -v w="$w" -v b="$b" 'BEGIN { printf "%.3f", w / b }')
+	P1_ROWS+=("$i $w $b $r")
+	log "  pair $i: wsd $w s, bare $b s, ratio $r"
+done
+stats() { # numbers on stdin -> "median min max q1 q3"
+	sort -g | awk '{ a[NR] = $1 }
+	function q(p,  x, i, f) { x = 1 + p * (NR - 1); i = int(x); f = x - i
+		return i < NR ? a[i] + f * (a[i + 1] - a[i]) : a[i] }
+	END { printf "%.3f %.3f %.3f %.3f %.3f\n", q(0.5), a[1], a[NR], q(0.25), q(0.75) }'
+}
+read -r P1_MED P1_MIN P1_MAX P1_Q1 P1_Q3 < <(printf '%s\n' "${P1_ROWS[@]}" | cut -d' ' -f4 | stats)
+read -r P1_WMED _ < <(printf '%s\n' "${P1_ROWS[@]}" | cut -d' ' -f2 | stats)
+read -r P1_BMED _ < <(printf '%s\n' "${P1_ROWS[@]}" | cut -d' ' -f3 | stats)
+
+engine_check "before population"
+# ---------------------------------------------------------------- population
+
+log "population: $POP workspaces owned by $U0, 8 starts at a time"
+T0=$(now)
+POP_FAIL=0
+for b in $(seq 1 8 "$POP"); do
+	if [ "$(awk '/^MemAvailable/ { print $2 }' /proc/meminfo)" -lt "$MIN_AVAIL_KB" ]; then
+		log "  stopping at $((b - 1)) workspaces: MemAvailable under 6 GiB"
+		break
+	fi
+	pids=()
+	for k in $(seq "$b" $((b + 7))); do
+		[ "$k" -le "$POP" ] || break
+		wsd_once "$U0" "$(printf 'pop%03d' "$k")" &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p" || POP_FAIL=$((POP_FAIL + 1)); done
+done
+POP_S=$(sub "$(now)" "$T0")
+POP_READY=$(as "$U0" "$WSCTL" ls --json | jq '[.workspaces[] | select(.state == "ready")] | length')
+log "  $POP_READY ready in $POP_S s ($POP_FAIL failed)"
+RSS_POP=$(rss_kb)
+
+# ---------------------------------------------------------------- P2 + P3
+
+# p2_wsd ROUND: CONC users start at once through wsd; prints wall seconds.
+p2_wsd() {
+	local i pids=() t0 fails=0
+	t0=$(now)
+	for i in $(seq 1 "$CONC"); do
+		wsd_once "$(user_name "$i")" p2 &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
+	echo "$(sub "$(now)" "$t0") $fails"
+}
+p2_wsd_clear() {
+	local i pids=()
+	for i in $(seq 1 "$CONC"); do
+		wsd_stop "$(user_name "$i")" p2 &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+}
+p2_bare() {
+	local i pids=() t0 fails=0
+	for i in $(seq 1 "$CONC"); do bare_prepare "$i" "$(user_name "$i")"; done
+	t0=$(now)
+	for i in $(seq 1 "$CONC"); do
+		bare_run "$i" "$(user_name "$i")" &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
+	echo "$(sub "$(now)" "$t0") $fails"
+}
+p2_bare_clear() {
+	local i pids=()
+	for i in $(seq 1 "$CONC"); do
+		bare_rm "$i" &
+		pids+=($!)
+	done
+	wait "${pids[@]}" # never a bare `wait`: wsd is a child too
+}
+
+# Latency probes: one keep-alive connection each, 100 lists a second,
+# one as the owner of the population (each reply carries all of its
+# workspaces), one as a user with a single workspace (wsd still walks every
+# record to find it). setpriv execs, so the pid is the load generator's
+# (runuser would stay the parent and keep the signal from it).
+probe() { # USER FILE [DURATION]; run it with & (it execs)
+	exec setpriv --reuid="$1" --regid="$1" --init-groups "$LOADGEN" -s "$SOCK" -c 1 -d "${3:-0}" \
+		-r 100 -o "$2.lat" /v1/workspaces >"$2.json"
+}
+probe_start() { # TAG
+	probe "$U0" "$T/lat/p3_$1" &
+	PROBE_PIDS=("$!")
+	probe "$US" "$T/lat/p3s_$1" &
+	PROBE_PIDS+=("$!")
+	BG_PIDS+=("${PROBE_PIDS[@]}")
+	sleep 0.2
+}
+probe_stop() {
+	kill -TERM "${PROBE_PIDS[@]}"
+	wait "${PROBE_PIDS[@]}" || true
+}
+
+wsd_once "$US" solo || die "cannot start the workspace of $US"
+log "P3 baseline: list latency with no starts running"
+probe "$U0" "$T/lat/p3_idle" "$LOAD_S" &
+p=$!
+probe "$US" "$T/lat/p3s_idle" "$LOAD_S" &
+wait "$p" "$!"
+
+log "P2: $ROUNDS round(s) of $CONC concurrent starts, wsd and bare alternating"
+P2_ROWS=()
+CPU_ROWS=()
+P2_FAIL_WSD=0
+P2_FAIL_BARE=0
+KEPT=0
+: >"$T/lat/p3_wsd.lat"
+: >"$T/lat/p3_bare.lat"
+: >"$T/lat/p3s_wsd.lat"
+: >"$T/lat/p3s_bare.lat"
+for r in $(seq 1 "$ROUNDS"); do
+	order="wsd bare"
+	[ $((r % 2)) = 0 ] && order="bare wsd"
+	for side in $order; do
+		probe_start "${side}_$r"
+		c0=$(cpu_s)
+		if [ "$side" = wsd ]; then
+			read -r w wf < <(p2_wsd)
+			P2_FAIL_WSD=$((P2_FAIL_WSD + wf))
+		else
+			read -r b bf < <(p2_bare)
+			P2_FAIL_BARE=$((P2_FAIL_BARE + bf))
+		fi
+		probe_stop
+		CPU_ROWS+=("$side $(sub "$(cpu_s)" "$c0")")
+		engine_check "P2 $side round $r"
+		cat "$T/lat/p3_${side}_$r.lat" >>"$T/lat/p3_$side.lat"
+		cat "$T/lat/p3s_${side}_$r.lat" >>"$T/lat/p3s_$side.lat"
+		RSS_P2=$(rss_kb)
+		if [ "$side" = bare ]; then
+			p2_bare_clear
+		elif [ "$r" = "$ROUNDS" ] && [ "$order" = "bare wsd" ]; then
+			KEPT=1 # the last batch of all stays up for P4-P6
+		else
+			p2_wsd_clear
+		fi
+	done
+	ratio=$(awk -v w="$w" -v b="$b" 'BEGIN { printf "%.3f", w / b }')
+	P2_ROWS+=("$r $w $b $ratio")
+	log "  round $r: wsd $w s ($wf failed), bare $b s ($bf failed), ratio $ratio"
+done
+# P4-P6 run with the P2 workspaces up too (started again, untimed).
+[ "$KEPT" = 1 ] || p2_wsd >/dev/null
+read -r P2_MED P2_MIN P2_MAX _ < <(printf '%s\n' "${P2_ROWS[@]}" | cut -d' ' -f4 | stats)
+# wsd's CPU time per batch: its whole cost for CONC starts (plus the probes'
+# lists, which run during both kinds of batch).
+CPU_WSD=$(printf '%s\n' "${CPU_ROWS[@]}" | awk '$1 == "wsd" { s += $2; n++ } END { printf "%.2f", s / n }')
+CPU_BARE=$(printf '%s\n' "${CPU_ROWS[@]}" | awk '$1 == "bare" { s += $2; n++ } END { printf "%.2f", s / n }')
+
+pcts() { # latencies on stdin -> "n p50 p99 max"
+	sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) { print "0 0 0 0"; exit }
+		i50 = int(0.50 * (NR - 1) + 0.5) + 1; i99 = int(0.99 * (NR - 1) + 0.5) + 1
+		printf "%d %.3f %.3f %.3f\n", NR, a[i50], a[i99], a[NR] }'
+}
+read -r P3_N P3_P50 P3_P99 P3_MAX < <(pcts <"$T/lat/p3_wsd.lat")
+read -r P3B_N P3B_P50 P3B_P99 P3B_MAX < <(pcts <"$T/lat/p3_bare.lat")
+read -r P3I_N P3I_P50 P3I_P99 P3I_MAX < <(pcts <"$T/lat/p3_idle.lat")
+read -r S3_N S3_P50 S3_P99 S3_MAX < <(pcts <"$T/lat/p3s_wsd.lat")
+read -r S3B_N S3B_P50 S3B_P99 S3B_MAX < <(pcts <"$T/lat/p3s_bare.lat")
+read -r S3I_N S3I_P50 S3I_P99 S3I_MAX < <(pcts <"$T/lat/p3s_idle.lat")
+P3_ERR=$(cat "$T"/lat/p3*_*.json | jq -s 'map(.errors) | add')
+NWS=$(api_root /v1/admin/workspaces | jq '.workspaces | length')
+NREADY=$(api_root /v1/admin/workspaces | jq '[.workspaces[] | select(.state == "ready")] | length')
+LIST_BYTES=$(as "$U0" curl -s --unix-socket "$SOCK" http://wsd/v1/workspaces | wc -c)
+log "  P3: list of $POP_READY workspaces ($LIST_BYTES bytes) during wsd starts:" \
+	"p50 $P3_P50 ms, p99 $P3_P99 ms over $P3_N requests"
+
+engine_check "before P4"
+# ---------------------------------------------------------------- P4
+
+log "P4: throughput, 64 connections, ${LOAD_S} s each"
+lg() { as "$1" "$LOADGEN" -s "$SOCK" -c 64 -d "$LOAD_S" "${@:2}"; }
+P4_LIST=$(lg "$U0" /v1/workspaces)
+P4_LIST1=$(lg "$(user_name 1)" /v1/workspaces)
+P4_SHOW=$(lg "$U0" /v1/workspaces/pop001)
+RSS_LOAD=$(rss_kb)
+ANON_LOAD=$(anon_kb)
+PRIV_LOAD=$(priv_kb)
+HWM=$(hwm_kb)
+
+engine_check "before P6"
+# ---------------------------------------------------------------- P6
+
+N6=$NREADY
+log "P6: SIGKILL wsd with $N6 ready workspaces, restart, wait until all are ready"
+ENGINE_LIST_MS=$(curl -s -o /dev/null -w '%{time_total}' --unix-socket /var/run/docker.sock \
+	"http://d/containers/json?filters=%7B%22label%22%3A%5B%22wslab.instance%3D$INSTANCE%22%5D%7D" |
+	awk '{ printf "%.1f", $1 * 1000 }')
+kill -9 "$WSD_PID"
+wait "$WSD_PID" 2>/dev/null || true
+WSD_PID=
+T0=$(now)
+start_wsd
+T_SOCK=$(sub "$(now)" "$T0")
+T_READY=
+for _ in $(seq 1 3000); do
+	n=$(api_root /v1/admin/workspaces 2>/dev/null |
+		jq '[.workspaces[] | select(.state == "ready")] | length' 2>/dev/null || echo 0)
+	if [ "$n" -ge "$N6" ]; then
+		T_READY=$(sub "$(now)" "$T0")
+		break
+	fi
+	sleep 0.02
+done
+[ -n "$T_READY" ] || T_READY=-1
+log "  socket after $T_SOCK s, all $N6 ready after $T_READY s"
+RSS_RESTART=$(rss_kb)
+
+T_TOTAL=$(sub "$(now)" "$T_BEGIN")
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+engine_check end
+
+# ---------------------------------------------------------------- report
+
+verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v >= 0 && v <= t) ? "met" : "MISSED" }'; }
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+rps() { jq -r '.rps' <<<"$1"; }
+P4_ERR=$(jq -s 'map(.errors) | add' <<<"$P4_LIST$P4_LIST1$P4_SHOW")
+RSS_MAX=$(printf '%s\n' "$RSS_POP" "$RSS_P2" "$RSS_LOAD" "$RSS_RESTART" | sort -n | tail -1)
+
+MACHINE="$(nproc) cores ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)),"
+MACHINE+=" $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo),"
+MACHINE+=" Debian $(cat /etc/debian_version), kernel $(uname -r),"
+MACHINE+=" Docker $(docker version --format '{{.Server.Version}}')"
+MODE=full
+[ "$QUICK" = 1 ] && MODE=quick
+
+{
+	echo "wslab bench ($MODE) $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo '?')"
+	echo "machine: $MACHINE"
+	[ "$ENGINE_RESTARTED" = false ] || echo "WARNING: the engine was restarted during this run by someone else; numbers are suspect"
+	echo "load average before: $LOAD_BEFORE; after: $LOAD_AFTER; engine restarted during run: $ENGINE_RESTARTED; run took ${T_TOTAL} s"
+	echo
+	printf '%-4s %-50s %-30s %-10s %s\n' id measure result target verdict
+	printf '%-4s %-50s %-30s %-10s %s\n' P1 "start overhead, ratio wsctl/bare ($PAIRS pairs)" \
+		"median $P1_MED (min $P1_MIN, max $P1_MAX)" "<= 1.05" "$(verdict "$P1_MED" 1.05)"
+	printf '%-4s %-50s %-30s\n' "" "  median start: wsd / bare (s)" "$P1_WMED / $P1_BMED"
+	printf '%-4s %-50s %-30s %-10s %s\n' "" "  failures" "$P1_FAIL" 0 \
+		"$( [ "$P1_FAIL" = 0 ] && echo met || echo MISSED)"
+	printf '%-4s %-50s %-30s %-10s %s\n' P2 "$CONC concurrent starts, wall ratio ($ROUNDS rounds)" \
+		"median $P2_MED (min $P2_MIN, max $P2_MAX)" "<= 1.10" "$(verdict "$P2_MED" 1.10)"
+	for row in "${P2_ROWS[@]}"; do
+		read -r r w b ratio <<<"$row"
+		printf '%-4s %-50s %-30s\n' "" "  round $r: wsd / bare wall (s)" "$w / $b"
+	done
+	printf '%-4s %-50s %-30s\n' "" "  wsd CPU per batch: wsd / bare batch (s)" "$CPU_WSD / $CPU_BARE"
+	printf '%-4s %-50s %-30s %-10s %s\n' "" "  failures wsd / bare" "$P2_FAIL_WSD / $P2_FAIL_BARE" 0 \
+		"$( [ $((P2_FAIL_WSD + P2_FAIL_BARE)) = 0 ] && echo met || echo MISSED)"
+	printf '%-4s %-50s %-30s %-10s %s\n' P3 "list of $POP_READY ws during P2 wsd starts, p50/p99" \
+		"$P3_P50 / $P3_P99 ms (max $P3_MAX)" "p99 <= 5" "$(verdict "$P3_P99" 5)"
+	printf '%-4s %-50s %-30s\n' "" "  same, during bare starts (control)" "$P3B_P50 / $P3B_P99 ms (max $P3B_MAX)"
+	printf '%-4s %-50s %-30s\n' "" "  same, no starts" "$P3I_P50 / $P3I_P99 ms (max $P3I_MAX)"
+	printf '%-4s %-50s %-30s %-10s %s\n' P3 "list of 1 ws among $NWS, during P2 wsd starts" \
+		"$S3_P50 / $S3_P99 ms (max $S3_MAX)" "p99 <= 5" "$(verdict "$S3_P99" 5)"
+	printf '%-4s %-50s %-30s\n' "" "  same, during bare starts (control)" "$S3B_P50 / $S3B_P99 ms (max $S3B_MAX)"
+	printf '%-4s %-50s %-30s\n' "" "  same, no starts" "$S3I_P50 / $S3I_P99 ms (max $S3I_MAX)"
+	printf '%-4s %-50s %-30s\n' "" "  requests (both) / errors / big reply" "$P3_N+$S3_N / $P3_ERR / $LIST_BYTES B"
+	printf '%-4s %-50s %-30s\n' P4 "list ($POP_READY ws), 64 conns" "$(rps "$P4_LIST") req/s"
+	printf '%-4s %-50s %-30s\n' "" "list (1 ws), 64 conns" "$(rps "$P4_LIST1") req/s"
+	printf '%-4s %-50s %-30s\n' "" "show, 64 conns" "$(rps "$P4_SHOW") req/s"
+	printf '%-4s %-50s %-30s\n' "" "  errors" "$P4_ERR"
+	printf '%-4s %-50s %-30s %-10s %s\n' P5 "VmRSS idle" "$(mb "$RSS_IDLE") MB" "<= 16 MB" \
+		"$(verdict "$(mb "$RSS_IDLE")" 16)"
+	printf '%-4s %-50s %-30s %-10s %s\n' "" "VmRSS with $NWS workspaces (max of samples)" \
+		"$(mb "$RSS_MAX") MB (peak $(mb "$HWM"))" "<= 16 MB" "$(verdict "$(mb "$RSS_MAX")" 16)"
+	printf '%-4s %-50s %-30s\n' "" "  of which private (RssAnon): idle / after P4" \
+		"$(mb "$ANON_IDLE") / $(mb "$ANON_LOAD") MB"
+	printf '%-4s %-50s %-30s\n' "" "  private to wsd (smaps): idle / after P4" \
+		"$(mb "$PRIV_IDLE") / $(mb "$PRIV_LOAD") MB"
+	printf '%-4s %-50s %-30s %-10s %s\n' P6 "restart, $N6 running: all ready again" "$T_READY s" \
+		"<= 2 s" "$(verdict "$T_READY" 2)"
+	printf '%-4s %-50s %-30s\n' "" "  socket listening (reconciled)" "$T_SOCK s"
+	printf '%-4s %-50s %-30s\n' "" "  engine's list alone" "$ENGINE_LIST_MS ms"
+	echo
+	echo "P1 pairs (wsd s, bare s, ratio):"
+	printf '  %s\n' "${P1_ROWS[@]}"
+	echo "population: $POP_READY of $POP started in $POP_S s ($POP_FAIL failed)"
+} | tee "$T/table.txt"
+
+jq -n \
+	--arg mode "$MODE" --arg machine "$MACHINE" --arg when "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+	--arg commit "$(git -C "$SRC" rev-parse HEAD 2>/dev/null || echo '?')" \
+	--arg load_before "$LOAD_BEFORE" --arg load_after "$LOAD_AFTER" \
+	--argjson engine_restarted "$ENGINE_RESTARTED" --argjson total_s "$T_TOTAL" \
+	--argjson pairs "$(printf '%s\n' "${P1_ROWS[@]}" | jq -R 'split(" ") | map(tonumber) | {pair: .[0], wsd_s: .[1], bare_s: .[2], ratio: .[3]}' | jq -s .)" \
+	--argjson p1 "{\"median\": $P1_MED, \"min\": $P1_MIN, \"max\": $P1_MAX, \"q1\": $P1_Q1, \"q3\": $P1_Q3, \"wsd_median_s\": $P1_WMED, \"bare_median_s\": $P1_BMED, \"failures\": $P1_FAIL}" \
+	--argjson p2rounds "$(printf '%s\n' "${P2_ROWS[@]}" | jq -R 'split(" ") | map(tonumber) | {round: .[0], wsd_s: .[1], bare_s: .[2], ratio: .[3]}' | jq -s .)" \
+	--argjson p2 "{\"concurrency\": $CONC, \"median_ratio\": $P2_MED, \"min\": $P2_MIN, \"max\": $P2_MAX, \"failures_wsd\": $P2_FAIL_WSD, \"failures_bare\": $P2_FAIL_BARE, \"wsd_cpu_s_per_wsd_batch\": $CPU_WSD, \"wsd_cpu_s_per_bare_batch\": $CPU_BARE}" \
+	--argjson p3 "{\"records_listed\": $POP_READY, \"workspaces_total\": $NWS, \"reply_bytes\": $LIST_BYTES, \"during_wsd_starts\": {\"n\": $P3_N, \"p50_ms\": $P3_P50, \"p99_ms\": $P3_P99, \"max_ms\": $P3_MAX, \"errors\": $P3_ERR}, \"during_bare_starts\": {\"n\": $P3B_N, \"p50_ms\": $P3B_P50, \"p99_ms\": $P3B_P99, \"max_ms\": $P3B_MAX}, \"idle\": {\"n\": $P3I_N, \"p50_ms\": $P3I_P50, \"p99_ms\": $P3I_P99, \"max_ms\": $P3I_MAX}, \"one_of_all\": {\"during_wsd_starts\": {\"n\": $S3_N, \"p50_ms\": $S3_P50, \"p99_ms\": $S3_P99, \"max_ms\": $S3_MAX}, \"during_bare_starts\": {\"n\": $S3B_N, \"p50_ms\": $S3B_P50, \"p99_ms\": $S3B_P99, \"max_ms\": $S3B_MAX}, \"idle\": {\"n\": $S3I_N, \"p50_ms\": $S3I_P50, \"p99_ms\": $S3I_P99, \"max_ms\": $S3I_MAX}}}" \
+	--argjson p4 "{\"list_population\": $P4_LIST, \"list_one\": $P4_LIST1, \"show\": $P4_SHOW}" \
+	--argjson p5 "{\"idle_kb\": $RSS_IDLE, \"population_kb\": $RSS_POP, \"after_p2_kb\": $RSS_P2, \"after_p4_kb\": $RSS_LOAD, \"after_restart_kb\": $RSS_RESTART, \"peak_hwm_kb\": $HWM, \"anon_idle_kb\": $ANON_IDLE, \"anon_after_p4_kb\": $ANON_LOAD, \"private_idle_kb\": $PRIV_IDLE, \"private_after_p4_kb\": $PRIV_LOAD}" \
+	--argjson p6 "{\"workspaces\": $N6, \"all_ready_s\": $T_READY, \"socket_s\": $T_SOCK, \"engine_list_ms\": $ENGINE_LIST_MS}" \
+	--argjson population "{\"asked\": $POP, \"ready\": $POP_READY, \"seconds\": $POP_S, \"failed\": $POP_FAIL}" \
+	'{mode: $mode, when: $when, commit: $commit, machine: $machine,
+	  load_before: $load_before, load_after: $load_after, engine_restarted: $engine_restarted,
+	  total_s: $total_s, population: $population,
+	  p1: ($p1 + {pairs: $pairs}), p2: ($p2 + {rounds: $p2rounds}), p3: $p3, p4: $p4,
+	  p5: $p5, p6: $p6}' >"$T/results.json"
+
+cp "$T/table.txt" "$OUTDIR/$MODE.txt"
+cp "$T/results.json" "$OUTDIR/$MODE.json"
+if [ "$MODE" = full ]; then
+	cp "$T/table.txt" "$OUTDIR/latest.txt"
+	cp "$T/results.json" "$OUTDIR/latest.json"
+fi
+log "results: $OUTDIR/$MODE.json, $OUTDIR/$MODE.txt (full runs also latest.*)"
