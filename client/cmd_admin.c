@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "size.h"
 #include "wsctl.h"
@@ -136,22 +135,16 @@ admin_ls(int argc, char **argv)
 	json_array_foreach(json_object_get(reply, "workspaces"), i, ws)
 	{
 		char mem[32], age[16], gpus[64], left[16];
-		const char *exp = json_string_value(json_object_get(ws, "expires_at"));
 
 		size_format(json_integer_value(json_object_get(ws, "memory")), mem, sizeof(mem));
-		print_age((long long)time(NULL) -
-		              parse_time(json_string_value(json_object_get(ws, "created_at"))),
-		          age, sizeof(age));
+		ws_times(ws, age, left, sizeof(age));
 		gpu_list(ws, gpus, sizeof(gpus));
-		if (exp != NULL)
-			print_age(parse_time(exp) - (long long)time(NULL), left, sizeof(left));
 		printf("%-12s %-16s %-12s %-9s %-7s %7s %6lld %5s %8s\n",
 		       json_string_value(json_object_get(ws, "owner")),
 		       json_string_value(json_object_get(ws, "name")),
 		       json_string_value(json_object_get(ws, "id")),
 		       json_string_value(json_object_get(ws, "state")), gpus, mem,
-		       (long long)json_integer_value(json_object_get(ws, "ssh_port")), age,
-		       exp ? left : "never");
+		       (long long)json_integer_value(json_object_get(ws, "ssh_port")), age, left);
 	}
 	json_decref(reply);
 	return EXIT_OK;

@@ -33,6 +33,20 @@ parse_time(const char *iso)
 }
 
 void
+ws_times(json_t *ws, char *age, char *left, size_t len)
+{
+	const char *exp = json_string_value(json_object_get(ws, "expires_at"));
+
+	print_age((long long)time(NULL) -
+	              parse_time(json_string_value(json_object_get(ws, "created_at"))),
+	          age, len);
+	if (exp != NULL)
+		print_age(parse_time(exp) - (long long)time(NULL), left, len);
+	else
+		snprintf(left, len, "never");
+}
+
+void
 print_ssh_command(json_t *ws)
 {
 	printf("SSH:      ssh -p %lld %s@%s   (or: wsctl ssh %s)\n",
@@ -108,26 +122,18 @@ cmd_ls_exec(int argc, char **argv)
 	json_array_foreach(json_object_get(reply, "workspaces"), i, ws)
 	{
 		char mem[32], shm[32], age[16], gpus[64], left[16];
-		const char *exp = json_string_value(json_object_get(ws, "expires_at"));
 
 		size_format(json_integer_value(json_object_get(ws, "memory")), mem, sizeof(mem));
 		size_format(json_integer_value(json_object_get(ws, "shm")), shm, sizeof(shm));
-		print_age((long long)time(NULL) -
-		              parse_time(json_string_value(json_object_get(ws, "created_at"))),
-		          age, sizeof(age));
+		ws_times(ws, age, left, sizeof(age));
 		gpu_list(ws, gpus, sizeof(gpus));
-		if (exp != NULL)
-			print_age(parse_time(exp) - (long long)time(NULL), left, sizeof(left));
-		else
-			snprintf(left, sizeof(left), "never");
 		printf("%-16s %-12s %-9s %-10s %-7s %5g %7s %6s %6lld %5s %8s\n",
 		       json_string_value(json_object_get(ws, "name")),
 		       json_string_value(json_object_get(ws, "id")),
 		       json_string_value(json_object_get(ws, "state")),
 		       json_string_value(json_object_get(ws, "template")), gpus,
 		       json_number_value(json_object_get(ws, "cpus")), mem, shm,
-		       (long long)json_integer_value(json_object_get(ws, "ssh_port")), age,
-		       exp ? left : "never");
+		       (long long)json_integer_value(json_object_get(ws, "ssh_port")), age, left);
 	}
 	json_decref(reply);
 	return EXIT_OK;

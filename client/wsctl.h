@@ -66,6 +66,8 @@ int cmd_ssh_exec(int argc, char **argv);
 /* Shared printing. */
 void print_age(long long seconds, char *buf, size_t len);
 long long parse_time(const char *iso);
+/* A workspace's age and time left ("never" without a lifetime), each into len bytes. */
+void ws_times(json_t *ws, char *age, char *left, size_t len);
 void print_ssh_command(json_t *ws);
 void print_gpus(json_t *ws);
 /* "0,3" or "-" */

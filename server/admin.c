@@ -9,7 +9,6 @@
  */
 #include "admin.h"
 
-#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,24 +213,26 @@ quota_written(void *arg, int ok, const char *why, json_t *rows)
 }
 
 static void
-quota_write(struct request *req, struct quota_write *w)
+quota_write(struct quota_write *w)
 {
 	json_t *lim = quota_to_json(&w->after.q);
 	char *text = json_dumps(lim, JSON_COMPACT);
+	int rc;
 
 	json_decref(lim);
 	if (w->after.q.set == 0 || w->removing)
-		store_run("DELETE FROM quotas WHERE kind = ? AND name = ?",
-		          json_pack("[s, s]", quota_kind_name(w->after.kind), w->after.name),
-		          quota_written, w);
-	else if (store_run("INSERT OR REPLACE INTO quotas (kind, name, limits, updated_at) "
-	                   "VALUES (?, ?, ?, ?)",
-	                   json_pack("[s, s, s, f]", quota_kind_name(w->after.kind), w->after.name,
-	                             text ? text : "{}", store_now()),
-	                   quota_written, w) == -1)
-		quota_written(w, 0, "the store is not running", NULL);
+		rc = store_run("DELETE FROM quotas WHERE kind = ? AND name = ?",
+		               json_pack("[s, s]", quota_kind_name(w->after.kind), w->after.name),
+		               quota_written, w);
+	else
+		rc = store_run("INSERT OR REPLACE INTO quotas (kind, name, limits, updated_at) "
+		               "VALUES (?, ?, ?, ?)",
+		               json_pack("[s, s, s, f]", quota_kind_name(w->after.kind),
+		                         w->after.name, text ? text : "{}", store_now()),
+		               quota_written, w);
 	free(text);
-	(void)req;
+	if (rc == -1)
+		quota_written(w, 0, "the store is not running", NULL);
 }
 
 void
@@ -283,7 +284,7 @@ admin_set_quota(struct request *req, route_arg *args)
 		http_reply_error(req, 500, "internal", "out of memory");
 		return;
 	}
-	quota_write(req, w);
+	quota_write(w);
 }
 
 void
@@ -311,7 +312,7 @@ admin_rm_quota(struct request *req, route_arg *args)
 	w->after = *old;
 	w->removing = 1;
 	quota_table_remove(ws_quotas(), e.kind, e.name);
-	quota_write(req, w);
+	quota_write(w);
 }
 
 /*
@@ -335,23 +336,12 @@ show_work(uv_work_t *w)
 	struct quota_show *s = w->data;
 	struct passwd pw, *pwp = NULL;
 	char buf[8192];
-	gid_t gids[HTTP_MAX_GROUPS];
-	int n = HTTP_MAX_GROUPS;
 
 	if (getpwnam_r(s->user, &pw, buf, sizeof(buf), &pwp) != 0 || pwp == NULL)
 		return;
 	s->found = 1;
 	s->uid = pw.pw_uid;
-	if (getgrouplist(pw.pw_name, pw.pw_gid, gids, &n) == -1)
-		n = HTTP_MAX_GROUPS;
-	for (int i = 0; i < n && s->ngroups < HTTP_MAX_GROUPS; i++) {
-		struct group gr, *grp = NULL;
-		char gbuf[16384];
-
-		if (getgrgid_r(gids[i], &gr, gbuf, sizeof(gbuf), &grp) == 0 && grp != NULL &&
-		    strlen(gr.gr_name) < sizeof(s->groups[0]))
-			snprintf(s->groups[s->ngroups++], sizeof(s->groups[0]), "%s", gr.gr_name);
-	}
+	s->ngroups = http_user_groups(pw.pw_name, pw.pw_gid, s->groups, HTTP_MAX_GROUPS);
 }
 
 static json_t *

@@ -715,24 +715,24 @@ struct ident {
 	size_t ngroups;
 };
 
-/* The names of the user's groups, from the group database. */
-static void
-ident_groups(struct ident *id, const struct passwd *pw)
+size_t
+http_user_groups(const char *user, gid_t gid, char (*out)[33], size_t max)
 {
 	gid_t gids[HTTP_MAX_GROUPS];
 	int n = HTTP_MAX_GROUPS;
 	char buf[16384];
+	size_t k = 0;
 
-	if (getgrouplist(pw->pw_name, pw->pw_gid, gids, &n) == -1)
+	if (getgrouplist(user, gid, gids, &n) == -1)
 		n = HTTP_MAX_GROUPS; /* more than we keep: the first ones */
-	for (int i = 0; i < n && id->ngroups < HTTP_MAX_GROUPS; i++) {
+	for (int i = 0; i < n && k < max; i++) {
 		struct group gr, *grp = NULL;
 
 		if (getgrgid_r(gids[i], &gr, buf, sizeof(buf), &grp) == 0 && grp != NULL &&
-		    strlen(gr.gr_name) < sizeof(id->groups[0]))
-			snprintf(id->groups[id->ngroups++], sizeof(id->groups[0]), "%s",
-			         gr.gr_name);
+		    strlen(gr.gr_name) < sizeof(out[0]))
+			snprintf(out[k++], sizeof(out[0]), "%s", gr.gr_name);
 	}
+	return k;
 }
 
 static void
@@ -746,7 +746,7 @@ ident_work(uv_work_t *w)
 	if (getpwuid_r(id->uid, &pw, buf, sizeof(buf), &pwp) == 0 && pwp != NULL &&
 	    strlen(pw.pw_name) < sizeof(id->user)) {
 		snprintf(id->user, sizeof(id->user), "%s", pw.pw_name);
-		ident_groups(id, &pw);
+		id->ngroups = http_user_groups(pw.pw_name, pw.pw_gid, id->groups, HTTP_MAX_GROUPS);
 	}
 	if (id->uid == 0) {
 		id->admin = 1;

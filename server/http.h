@@ -63,6 +63,11 @@ void http_init(uv_loop_t *loop, const struct http_limits *lim, http_handler *han
 
 /* Stop accepting and close every connection. */
 void http_shutdown(void);
+/*
+ * The names of user's groups (primary gid first) from the group database,
+ * at most max. Blocking (NSS): pool threads only.
+ */
+size_t http_user_groups(const char *user, gid_t gid, char (*out)[33], size_t max);
 /* Open connections, for the tests of descriptor leaks. */
 size_t http_connections(void);
 

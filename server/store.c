@@ -157,11 +157,13 @@ row_json(sqlite3_stmt *st)
 	return o;
 }
 
+/* The statement for sql; *cached tells whether the cache keeps it. */
 static sqlite3_stmt *
-prepared(const char *sql, char *err, size_t errlen)
+prepared(const char *sql, int *cached, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 
+	*cached = 1;
 	for (size_t i = 0; i < ncache; i++)
 		if (strcmp(cache[i].sql, sql) == 0)
 			return cache[i].st;
@@ -171,6 +173,8 @@ prepared(const char *sql, char *err, size_t errlen)
 	}
 	if (ncache < CACHE_MAX && (cache[ncache].sql = strdup(sql)) != NULL)
 		cache[ncache++].st = st;
+	else
+		*cached = 0;
 	return st;
 }
 
@@ -178,15 +182,11 @@ prepared(const char *sql, char *err, size_t errlen)
 static int
 exec_one(const char *sql, json_t *params, json_t **rows, char *err, size_t errlen)
 {
-	sqlite3_stmt *st = prepared(sql, err, errlen);
 	int rc, cached;
+	sqlite3_stmt *st = prepared(sql, &cached, err, errlen);
 
 	if (st == NULL)
 		return -1;
-	cached = 0;
-	for (size_t i = 0; i < ncache; i++)
-		if (cache[i].st == st)
-			cached = 1;
 	if (rows != NULL)
 		*rows = json_array();
 	rc = bind_params(st, params);

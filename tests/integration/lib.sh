@@ -58,8 +58,13 @@ need_root() {
 ensure_engine() {
 	if timeout 10 docker info >/dev/null 2>&1; then return 0; fi
 	log "no engine answers: starting dockerd"
-	# Always with the fake GPU hook on its PATH, as fake_gpus wants it, so
-	# that harnesses running side by side never leave an engine without it.
+	start_dockerd
+}
+
+# start_dockerd: a dockerd, always with the fake GPU hook on its PATH (as
+# fake_gpus wants it, so that harnesses running side by side never leave an
+# engine without it); returns once it answers.
+start_dockerd() {
 	mkdir -p "$GPU_DIR"
 	install -m 755 "$SRC/tests/fake/nvidia-container-runtime-hook" "$GPU_DIR/"
 	(PATH=$GPU_DIR:$PATH setsid dockerd >>/var/log/wslab-test-dockerd.log 2>&1 &)
@@ -209,13 +214,7 @@ fake_gpus() {
 		kill "$pid"
 		for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
 	fi
-	(PATH=$GPU_DIR:$PATH setsid dockerd >/var/log/wslab-test-dockerd.log 2>&1 &)
-	for _ in $(seq 1 60); do
-		timeout 5 docker info >/dev/null 2>&1 && return 0
-		sleep 1
-	done
-	echo "dockerd did not come back with the fake hook" >&2
-	exit 1
+	start_dockerd
 }
 FAKE_NVML=$BUILD/tests/libnvidia-ml-fake.so
 
@@ -228,14 +227,7 @@ engine_restart() {
 	pid=$(dockerd_pid)
 	[ -n "$pid" ] && kill "$pid"
 	for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-	mkdir -p "$GPU_DIR"
-	(PATH=$GPU_DIR:$PATH setsid dockerd >>/var/log/wslab-test-dockerd.log 2>&1 &)
-	for _ in $(seq 1 60); do
-		timeout 5 docker info >/dev/null 2>&1 && return 0
-		sleep 1
-	done
-	echo "dockerd did not come back" >&2
-	exit 1
+	start_dockerd
 }
 
 setup_all() {

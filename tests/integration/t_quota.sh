@@ -94,6 +94,18 @@ r=$(api $ADM PUT /v1/admin/quotas/user/$A '{"memory": "99999999t"}')
 expect_match "admin: a huge size is refused" "$(echo "$r" | head -n -1)" "memory: .* is not a size"
 r=$(api $ADM PUT "/v1/admin/quotas/user/Bad%0AName" '{"gpus": 1}')
 expect_eq "admin: a bad user name is refused" "$(echo "$r" | tail -n1)" 400
+r=$(api $ADM PUT /v1/admin/quotas/user/$A '{"gpus": 1')
+expect_match "admin: malformed JSON is refused" "$(echo "$r" | tail -n1) $(echo "$r" | head -n -1)" '^400 .*not valid JSON'
+r=$(api $ADM PUT /v1/admin/quotas/host/$A '{"gpus": 1}')
+expect_match "admin: a quota kind other than user or group is refused" "$(echo "$r" | tail -n1) $(echo "$r" | head -n -1)" '^404 .*per user or per group'
+r=$(api $ADM GET "/v1/admin/usage?since=yesterday")
+expect_match "admin usage: a bad since is refused" "$(echo "$r" | tail -n1) $(echo "$r" | head -n -1)" '^400 .*since: not a date'
+r=$(api $ADM GET "/v1/admin/audit?limit=0")
+expect_match "admin audit: a limit out of range is refused" "$(echo "$r" | tail -n1) $(echo "$r" | head -n -1)" '^400 .*limit: 1 to 100000'
+r=$(api $ADM GET "/v1/admin/audit?limit=12abc")
+expect_eq "admin audit: a limit that is not a number is refused" "$(echo "$r" | tail -n1)" 400
+r=$(api $ADM DELETE "/v1/admin/workspaces/$A/nosuch")
+expect_eq "admin stop: an unknown workspace is 404" "$(echo "$r" | tail -n1)" 404
 expect_eq "admin: refused quota changes change nothing" \
 	"$(sqlite3 "$DB" "SELECT limits FROM quotas WHERE name = '$A'")" '{"workspaces":3}'
 expect_match "admin quota show --user: effective limits" "$(as $ADM "$WSCTL" admin quota show --user $A)" "workspaces +3"
