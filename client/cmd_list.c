@@ -88,6 +88,18 @@ print_gpus(json_t *ws)
 	    json_string_value(json_object_get(g, "uuid")));
 }
 
+static void
+print_mounts(json_t *ws)
+{
+	json_t *m;
+	size_t i;
+
+	json_array_foreach(json_object_get(ws, "mounts"), i, m)
+	    printf("Mount:    %s -> %s%s\n", json_string_value(json_object_get(m, "source")),
+	           json_string_value(json_object_get(m, "target")),
+	           json_is_true(json_object_get(m, "read_only")) ? " (read-only)" : "");
+}
+
 static int
 parse_json_flag(int argc, char **argv, int *json)
 {
@@ -175,6 +187,7 @@ cmd_show_exec(int argc, char **argv)
 		       json_string_value(json_object_get(ws, "expires_at")));
 	printf("Container: %.12s\n", json_string_value(json_object_get(ws, "container_id")));
 	print_gpus(ws);
+	print_mounts(ws);
 	url = json_string_value(json_object_get(ws, "jupyter_url"));
 	if (url != NULL)
 		printf("Jupyter:  %s\n", url);

@@ -8,6 +8,7 @@
 #include "spec.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -27,9 +28,9 @@ bind_mount(const char *src, const char *dst, int ro)
  * and private, so no mount event crosses between host and workspace.
  */
 static json_t *
-user_mount(const struct mount_req *m)
+user_mount(const struct mount_req *m, const char *src)
 {
-	json_t *j = bind_mount(m->source, m->target, m->read_only);
+	json_t *j = bind_mount(src ? src : m->source, m->target, m->read_only);
 
 	json_object_set_new(j, "BindOptions",
 	                    json_pack("{s:s, s:b}", "Propagation", "rprivate", "NonRecursive", 1));
@@ -103,6 +104,18 @@ device_requests(const struct spec_in *in)
 }
 
 json_t *
+spec_mounts_json(const struct mount_req *m, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a,
+		                      json_pack("{s:s, s:s, s:b}", "source", m[i].source, "target",
+		                                m[i].target, "read_only", m[i].read_only));
+	return a;
+}
+
+json_t *
 spec_build(const struct spec_in *in)
 {
 	char user[64], hostname[64], home[128], path[512], uidbuf[24], created[24], jport[16],
@@ -140,7 +153,8 @@ spec_build(const struct spec_in *in)
 	snprintf(path, sizeof(path), "%s/group", in->etc_src);
 	json_array_append_new(mounts, bind_mount(path, "/etc/group", 1));
 	for (size_t i = 0; i < in->nmounts; i++)
-		json_array_append_new(mounts, user_mount(&in->mounts[i]));
+		json_array_append_new(
+		    mounts, user_mount(&in->mounts[i], in->mount_src ? in->mount_src[i] : NULL));
 
 	labels = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "wslab.owner", in->owner, "wslab.uid",
 	                   uidbuf, "wslab.workspace", in->id, "wslab.name", in->name,
@@ -157,6 +171,15 @@ spec_build(const struct spec_in *in)
 	if (in->expires_at > 0) {
 		snprintf(path, sizeof(path), "%lld", (long long)in->expires_at);
 		json_object_set_new(labels, "wslab.expires", json_string(path));
+	}
+	if (in->nmounts > 0) {
+		json_t *m = spec_mounts_json(in->mounts, in->nmounts);
+		char *text = json_dumps(m, JSON_COMPACT);
+
+		if (text != NULL)
+			json_object_set_new(labels, "wslab.mounts", json_string(text));
+		free(text);
+		json_decref(m);
 	}
 
 	ports = json_object();

@@ -38,10 +38,18 @@ struct spec_in {
 	size_t ngpus;
 	const char *gpu_mode; /* "nvidia" (DeviceRequests driver) or "cdi" */
 	const char *instance; /* which wsd manages it (label wslab.instance) */
-	/* User mounts; each source is the real path that wsfs checked. */
+	/*
+	 * User mounts: mounts[i] as checked (its source the real path, shown in
+	 * the label wslab.mounts), mount_src[i] what the engine binds (the
+	 * staging point; NULL: mounts[i].source).
+	 */
 	const struct mount_req *mounts;
+	const char *const *mount_src;
 	size_t nmounts;
 };
+
+/* User mounts as shown to users and kept in the label wslab.mounts. */
+json_t *spec_mounts_json(const struct mount_req *m, size_t n);
 
 /* Returns a new reference to the create body, or NULL when out of memory. */
 json_t *spec_build(const struct spec_in *in);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -297,6 +298,13 @@ static void
 ws_dir(const struct workspace *ws, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/workspaces/%s", ctx.cfg->state_dir, ws->id);
+}
+
+/* Where its user mounts are staged (see wsfs.c). */
+static void
+ws_stage_dir(const char *id, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/mounts/%s", ctx.cfg->state_dir, id);
 }
 
 static void
@@ -626,6 +634,8 @@ dir_remove_work(uv_work_t *w)
 	struct workspace *ws = w->data;
 	char dir[512];
 
+	ws_stage_dir(ws->id, dir, sizeof(dir));
+	wsfs_unstage(dir);
 	ws_dir(ws, dir, sizeof(dir));
 	wsfs_remove(dir);
 }
@@ -1000,6 +1010,44 @@ inspect(struct workspace *ws)
 	}
 }
 
+struct unstage {
+	uv_work_t work;
+	char dir[512];
+};
+
+static void
+unstage_work(uv_work_t *w)
+{
+	struct unstage *u = w->data;
+
+	if (wsfs_unstage(u->dir) == -1)
+		log_warn("cannot remove the staged mounts in %s: %s", u->dir, strerror(errno));
+}
+
+static void
+unstage_done(uv_work_t *w, int status)
+{
+	(void)status;
+	free(w->data);
+}
+
+/*
+ * The container runs: its mount namespace holds its own copies of the
+ * staged mounts, so the staging points can go.
+ */
+static void
+unstage(const struct workspace *ws)
+{
+	struct unstage *u;
+
+	if (ws->nmounts == 0 || (u = calloc(1, sizeof(*u))) == NULL)
+		return; /* the stop or the next sweep removes them */
+	ws_stage_dir(ws->id, u->dir, sizeof(u->dir));
+	u->work.data = u;
+	if (uv_queue_work(ctx.loop, &u->work, unstage_work, unstage_done) != 0)
+		free(u);
+}
+
 static void
 started(void *arg, const struct docker_reply *r)
 {
@@ -1020,6 +1068,7 @@ started(void *arg, const struct docker_reply *r)
 			        engine_reason(r->error));
 		goto out;
 	}
+	unstage(ws);
 	if (ws->adopted)
 		begin_waiting(ws);
 	else
@@ -1066,7 +1115,8 @@ out:
 static void
 create(struct workspace *ws)
 {
-	char home[512], etc[512], path[160];
+	char home[512], etc[512], sdir[512], path[160], stage[WS_MOUNTS_MAX][560];
+	const char *mount_src[WS_MOUNTS_MAX];
 	struct spec_in in = {0};
 	json_t *body;
 	int rc;
@@ -1100,6 +1150,12 @@ create(struct workspace *ws)
 		in.instance = ctx.cfg->instance;
 		in.mounts = ws->mounts;
 		in.nmounts = ws->nmounts;
+		ws_stage_dir(ws->id, sdir, sizeof(sdir));
+		for (size_t i = 0; i < ws->nmounts; i++) {
+			snprintf(stage[i], sizeof(stage[i]), "%s/%zu", sdir, i);
+			mount_src[i] = stage[i];
+		}
+		in.mount_src = mount_src;
 		body = spec_build(&in);
 	}
 	set_state(ws, WS_CREATING);
@@ -1120,6 +1176,7 @@ struct prep {
 	uv_work_t work;
 	struct workspace *ws;
 	char dir[512];
+	char stage_dir[512];
 	struct wsfs_out out;
 };
 
@@ -1132,6 +1189,7 @@ prepare_work(uv_work_t *w)
 	in.uid = p->ws->uid;
 	in.home_root = ctx.cfg->home_root;
 	in.ws_dir = p->dir;
+	in.stage_dir = p->stage_dir;
 	in.token = p->ws->token;
 	in.keys = p->ws->keys;
 	in.nkeys = p->ws->nkeys;
@@ -1158,10 +1216,13 @@ prepared(uv_work_t *w, int status)
 		snprintf(ws->owner, sizeof(ws->owner), "%s", p->out.user);
 		ws->gid = p->out.gid;
 		snprintf(ws->host_key_pub, sizeof(ws->host_key_pub), "%s", p->out.host_key_pub);
-		/* The engine binds what was checked, not what the user wrote. */
+		/*
+		 * Shown as the real path that was checked; the engine binds the
+		 * staged object itself (wsfs.c).
+		 */
 		for (size_t i = 0; i < ws->nmounts; i++) {
 			free(ws->mounts[i].source);
-			ws->mounts[i].source = strdup(p->out.mount_src[i]);
+			ws->mounts[i].source = strdup(p->out.mount_real[i]);
 			if (ws->mounts[i].source == NULL)
 				abort();
 		}
@@ -1203,6 +1264,7 @@ recorded(void *arg, int ok, const char *why, json_t *rows)
 	}
 	p->ws = ws;
 	ws_dir(ws, p->dir, sizeof(p->dir));
+	ws_stage_dir(ws->id, p->stage_dir, sizeof(p->stage_dir));
 	p->work.data = p;
 	ws_ref(ws);
 	if (uv_queue_work(ctx.loop, &p->work, prepare_work, prepared) != 0) {
@@ -1399,6 +1461,7 @@ ws_json(const struct workspace *ws, uid_t viewer_uid)
 		json_object_set_new(o, "jupyter_url", json_null());
 	}
 	json_object_set_new(o, "gpus", ws_gpus_json(ws));
+	json_object_set_new(o, "mounts", spec_mounts_json(ws->mounts, ws->nmounts));
 	if (ws->expires_at > 0) {
 		iso_time(ws->expires_at, ready, sizeof(ready));
 		json_object_set_new(o, "expires_at", json_string(ready));
@@ -1530,6 +1593,32 @@ adopt_gpus(struct workspace *ws, const char *uuids)
 }
 
 /* Adopt one listed container, or remove it. */
+/* The mounts it was started with, as its label says (shown, not rebound). */
+static void
+adopt_mounts(struct workspace *ws, const char *label)
+{
+	json_t *a = label ? json_loads(label, 0, NULL) : NULL, *m;
+	size_t i;
+
+	json_array_foreach(a, i, m)
+	{
+		const char *src = json_string_value(json_object_get(m, "source"));
+		const char *dst = json_string_value(json_object_get(m, "target"));
+		struct mount_req *r;
+
+		if (ws->nmounts == WS_MOUNTS_MAX || src == NULL || dst == NULL)
+			break;
+		r = &ws->mounts[ws->nmounts];
+		r->source = strdup(src);
+		r->target = strdup(dst);
+		if (r->source == NULL || r->target == NULL)
+			abort();
+		r->read_only = json_is_true(json_object_get(m, "read_only"));
+		ws->nmounts++;
+	}
+	json_decref(a);
+}
+
 static void
 adopt(json_t *c)
 {
@@ -1607,6 +1696,7 @@ adopt(json_t *c)
 		return;
 	}
 	ws->expires_at = label_int(labels, "wslab.expires", 0);
+	adopt_mounts(ws, json_string_value(json_object_get(labels, "wslab.mounts")));
 	for (size_t k = 0; k < nknown; k++) {
 		if (strcmp(known[k].id, ws->id) != 0)
 			continue;
@@ -1636,19 +1726,29 @@ adopt(json_t *c)
 
 struct sweep {
 	uv_work_t work;
+	struct timespec taken; /* when the list below was taken */
 	size_t n;
-	char ids[][13];
+	struct {
+		char id[13];
+		char staged; /* its container is not started yet: its staging stays */
+	} ws[];
 };
 
+/*
+ * Remove with rm() every entry of state_dir/SUB that belongs to no listed
+ * workspace (with staging: to none whose container is still to start).
+ * Entries made since the list was taken belong to starts that began
+ * meanwhile and are left alone.
+ */
 static void
-sweep_work(uv_work_t *w)
+sweep_sub(const struct sweep *sw, const char *sub, int (*rm)(const char *), int staging)
 {
-	struct sweep *sw = w->data;
 	char base[512], path[800];
 	struct dirent *e;
+	struct stat st;
 	DIR *d;
 
-	snprintf(base, sizeof(base), "%s/workspaces", ctx.cfg->state_dir);
+	snprintf(base, sizeof(base), "%s/%s", ctx.cfg->state_dir, sub);
 	d = opendir(base);
 	if (d == NULL)
 		return;
@@ -1658,15 +1758,29 @@ sweep_work(uv_work_t *w)
 		if (e->d_name[0] == '.')
 			continue;
 		for (i = 0; i < sw->n; i++)
-			if (strcmp(sw->ids[i], e->d_name) == 0)
+			if (strcmp(sw->ws[i].id, e->d_name) == 0 && (!staging || sw->ws[i].staged))
 				break;
 		if (i < sw->n)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", base, e->d_name);
-		/* A start killed before it made a container. */
-		wsfs_remove(path);
+		if (lstat(path, &st) == -1 || st.st_ctim.tv_sec > sw->taken.tv_sec ||
+		    (st.st_ctim.tv_sec == sw->taken.tv_sec &&
+		     st.st_ctim.tv_nsec >= sw->taken.tv_nsec))
+			continue;
+		rm(path);
 	}
 	closedir(d);
+}
+
+static void
+sweep_work(uv_work_t *w)
+{
+	struct sweep *sw = w->data;
+
+	/* A start killed before it made a container. */
+	sweep_sub(sw, "workspaces", wsfs_remove, 0);
+	/* Staged mounts of containers that run (or never will). */
+	sweep_sub(sw, "mounts", wsfs_unstage, 1);
 }
 
 static void
@@ -1676,7 +1790,7 @@ sweep_done(uv_work_t *w, int status)
 	free(w->data);
 }
 
-/* Remove workspace directories that belong to no container. */
+/* Remove workspace directories and staged mounts that belong to no container. */
 static void
 sweep_dirs(void)
 {
@@ -1685,11 +1799,14 @@ sweep_dirs(void)
 
 	for (struct workspace *ws = list; ws; ws = ws->next)
 		n++;
-	sw = calloc(1, sizeof(*sw) + n * sizeof(sw->ids[0]));
+	sw = calloc(1, sizeof(*sw) + n * sizeof(sw->ws[0]));
 	if (sw == NULL)
 		return;
-	for (struct workspace *ws = list; ws; ws = ws->next)
-		memcpy(sw->ids[sw->n++], ws->id, 13);
+	clock_gettime(CLOCK_REALTIME_COARSE, &sw->taken); /* the clock of file times */
+	for (struct workspace *ws = list; ws; ws = ws->next) {
+		memcpy(sw->ws[sw->n].id, ws->id, 13);
+		sw->ws[sw->n++].staged = ws->state < WS_WAITING;
+	}
 	sw->work.data = sw;
 	if (uv_queue_work(ctx.loop, &sw->work, sweep_work, sweep_done) != 0)
 		free(sw);

@@ -10,6 +10,15 @@
  * opens each component with O_PATH|O_NOFOLLOW, so a link that appears
  * after realpath() is refused, and nothing is ever opened for reading (a
  * FIFO cannot block us, a device is never touched).
+ *
+ * What was checked is what gets mounted: the walk keeps the checked
+ * object open, and wsd bind-mounts that very object (through its
+ * /proc/self/fd link, which names the object, not a path) onto a staging
+ * point under state_dir/mounts/ID, reachable by root only. The engine gets
+ * the staging point. A student who renames a directory and plants a link
+ * after the check changes nothing: the engine never walks the student's
+ * path. The staging mounts go once the container has started (its mount
+ * namespace holds its own copies) or when the start fails.
  */
 #include "wsfs.h"
 
@@ -21,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -129,10 +139,11 @@ real_root(const char *list, const char *real, char *root, size_t len)
  * Walk real down from root without following links. Every component below
  * root, and real itself, must not be a link (ELOOP) and, with owner set,
  * must belong to uid (EPERM); all but the last must be directories. The
- * last one's stat goes to st. 0, or -1 with errno.
+ * last one's stat goes to st and, with keep set, its O_PATH descriptor to
+ * *keep. 0, or -1 with errno.
  */
 static int
-walk(const char *root, const char *real, uid_t uid, int owner, struct stat *st)
+walk(const char *root, const char *real, uid_t uid, int owner, struct stat *st, int *keep)
 {
 	const char *p = real + strlen(root);
 	char comp[256];
@@ -182,6 +193,10 @@ walk(const char *root, const char *real, uid_t uid, int owner, struct stat *st)
 		}
 	}
 	ret = 0;
+	if (keep != NULL) {
+		*keep = fd;
+		return 0;
+	}
 out:
 	next = errno; /* the caller reads why */
 	close(fd);
@@ -202,7 +217,8 @@ file_kind(mode_t m)
 }
 
 /*
- * Check mount i on the host and put its real path in out->mount_src[i].
+ * Check mount i on the host: its real path goes to out->mount_real[i] and
+ * the checked object, held open, to out->mount_fd[i].
  * A source that does not exist is judged by its deepest existing
  * ancestor first, so that "does not exist" is never said of a path the
  * user may not look into.
@@ -252,7 +268,7 @@ check_mount(const struct wsfs_in *in, size_t i, struct wsfs_out *out)
 	}
 	/* A missing child of the root itself: nobody's yet, say so. */
 	if (!(missing && strcmp(real, root) == 0) &&
-	    walk(root, real, in->uid, !shared, &st) == -1) {
+	    walk(root, real, in->uid, !shared, &st, missing ? NULL : &out->mount_fd[i]) == -1) {
 		int e = errno;
 
 		out->status = e == EPERM ? 403 : e == ELOOP ? 409 : 400;
@@ -283,20 +299,115 @@ check_mount(const struct wsfs_in *in, size_t i, struct wsfs_out *out)
 		         i, m->source, file_kind(st.st_mode));
 		goto out;
 	}
-	if (strlen(real) >= sizeof(out->mount_src[i])) {
+	if (strlen(real) >= sizeof(out->mount_real[i])) {
 		snprintf(out->err, sizeof(out->err), "mounts[%zu].source: real path too long", i);
 		out->status = 400;
 		goto out;
 	}
-	snprintf(out->mount_src[i], sizeof(out->mount_src[i]), "%s", real);
+	snprintf(out->mount_real[i], sizeof(out->mount_real[i]), "%s", real);
 	ret = 0;
 out:
 	free(real);
 	return ret;
 }
 
+/*
+ * Bind each checked object (out->mount_fd[i]) onto in->stage_dir/i, private
+ * and, for :ro, read-only; out->mount_src[i] names the staging point.
+ */
+static int
+stage(const struct wsfs_in *in, struct wsfs_out *out)
+{
+	char fdpath[32];
+	struct stat st;
+	size_t i;
+	int fd;
+
+	if (in->nmounts == 0)
+		return 0;
+	if (wsfs_mkdirs(in->stage_dir, 0700) == -1) {
+		snprintf(out->err, sizeof(out->err), "cannot create %s: %s", in->stage_dir,
+		         strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < in->nmounts; i++) {
+		char *dst = out->mount_src[i];
+
+		snprintf(dst, sizeof(out->mount_src[i]), "%s/%zu", in->stage_dir, i);
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", out->mount_fd[i]);
+		if (fstat(out->mount_fd[i], &st) == -1)
+			goto fail;
+		if (S_ISDIR(st.st_mode)) {
+			if (mkdir(dst, 0700) == -1)
+				goto fail;
+		} else {
+			fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+			if (fd == -1)
+				goto fail;
+			close(fd);
+		}
+		if (mount(fdpath, dst, NULL, MS_BIND, NULL) == -1 ||
+		    mount(NULL, dst, NULL, MS_PRIVATE, NULL) == -1)
+			goto fail;
+		if (in->mounts[i].read_only &&
+		    mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+		          NULL) == -1)
+			goto fail;
+	}
+	return 0;
+fail:
+	snprintf(out->err, sizeof(out->err),
+	         "cannot stage mounts[%zu] at %s (wsd needs CAP_SYS_ADMIN and the engine's "
+	         "mount namespace): %s",
+	         i, out->mount_src[i], strerror(errno));
+	wsfs_unstage(in->stage_dir);
+	return -1;
+}
+
+int
+wsfs_unstage(const char *stage_dir)
+{
+	DIR *d = opendir(stage_dir);
+	struct dirent *e;
+	char path[600];
+	int ret = 0;
+
+	if (d == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", stage_dir, e->d_name);
+		/* Not mounted (a start that failed half-way) is fine. */
+		umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW);
+		/* Both refuse (EBUSY) while something is still mounted there. */
+		if (rmdir(path) == -1 && (errno != ENOTDIR || unlink(path) == -1))
+			ret = -1;
+	}
+	closedir(d);
+	if (rmdir(stage_dir) == -1)
+		ret = -1;
+	return ret;
+}
+
+static int prepare(const struct wsfs_in *in, struct wsfs_out *out);
+
 int
 wsfs_prepare(const struct wsfs_in *in, struct wsfs_out *out)
+{
+	int ret;
+
+	for (size_t i = 0; i < WS_MOUNTS_MAX; i++)
+		out->mount_fd[i] = -1;
+	ret = prepare(in, out);
+	for (size_t i = 0; i < WS_MOUNTS_MAX; i++)
+		if (out->mount_fd[i] != -1)
+			close(out->mount_fd[i]);
+	return ret;
+}
+
+static int
+prepare(const struct wsfs_in *in, struct wsfs_out *out)
 {
 	struct passwd pw, *pwp = NULL;
 	struct group gr, *grp = NULL;
@@ -372,6 +483,8 @@ wsfs_prepare(const struct wsfs_in *in, struct wsfs_out *out)
 		snprintf(text, sizeof(text), "root:x:0:\nnogroup:x:65534:\n%s:x:%u:\n",
 		         grp ? grp->gr_name : out->user, (unsigned)out->gid);
 	if (write_file(in->ws_dir, "group", text, 0644, 0, 0, out) == -1)
+		goto fail;
+	if (stage(in, out) == -1)
 		goto fail;
 	return 0;
 fail:

@@ -16,7 +16,8 @@
 struct wsfs_in {
 	uid_t uid;
 	const char *home_root;
-	const char *ws_dir; /* state_dir/workspaces/ID */
+	const char *ws_dir;    /* state_dir/workspaces/ID */
+	const char *stage_dir; /* state_dir/mounts/ID: where user mounts are staged */
 	const char *token;
 	char *const *keys;
 	size_t nkeys;
@@ -28,18 +29,26 @@ struct wsfs_in {
 struct wsfs_out {
 	char user[33];
 	gid_t gid;
-	char home[512];                             /* host path of the home */
-	char host_key_pub[128];                     /* "ssh-ed25519 B64" */
-	char mount_src[WS_MOUNTS_MAX][WS_PATH_MAX]; /* real path of each mount's source */
+	char home[512];                              /* host path of the home */
+	char host_key_pub[128];                      /* "ssh-ed25519 B64" */
+	char mount_real[WS_MOUNTS_MAX][WS_PATH_MAX]; /* real path of each mount's source */
+	char mount_src[WS_MOUNTS_MAX][WS_PATH_MAX];  /* its staging point: what the engine binds */
+	int mount_fd[WS_MOUNTS_MAX];                 /* internal: the checked objects */
 	char err[WS_PATH_MAX + 256];
 	int status; /* HTTP status to report on error */
 };
 
 /*
  * Look the user up, check the user's mounts (nothing is made when one is
- * refused), make the home and the workspace directory. 0 or -1.
+ * refused), make the home and the workspace directory, and stage the
+ * mounts: bind what was checked onto stage_dir/N. 0 or -1.
  */
 int wsfs_prepare(const struct wsfs_in *in, struct wsfs_out *out);
+/*
+ * Unmount and remove the staging points and stage_dir; the sources are
+ * never touched. 0, or -1 when something stays (it is still mounted).
+ */
+int wsfs_unstage(const char *stage_dir);
 /* Remove the workspace directory (never the home). 0 or -1. */
 int wsfs_remove(const char *ws_dir);
 /* Read a small file into buf (NUL-terminated, trailing newline cut). 0 or -1. */

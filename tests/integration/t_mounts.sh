@@ -2,7 +2,10 @@
 # User mounts, seen from outside with a real engine and real users. A
 # student's own directory mounts read-write in the home and under a mount
 # point (files written inside belong to the student on the host), a shared
-# root mounts read-only, and the engine binds the resolved real path.
+# root mounts read-only, and the engine binds the object that was checked
+# (staged by wsd, gone from the host once the container runs): a source
+# swapped for a symlink between the check and the engine's bind (the
+# engine frozen meanwhile) still mounts what was checked.
 # Hostile mounts are refused with a 4xx that names the problem, and
 # nothing is made: no container, no workspace directory, no home, no
 # workspace left listed.
@@ -72,14 +75,34 @@ expect_eq "a symlink mount shows its target's files" \
 	"$(as $A "$WSCTL" ssh m1 -- cat /mnt/link/a.txt </dev/null 2>&1)" from-home
 
 insp=$(docker inspect "$cid")
+id=$(echo "$out" | json .id)
 m() { echo "$insp" | jq -r ".[0].Mounts[] | select(.Destination==\"$1\") | $2"; }
 hm() { echo "$insp" | jq -r ".[0].HostConfig.Mounts[] | select(.Target==\"$1\") | $2"; }
-expect_eq "engine: /home/USER/proj from the real path" "$(m /home/$A/proj .Source)" "$R/users/$A/proj"
+sm() { as $A "$WSCTL" show m1 --json | jq -r ".mounts[] | select(.target==\"$1\") | $2"; }
+expect_eq "engine: /home/USER/proj bound from wsd's staging point, not the user's path" \
+	"$(m /home/$A/proj .Source)" "$T/state/mounts/$id/0"
 expect_eq "engine: /home/USER/proj is rw" "$(m /home/$A/proj .RW)" true
 expect_eq "engine: /data/proj is rw" "$(m /data/proj .RW)" true
 expect_eq "engine: /mnt/ds is read-only" "$(m /mnt/ds .RW)" false
-expect_eq "engine: the symlink's real path is bound, not the link" "$(m /mnt/link .Source)" "$R/users/$A/proj"
-expect_eq "engine: a relative SRC became absolute" "$(m /home/$A/notes.txt .Source)" "$R/users/$A/notes.txt"
+expect_eq "show: /home/USER/proj from the real path" "$(sm /home/$A/proj .source)" "$R/users/$A/proj"
+expect_eq "show: the symlink's real path is shown, not the link" "$(sm /mnt/link .source)" "$R/users/$A/proj"
+expect_eq "show: a relative SRC became absolute" "$(sm /home/$A/notes.txt .source)" "$R/users/$A/notes.txt"
+expect_eq "show: /mnt/ds is read-only" "$(sm /mnt/ds .read_only)" true
+expect_match "show (text): the mounts are listed" "$(as $A "$WSCTL" show m1)" "Mount: +$R/shared/ds -> /mnt/ds \\(read-only\\)"
+check "the staging points are gone once the container runs" test ! -e "$T/state/mounts/$id"
+check "no staging mount left on the host" sh -c "! grep -q ' $T/state/mounts' /proc/self/mountinfo"
+# A restarted wsd adopts the workspace and still shows its mounts (label wslab.mounts).
+stop_wsd
+rm -f "$T/wsd.sock"
+start_wsd "mount_roots = $R/users
+shared_mount_roots = $R/shared
+mount_points = /data, /mnt"
+for _ in $(seq 1 100); do
+	[ "$(as $A "$WSCTL" show m1 --json 2>/dev/null | jq -r .state)" = ready ] && break
+	sleep 0.1
+done
+expect_eq "restart: the adopted workspace shows its mounts" "$(sm /mnt/ds .source),$(sm /mnt/ds .read_only)" "$R/shared/ds,true"
+expect_eq "restart: all five" "$(as $A "$WSCTL" show m1 --json | jq '.mounts | length')" 5
 expect_eq "engine: user mounts are rprivate" "$(m /data/proj .Propagation)" rprivate
 expect_eq "engine: user mounts are not recursive" "$(hm /mnt/ds .BindOptions.NonRecursive)" true
 expect_eq "engine: wsd's own mounts still there" "$(m /etc/passwd .RW)" false
@@ -87,6 +110,65 @@ expect_eq "engine: wsd's own mounts still there" "$(m /etc/passwd .RW)" false
 as $A "$WSCTL" stop m1 >/dev/null
 expect_eq "stop exits 0" "$?" 0
 expect_eq "the mounted files outlive the workspace" "$(cat "$R/users/$A/proj/a.txt" 2>/dev/null)" from-home
+
+# ---- the checked object is what gets mounted ----
+# A's directory is checked and staged while the engine is frozen; A then
+# swaps it for a symlink to a world-readable directory outside every root.
+# Were the engine to bind A's path, it would follow the link.
+install -d -m 755 "$T/outside"
+echo "not for mounting" >"$T/outside/secret.txt"
+install -d -o $A -g $GID_A -m 755 "$R/users/$A/race"
+runuser -u $A -- sh -c "echo checked >'$R/users/$A/race/mine.txt'"
+dpid=$(dockerd_pid)
+kill -STOP "$dpid"
+as $A "$WSCTL" start --name race --mount "$R/users/$A/race:/mnt/race" --json >"$T/race.out" 2>"$T/race.err" &
+spid=$!
+staged=
+for _ in $(seq 1 100); do
+	staged=$(grep -o " $T/state/mounts/[0-9a-f]*/0 " /proc/self/mountinfo | head -1)
+	[ -n "$staged" ] && break
+	sleep 0.1
+done
+check "race: the source is staged before the engine is called" test -n "$staged"
+runuser -u $A -- sh -c "mv '$R/users/$A/race' '$R/users/$A/race.old' && ln -s '$T/outside' '$R/users/$A/race'"
+kill -CONT "$dpid"
+wait $spid
+expect_eq "race: the start with a swapped source is ready" "$(json .state <"$T/race.out" 2>/dev/null)" ready
+[ -s "$T/race.err" ] && log "wsctl: $(cat "$T/race.err")"
+got=$(as $A "$WSCTL" ssh race -- ls /mnt/race </dev/null 2>&1)
+expect_eq "race: the workspace sees the directory that was checked" "$got" mine.txt
+check "race: the symlink's target is not reachable" sh -c "! printf '%s' '$got' | grep -q secret"
+as $A "$WSCTL" stop race >/dev/null
+check "race: nothing staged after the stop" test -z "$(ls "$T/state/mounts" 2>/dev/null)"
+
+# ---- wsd killed with a mount staged ----
+kill -STOP "$dpid"
+as $A "$WSCTL" start --name killed --mount "$R/users/$A/race.old:/mnt/race" >/dev/null 2>&1 &
+spid=$!
+staged=
+for _ in $(seq 1 100); do
+	staged=$(grep -o " $T/state/mounts/[0-9a-f]*/0 " /proc/self/mountinfo | head -1)
+	[ -n "$staged" ] && break
+	sleep 0.1
+done
+check "kill: the source is staged" test -n "$staged"
+kill -KILL "$WSD_PID"
+wait "$WSD_PID" 2>/dev/null
+WSD_PID=
+kill -CONT "$dpid"
+wait $spid
+rm -f "$T/wsd.sock"
+start_wsd "mount_roots = $R/users
+shared_mount_roots = $R/shared
+mount_points = /data, /mnt"
+for _ in $(seq 1 100); do
+	[ -z "$(ls "$T/state/mounts" 2>/dev/null)" ] && [ "$(wslab_containers)" = 0 ] && break
+	sleep 0.1
+done
+check "kill: the restarted wsd unmounts and removes the staging point" test -z "$(ls "$T/state/mounts" 2>/dev/null)"
+check "kill: no staging mount left on the host" sh -c "! grep -q ' $T/state/mounts' /proc/self/mountinfo"
+expect_eq "kill: no container left" "$(wslab_containers)" 0
+expect_eq "kill: the source is intact" "$(cat "$R/users/$A/race.old/mine.txt")" checked
 
 # ---- what is refused ----
 snapshot() {

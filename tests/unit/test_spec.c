@@ -13,6 +13,8 @@ static struct mount_req user_mounts[] = {
     {"/srv/data/alice/proj", "/home/alice/proj", 0},
     {"/datasets/imagenet", "/data/imagenet", 1},
 };
+static const char *const staged[] = {"/var/lib/wslab/mounts/0123456789ab/0",
+                                     "/var/lib/wslab/mounts/0123456789ab/1"};
 
 static void
 setup(void)
@@ -38,6 +40,7 @@ setup(void)
 	in.ssh_port = 20002;
 	in.created_at = 1700000000;
 	in.mounts = user_mounts;
+	in.mount_src = staged;
 	in.nmounts = sizeof(user_mounts) / sizeof(user_mounts[0]);
 	body = spec_build(&in);
 	ck_assert_ptr_nonnull(body);
@@ -151,7 +154,11 @@ START_TEST(mounts)
 }
 END_TEST
 
-/* User mounts: the checked source, the target, ro as asked, nothing shared or recursive. */
+/*
+ * User mounts: the engine binds the staging point (never the user's path),
+ * the target, ro as asked, nothing shared or recursive; the label keeps
+ * the checked real paths.
+ */
 START_TEST(user_mounts_as_given)
 {
 	json_t *m = json_object_get(host(), "Mounts"), *e;
@@ -169,7 +176,7 @@ START_TEST(user_mounts_as_given)
 			if (strcmp(dst, user_mounts[k].target) != 0)
 				continue;
 			seen++;
-			ck_assert_str_eq(src, user_mounts[k].source);
+			ck_assert_str_eq(src, staged[k]);
 			ck_assert_str_eq(json_string_value(json_object_get(e, "Type")), "bind");
 			ck_assert_int_eq(json_is_true(json_object_get(e, "ReadOnly")),
 			                 user_mounts[k].read_only);
@@ -181,6 +188,25 @@ START_TEST(user_mounts_as_given)
 	ck_assert_int_eq(seen, 2);
 	ck_assert_ptr_null(json_object_get(host(), "Binds"));
 	ck_assert_ptr_null(json_object_get(host(), "VolumesFrom"));
+	{
+		const char *label = json_string_value(
+		    json_object_get(json_object_get(body, "Labels"), "wslab.mounts"));
+		json_t *l = label ? json_loads(label, 0, NULL) : NULL;
+
+		ck_assert_msg(l != NULL, "label wslab.mounts missing or not JSON");
+		ck_assert_int_eq(json_array_size(l), 2);
+		for (size_t k = 0; k < 2; k++) {
+			json_t *le = json_array_get(l, k);
+
+			ck_assert_str_eq(json_string_value(json_object_get(le, "source")),
+			                 user_mounts[k].source);
+			ck_assert_str_eq(json_string_value(json_object_get(le, "target")),
+			                 user_mounts[k].target);
+			ck_assert_int_eq(json_is_true(json_object_get(le, "read_only")),
+			                 user_mounts[k].read_only);
+		}
+		json_decref(l);
+	}
 }
 END_TEST
 
