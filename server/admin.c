@@ -106,12 +106,8 @@ iso(double t, char *buf, size_t len)
 void
 admin_list_workspaces(struct request *req, route_arg *args)
 {
-	json_t *a = json_array();
-
 	(void)args;
-	for (struct workspace *ws = ws_first(); ws; ws = ws->next)
-		json_array_append_new(a, ws_json(ws, req->uid));
-	http_reply_json(req, 200, json_pack("{s:o}", "workspaces", a));
+	ws_reply_list(req, NULL);
 }
 
 struct workspace *

@@ -125,16 +125,17 @@ get_info(struct request *req, route_arg *args)
 	                          docker_api_version()));
 }
 
+static int
+owned_by(const struct workspace *ws, uid_t uid)
+{
+	return ws->uid == uid;
+}
+
 static void
 list_workspaces(struct request *req, route_arg *args)
 {
-	json_t *a = json_array();
-
 	(void)args;
-	for (struct workspace *ws = ws_first(); ws; ws = ws->next)
-		if (ws->uid == req->uid)
-			json_array_append_new(a, ws_json(ws, req->uid));
-	http_reply_json(req, 200, json_pack("{s:o}", "workspaces", a));
+	ws_reply_list(req, owned_by);
 }
 
 static void

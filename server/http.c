@@ -331,6 +331,21 @@ http_reply_json(struct request *req, int status, json_t *body)
 }
 
 void
+http_reply_text(struct request *req, int status, const char *text, size_t len)
+{
+	struct conn *c = req->conn;
+	char head[256];
+	int n;
+
+	n = snprintf(head, sizeof(head),
+	             "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+	             "Content-Length: %zu\r\nConnection: %s\r\n\r\n",
+	             status, reason(status), len, !c->keep_alive ? "close" : "keep-alive");
+	conn_write(c, head, (size_t)n, text, len, !c->keep_alive);
+	request_done(c);
+}
+
+void
 http_reply_error(struct request *req, int status, const char *code, const char *fmt, ...)
 {
 	va_list ap;

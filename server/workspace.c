@@ -21,6 +21,8 @@
 #include "docker.h"
 #include "fetch.h"
 #include "gpu.h"
+#include "http.h"
+#include "jtext.h"
 #include "log.h"
 #include "probe.h"
 #include "spec.h"
@@ -1413,63 +1415,138 @@ iso_time(int64_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static json_t *
-ws_gpus_json(const struct workspace *ws)
+void
+ws_json_text(struct jtext *b, const struct workspace *ws, uid_t viewer_uid)
 {
 	const struct gpu_inventory *inv = gpu_inventory();
-	json_t *a = json_array();
+	char t[32], url[512];
 
+	iso_time(ws->created_at, t, sizeof(t));
+	jt_key(b, "id", 1);
+	jt_str(b, ws->id);
+	jt_key(b, "name", 0);
+	jt_str(b, ws->name);
+	jt_key(b, "owner", 0);
+	jt_str(b, ws->owner);
+	jt_key(b, "uid", 0);
+	jt_int(b, (int64_t)ws->uid);
+	jt_key(b, "state", 0);
+	jt_str(b, ws_state_name(ws->state));
+	jt_key(b, "template", 0);
+	jt_str(b, ws->tmpl->name);
+	jt_key(b, "image", 0);
+	jt_str(b, ws->image);
+	jt_key(b, "created_at", 0);
+	jt_str(b, t);
+	jt_key(b, "memory", 0);
+	jt_int(b, ws->memory);
+	jt_key(b, "shm", 0);
+	jt_int(b, ws->shm);
+	jt_key(b, "cpus", 0);
+	jt_real(b, ws->cpus);
+	jt_key(b, "container_id", 0);
+	jt_str(b, ws->container_id);
+	jt_key(b, "ready_at", 0);
+	if (ws->ready_at) {
+		iso_time(ws->ready_at, t, sizeof(t));
+		jt_str(b, t);
+	} else {
+		jt_lit(b, "null");
+	}
+	jt_key(b, "ssh_host", 0);
+	jt_str(b, ctx.public_host);
+	jt_key(b, "ssh_port", 0);
+	jt_int(b, ws->ssh_port);
+	jt_key(b, "ssh_user", 0);
+	jt_str(b, ws->owner);
+	jt_key(b, "ssh_host_key", 0);
+	jt_str(b, ws->host_key_pub);
+	jt_key(b, "jupyter_port", 0);
+	jt_int(b, ws->jupyter_port);
+	jt_key(b, "jupyter_url", 0);
+	if (viewer_uid == ws->uid && ws->state == WS_READY) {
+		snprintf(url, sizeof(url), "http://%s:%d%s?token=%s", ctx.public_host,
+		         ws->jupyter_port, ws->tmpl->url_path, ws->token);
+		jt_str(b, url);
+		explicit_bzero(url, sizeof(url));
+	} else {
+		jt_lit(b, "null");
+	}
+	jt_key(b, "gpus", 0);
+	jt_lit(b, "[");
 	for (int i = 0; i < ws->ngpus; i++) {
 		const struct gpu *g = &inv->gpus[ws->gpu_pos[i]];
 
-		json_array_append_new(a, json_pack("{s:i, s:s, s:s}", "index", g->index, "uuid",
-		                                   g->uuid, "name", g->name));
+		jt_lit(b, i ? ",{" : "{");
+		jt_key(b, "index", 1);
+		jt_int(b, g->index);
+		jt_key(b, "uuid", 0);
+		jt_str(b, g->uuid);
+		jt_key(b, "name", 0);
+		jt_str(b, g->name);
+		jt_lit(b, "}");
 	}
-	return a;
+	jt_lit(b, "]");
+	jt_key(b, "mounts", 0);
+	jt_lit(b, "[");
+	for (size_t i = 0; i < ws->nmounts; i++) {
+		jt_lit(b, i ? ",{" : "{");
+		jt_key(b, "source", 1);
+		jt_str(b, ws->mounts[i].source);
+		jt_key(b, "target", 0);
+		jt_str(b, ws->mounts[i].target);
+		jt_key(b, "read_only", 0);
+		jt_lit(b, ws->mounts[i].read_only ? "true" : "false");
+		jt_lit(b, "}");
+	}
+	jt_lit(b, "]");
+	jt_key(b, "expires_at", 0);
+	if (ws->expires_at > 0) {
+		iso_time(ws->expires_at, t, sizeof(t));
+		jt_str(b, t);
+	} else {
+		jt_lit(b, "null");
+	}
+	if (ws->error.status != 0) {
+		jt_key(b, "error", 0);
+		jt_str(b, ws->error.message);
+	}
+}
+
+void
+ws_reply_list(struct request *req, int (*keep)(const struct workspace *, uid_t))
+{
+	struct jtext b = {0};
+	int n = 0;
+
+	jt_lit(&b, "{\"workspaces\":[");
+	for (struct workspace *ws = list; ws; ws = ws->next) {
+		if (keep != NULL && !keep(ws, req->uid))
+			continue;
+		jt_lit(&b, n++ ? ",{" : "{");
+		ws_json_text(&b, ws, req->uid);
+		jt_lit(&b, "}");
+	}
+	jt_lit(&b, "]}\n");
+	http_reply_text(req, 200, b.p, b.len);
+	explicit_bzero(b.p, b.len); /* it may hold tokens */
+	free(b.p);
 }
 
 json_t *
 ws_json(const struct workspace *ws, uid_t viewer_uid)
 {
-	char created[32], ready[32], url[512];
+	struct jtext b = {0};
 	json_t *o;
 
-	iso_time(ws->created_at, created, sizeof(created));
-	o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:f}", "id", ws->id,
-	              "name", ws->name, "owner", ws->owner, "uid", (int)ws->uid, "state",
-	              ws_state_name(ws->state), "template", ws->tmpl->name, "image", ws->image,
-	              "created_at", created, "memory", (json_int_t)ws->memory, "shm",
-	              (json_int_t)ws->shm, "cpus", ws->cpus);
-	json_object_set_new(o, "container_id", json_string(ws->container_id));
-	if (ws->ready_at) {
-		iso_time(ws->ready_at, ready, sizeof(ready));
-		json_object_set_new(o, "ready_at", json_string(ready));
-	} else {
-		json_object_set_new(o, "ready_at", json_null());
-	}
-	json_object_set_new(o, "ssh_host", json_string(ctx.public_host));
-	json_object_set_new(o, "ssh_port", json_integer(ws->ssh_port));
-	json_object_set_new(o, "ssh_user", json_string(ws->owner));
-	json_object_set_new(o, "ssh_host_key", json_string(ws->host_key_pub));
-	json_object_set_new(o, "jupyter_port", json_integer(ws->jupyter_port));
-	if (viewer_uid == ws->uid && ws->state == WS_READY) {
-		snprintf(url, sizeof(url), "http://%s:%d%s?token=%s", ctx.public_host,
-		         ws->jupyter_port, ws->tmpl->url_path, ws->token);
-		json_object_set_new(o, "jupyter_url", json_string(url));
-		explicit_bzero(url, sizeof(url));
-	} else {
-		json_object_set_new(o, "jupyter_url", json_null());
-	}
-	json_object_set_new(o, "gpus", ws_gpus_json(ws));
-	json_object_set_new(o, "mounts", spec_mounts_json(ws->mounts, ws->nmounts));
-	if (ws->expires_at > 0) {
-		iso_time(ws->expires_at, ready, sizeof(ready));
-		json_object_set_new(o, "expires_at", json_string(ready));
-	} else {
-		json_object_set_new(o, "expires_at", json_null());
-	}
-	if (ws->error.status != 0)
-		json_object_set_new(o, "error", json_string(ws->error.message));
+	jt_lit(&b, "{");
+	ws_json_text(&b, ws, viewer_uid);
+	jt_lit(&b, "}");
+	o = json_loadb(b.p, b.len, 0, NULL);
+	explicit_bzero(b.p, b.len); /* it may hold the token */
+	free(b.p);
+	if (o == NULL)
+		abort(); /* jtext writes valid JSON, or it is a bug */
 	return o;
 }
 

@@ -9,5 +9,6 @@ Suite *spec_suite(void);
 Suite *config_suite(void);
 Suite *gpu_suite(void);
 Suite *quota_suite(void);
+Suite *jtext_suite(void);
 
 #endif
