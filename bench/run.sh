@@ -11,6 +11,11 @@
 #   P5  wsd's VmRSS idle and with the population
 #   P6  wsd killed with SIGKILL and restarted: time until every running
 #       workspace is adopted and ready again
+#   K   P3 and P5 again with 1,000 workspace records: the population grows
+#       with "lite" workspaces (bench/lite: the offline image with the real
+#       sshd and a 1 kB HTTP responder in Jupyter's place, ~9 MB each
+#       instead of ~80) until wsd holds 1,000; then list latency during 16
+#       concurrent starts (wsd and bare, as in P3) and VmRSS
 #
 # Runs as root against the running engine with the image wslab/offline:1.
 # Builds a release wsd into build-bench/, runs it with instance = bench on a
@@ -19,13 +24,15 @@
 # created when missing and kept. Prints a table and writes
 # bench/results/latest.json and bench/results/latest.txt.
 #
-# usage: bench/run.sh [--quick] [--pairs N] [--population N] [--rounds N]
-#   --quick         3 pairs, population 8, 4 concurrent starts, 1 round, short loads
+# usage: bench/run.sh [--quick] [--pairs N] [--population N] [--rounds N] [--records N]
+#   --quick         3 pairs, population 8, 4 concurrent starts, 1 round, short loads,
+#                   40 records
 #   --pairs N       P1 pairs (default 10)
 #   --population N  workspaces owned by wsbench00 during P3-P6 (default 184, so
 #                   that P6 restarts with 200; fewer when MemAvailable would
 #                   drop under 6 GiB: the machine is shared)
 #   --rounds N      P2 rounds; rounds alternate wsd-first and bare-first (default 4)
+#   --records N     workspace records for phase K (default 1000)
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,8 +41,8 @@ OUTDIR=${WSLAB_BENCH_OUT:-$SRC/bench/results}
 IMAGE=wslab/offline:1
 INSTANCE=bench
 BARE_LABEL=wslab-bench.bare
-WSD_PORT_MIN=25000
-WSD_PORT_MAX=25999
+WSD_PORT_MIN=27000
+WSD_PORT_MAX=29999
 BARE_PORT_BASE=26000
 MEM=1g
 SHM=128m
@@ -49,13 +56,16 @@ MIN_AVAIL_KB=$((6 * 1024 * 1024)) # the population stops growing below this MemA
 CONC=16
 ROUNDS=4
 LOAD_S=5
+RECORDS=1000
+LITE_IMAGE=wslab-bench/lite:1
 while [ $# -gt 0 ]; do
 	case $1 in
-	--quick) QUICK=1 PAIRS=3 POP=8 CONC=4 ROUNDS=1 LOAD_S=2 ;;
+	--quick) QUICK=1 PAIRS=3 POP=8 CONC=4 ROUNDS=1 LOAD_S=2 RECORDS=40 ;;
+	--records) RECORDS=$2; shift ;;
 	--pairs) PAIRS=$2; shift ;;
 	--population) POP=$2; shift ;;
 	--rounds) ROUNDS=$2; shift ;;
-	-h | --help) sed -n '2,28p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,35p' "$0"; exit 0 ;;
 	*) echo "unknown option $1 (try --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -115,6 +125,21 @@ cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict
 cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes "$SRC/bench/ready.c" -o "$READY"
 
+# The lite image, rebuilt when its inputs or the offline image change.
+LITE_INPUTS=$( (cat "$SRC/bench/lite/ok200.c" "$SRC/bench/lite/Dockerfile" \
+	"$SRC/bench/lite/wslab-lite-entrypoint"; docker image inspect -f '{{.Id}}' "$IMAGE") |
+	sha256sum | cut -c1-16)
+if [ "$(docker image inspect -f '{{index .Config.Labels "org.wslab.inputs"}}' "$LITE_IMAGE" 2>/dev/null)" != "$LITE_INPUTS" ]; then
+	log "building $LITE_IMAGE"
+	lctx=$(mktemp -d)
+	cc -O2 -static -Wall -Wextra -Werror "$SRC/bench/lite/ok200.c" -o "$lctx/ok200"
+	cp "$SRC/bench/lite/Dockerfile" "$SRC/bench/lite/wslab-lite-entrypoint" "$lctx/"
+	printf 'LABEL org.wslab.inputs="%s"\n' "$LITE_INPUTS" >>"$lctx/Dockerfile"
+	DOCKER_BUILDKIT=0 docker build -q --build-arg BASE="$IMAGE" -t "$LITE_IMAGE" "$lctx" >/dev/null 2>&1 ||
+		die "cannot build $LITE_IMAGE"
+	rm -rf "$lctx"
+fi
+
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 remove_ours
@@ -167,6 +192,12 @@ memory = $MEM
 shm = $SHM
 cpus = $CPUS
 pids_limit = $PIDS
+[template lite]
+image = $LITE_IMAGE
+memory = 64m
+shm = 16m
+cpus = 0.5
+pids_limit = 64
 CONF
 
 start_wsd() {
@@ -516,6 +547,67 @@ done
 log "  socket after $T_SOCK s, all $N6 ready after $T_READY s"
 RSS_RESTART=$(rss_kb)
 
+engine_check "before K"
+# ---------------------------------------------------------------- K: 1,000 records
+
+NOW_WS=$(api_root /v1/admin/workspaces | jq '.workspaces | length')
+NEED=$((RECORDS - NOW_WS))
+log "K: $NEED lite workspaces owned by $U0 to reach $RECORDS records, 16 starts at a time"
+T0=$(now)
+K_FAIL=0
+k=0
+while [ "$k" -lt "$NEED" ]; do
+	if [ "$(awk '/^MemAvailable/ { print $2 }' /proc/meminfo)" -lt $((4 * 1024 * 1024)) ]; then
+		log "  stopping at $k: MemAvailable under 4 GiB"
+		break
+	fi
+	pids=()
+	for _ in $(seq 1 16); do
+		[ "$k" -lt "$NEED" ] || break
+		k=$((k + 1))
+		as "$U0" "$WSCTL" start --template lite --name "$(printf 'lite%04d' "$k")" >/dev/null 2>&1 &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p" || K_FAIL=$((K_FAIL + 1)); done
+done
+K_POP_S=$(sub "$(now)" "$T0")
+K_WS=$(api_root /v1/admin/workspaces | jq '.workspaces | length')
+K_OWN=$(as "$U0" "$WSCTL" ls --json | jq '.workspaces | length')
+log "  $K_WS workspace records ($K_OWN of $U0) after $K_POP_S s, $K_FAIL failed"
+sleep 2 # past the trim after the last start
+RSS_K=$(rss_kb)
+ANON_K=$(anon_kb)
+K_BYTES=$(as "$U0" curl -s --unix-socket "$SOCK" http://wsd/v1/workspaces | wc -c)
+probe "$U0" "$T/lat/k_idle" "$LOAD_S" &
+p=$!
+probe "$US" "$T/lat/ks_idle" "$LOAD_S" &
+wait "$p" "$!"
+p2_wsd_clear # the P2 users' workspaces from P4-P6
+for side in wsd bare; do
+	probe "$U0" "$T/lat/k_$side" &
+	PROBE_PIDS=("$!")
+	probe "$US" "$T/lat/ks_$side" &
+	PROBE_PIDS+=("$!")
+	BG_PIDS+=("${PROBE_PIDS[@]}")
+	sleep 0.2
+	if [ "$side" = wsd ]; then read -r KW KWF < <(p2_wsd); else read -r KB KBF < <(p2_bare); fi
+	probe_stop
+	RSS_K2=$(rss_kb)
+	if [ "$side" = wsd ]; then p2_wsd_clear; else p2_bare_clear; fi
+done
+read -r K_N K_P50 K_P99 K_MAX < <(pcts <"$T/lat/k_wsd.lat")
+read -r KB_N KB_P50 KB_P99 KB_MAX < <(pcts <"$T/lat/k_bare.lat")
+read -r KI_N KI_P50 KI_P99 KI_MAX < <(pcts <"$T/lat/k_idle.lat")
+read -r KS_N KS_P50 KS_P99 KS_MAX < <(pcts <"$T/lat/ks_wsd.lat")
+read -r KSB_N KSB_P50 KSB_P99 KSB_MAX < <(pcts <"$T/lat/ks_bare.lat")
+read -r KSI_N KSI_P50 KSI_P99 KSI_MAX < <(pcts <"$T/lat/ks_idle.lat")
+K_ERR=$(cat "$T"/lat/k*_*.json | jq -s 'map(.errors) | add')
+K_LIST=$(lg "$U0" /v1/workspaces)
+RSS_K3=$(rss_kb)
+RSS_KMAX=$(printf '%s
+' "$RSS_K" "$RSS_K2" "$RSS_K3" | sort -n | tail -1)
+log "  list of $K_OWN: idle p99 $KI_P99 ms, during wsd starts p99 $K_P99 ms; VmRSS $(awk -v k="$RSS_KMAX" 'BEGIN { printf "%.1f", k / 1024 }') MB"
+
 T_TOTAL=$(sub "$(now)" "$T_BEGIN")
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 engine_check end
@@ -581,6 +673,23 @@ MODE=full
 		"<= 2 s" "$(verdict "$T_READY" 2)"
 	printf '%-4s %-50s %-30s\n' "" "  socket listening (reconciled)" "$T_SOCK s"
 	printf '%-4s %-50s %-30s\n' "" "  engine's list alone" "$ENGINE_LIST_MS ms"
+	printf '%-4s %-50s %-30s %-10s %s\n' K "$K_WS records: list of $K_OWN during wsd starts" \
+		"$K_P50 / $K_P99 ms (max $K_MAX)" "p99 <= 5" "$(verdict "$K_P99" 5)"
+	printf '%-4s %-50s %-30s\n' "" "  same, during bare starts (control)" "$KB_P50 / $KB_P99 ms (max $KB_MAX)"
+	printf '%-4s %-50s %-30s %-10s %s\n' "" "  same, no starts" "$KI_P50 / $KI_P99 ms (max $KI_MAX)" \
+		"p99 <= 5" "$(verdict "$KI_P99" 5)"
+	printf '%-4s %-50s %-30s %-10s %s\n' K "$K_WS records: list of 1 during wsd starts" \
+		"$KS_P50 / $KS_P99 ms (max $KS_MAX)" "p99 <= 5" "$(verdict "$KS_P99" 5)"
+	printf '%-4s %-50s %-30s\n' "" "  same, during bare starts (control)" "$KSB_P50 / $KSB_P99 ms (max $KSB_MAX)"
+	printf '%-4s %-50s %-30s %-10s %s\n' "" "  same, no starts" "$KSI_P50 / $KSI_P99 ms (max $KSI_MAX)" \
+		"p99 <= 5" "$(verdict "$KSI_P99" 5)"
+	printf '%-4s %-50s %-30s\n' "" "  requests / errors / big reply" "$((K_N + KS_N)) / $K_ERR / $K_BYTES B"
+	printf '%-4s %-50s %-30s\n' "" "  starts wsd / bare (s, failed)" "$KW ($KWF) / $KB ($KBF)"
+	printf '%-4s %-50s %-30s\n' "" "  list of $K_OWN, 64 conns" "$(rps "$K_LIST") req/s"
+	printf '%-4s %-50s %-30s %-10s %s\n' K "VmRSS with $K_WS records (max of samples)" \
+		"$(mb "$RSS_KMAX") MB" "<= 16 MB" "$(verdict "$(mb "$RSS_KMAX")" 16)"
+	printf '%-4s %-50s %-30s\n' "" "  of which private (RssAnon)" "$(mb "$ANON_K") MB"
+	printf '%-4s %-50s %-30s\n' "" "  population: lite starts (s, failed)" "$K_POP_S ($K_FAIL)"
 	echo
 	echo "P1 pairs (wsd s, bare s, ratio):"
 	printf '  %s\n' "${P1_ROWS[@]}"
@@ -600,12 +709,13 @@ jq -n \
 	--argjson p4 "{\"list_population\": $P4_LIST, \"list_one\": $P4_LIST1, \"show\": $P4_SHOW}" \
 	--argjson p5 "{\"idle_kb\": $RSS_IDLE, \"population_kb\": $RSS_POP, \"after_p2_kb\": $RSS_P2, \"after_p4_kb\": $RSS_LOAD, \"after_restart_kb\": $RSS_RESTART, \"peak_hwm_kb\": $HWM, \"anon_idle_kb\": $ANON_IDLE, \"anon_after_p4_kb\": $ANON_LOAD, \"private_idle_kb\": $PRIV_IDLE, \"private_after_p4_kb\": $PRIV_LOAD}" \
 	--argjson p6 "{\"workspaces\": $N6, \"all_ready_s\": $T_READY, \"socket_s\": $T_SOCK, \"engine_list_ms\": $ENGINE_LIST_MS}" \
+	--argjson k "{\"records\": $K_WS, \"listed\": $K_OWN, \"reply_bytes\": $K_BYTES, \"population_s\": $K_POP_S, \"population_failed\": $K_FAIL, \"during_wsd_starts\": {\"n\": $K_N, \"p50_ms\": $K_P50, \"p99_ms\": $K_P99, \"max_ms\": $K_MAX, \"errors\": $K_ERR}, \"during_bare_starts\": {\"n\": $KB_N, \"p50_ms\": $KB_P50, \"p99_ms\": $KB_P99, \"max_ms\": $KB_MAX}, \"idle\": {\"n\": $KI_N, \"p50_ms\": $KI_P50, \"p99_ms\": $KI_P99, \"max_ms\": $KI_MAX}, \"one_of_all\": {\"during_wsd_starts\": {\"p50_ms\": $KS_P50, \"p99_ms\": $KS_P99, \"max_ms\": $KS_MAX}, \"during_bare_starts\": {\"p50_ms\": $KSB_P50, \"p99_ms\": $KSB_P99, \"max_ms\": $KSB_MAX}, \"idle\": {\"p50_ms\": $KSI_P50, \"p99_ms\": $KSI_P99, \"max_ms\": $KSI_MAX}}, \"list_rps\": $(rps "$K_LIST"), \"rss_kb\": $RSS_KMAX, \"anon_kb\": $ANON_K}" \
 	--argjson population "{\"asked\": $POP, \"ready\": $POP_READY, \"seconds\": $POP_S, \"failed\": $POP_FAIL}" \
 	'{mode: $mode, when: $when, commit: $commit, machine: $machine,
 	  load_before: $load_before, load_after: $load_after, engine_restarted: $engine_restarted,
 	  total_s: $total_s, population: $population,
 	  p1: ($p1 + {pairs: $pairs}), p2: ($p2 + {rounds: $p2rounds}), p3: $p3, p4: $p4,
-	  p5: $p5, p6: $p6}' >"$T/results.json"
+	  p5: $p5, p6: $p6, k: $k}' >"$T/results.json"
 
 cp "$T/table.txt" "$OUTDIR/$MODE.txt"
 cp "$T/results.json" "$OUTDIR/$MODE.json"

@@ -8,6 +8,7 @@
 #include "workspace.h"
 
 #include <dirent.h>
+#include <malloc.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -58,6 +59,7 @@ static struct known *known;
 static size_t nknown;
 static int first_reconcile = 1;
 static uv_timer_t expiry;
+static uv_timer_t trim; /* gives freed heap back to the system after a burst */
 
 static void ws_fail(struct workspace *ws, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -130,6 +132,8 @@ ws_init(uv_loop_t *loop, const struct config *cfg, char *err, size_t errlen)
 	uv_timer_init(loop, &expiry);
 	uv_timer_start(&expiry, expiry_tick, 1000, 1000);
 	uv_unref((uv_handle_t *)&expiry); /* never what keeps the loop alive */
+	uv_timer_init(loop, &trim);
+	uv_unref((uv_handle_t *)&trim);
 	return 0;
 }
 
@@ -213,11 +217,30 @@ ws_unwait(struct workspace *ws, struct ws_waiter *w)
 }
 
 static void
+trim_now(uv_timer_t *t)
+{
+	(void)t;
+	malloc_trim(0);
+}
+
+/*
+ * A start, a stop or a reconcile leaves freed memory in the heap and in
+ * the pool threads' arenas; a second after the last of a burst, hand it
+ * back. Each call postpones it.
+ */
+static void
+trim_soon(void)
+{
+	uv_timer_start(&trim, trim_now, 1000, 0);
+}
+
+static void
 notify(struct workspace *ws, enum ws_event ev)
 {
 	struct ws_waiter *w, *next;
 
 	if (ev != WS_EV_PROGRESS) {
+		trim_soon();
 		/* Final events detach every waiter. */
 		w = ws->waiters;
 		ws->waiters = NULL;
@@ -1928,6 +1951,7 @@ listed(void *arg, const struct docker_reply *r)
 		first_reconcile = 0;
 	}
 	sweep_dirs();
+	trim_soon();
 	reconcile_done(n_adopted, n_removed, NULL);
 }
 
@@ -2002,6 +2026,7 @@ ws_shutdown(void)
 	free(ports_quarantined);
 	ports_quarantined = NULL;
 	uv_timer_stop(&expiry);
+	uv_timer_stop(&trim);
 	free(ledger);
 	ledger = NULL;
 	nledger = capledger = 0;
