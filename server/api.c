@@ -46,6 +46,15 @@ error_obj(const struct api_error *e)
 	return json_pack("{s:{s:s, s:s}}", "error", "code", e->code, "message", e->message);
 }
 
+/* Why it failed (a workspace that says FAILED always has a reason). */
+static const struct api_error *
+ws_error(const struct workspace *ws)
+{
+	static const struct api_error none = {500, "internal", "failed for no recorded reason"};
+
+	return ws->error ? ws->error : &none;
+}
+
 static void
 wait_cb(struct ws_waiter *w, struct workspace *ws, enum ws_event ev)
 {
@@ -62,7 +71,7 @@ wait_cb(struct ws_waiter *w, struct workspace *ws, enum ws_event ev)
 			http_stream_line(
 			    wt->req, json_pack("{s:o}", "workspace", ws_json(ws, wt->req->uid)));
 		else if (ev == WS_EV_FAILED)
-			http_stream_line(wt->req, error_obj(&ws->error));
+			http_stream_line(wt->req, error_obj(ws_error(ws)));
 		else
 			http_stream_line(wt->req,
 			                 json_pack("{s:{s:s, s:s}}", "error", "code", "stopped",
@@ -70,7 +79,7 @@ wait_cb(struct ws_waiter *w, struct workspace *ws, enum ws_event ev)
 			                           "the workspace was stopped while starting"));
 		http_stream_end(wt->req);
 	} else if (ev == WS_EV_FAILED) {
-		http_reply_json(wt->req, ws->error.status, error_obj(&ws->error));
+		http_reply_json(wt->req, ws_error(ws)->status, error_obj(ws_error(ws)));
 	} else if (wt->stopping && ev == WS_EV_STOPPED) {
 		http_reply_json(wt->req, 200, ws_json(ws, wt->req->uid));
 	} else if (ev == WS_EV_READY) {

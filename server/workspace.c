@@ -151,6 +151,7 @@ timer_closed(uv_handle_t *h)
 		free(ws->mounts[i].target);
 	}
 	free(ws->image);
+	free(ws->error);
 	free(ws);
 }
 
@@ -332,19 +333,32 @@ ws_stage_dir(const char *id, char *buf, size_t len)
 	snprintf(buf, len, "%s/mounts/%s", ctx.cfg->state_dir, id);
 }
 
+/* Only a failing workspace carries an error (most never do). */
+static struct api_error *
+error_new(void)
+{
+	struct api_error *e = calloc(1, sizeof(*e));
+
+	if (e == NULL)
+		abort();
+	return e;
+}
+
 static void
 ws_fail(struct workspace *ws, int status, const char *code, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (ws->error.status == 0) {
-		ws->error.status = status;
-		snprintf(ws->error.code, sizeof(ws->error.code), "%s", code);
+	if (ws->error == NULL) {
+		ws->error = error_new();
+		ws->error->status = status;
+		snprintf(ws->error->code, sizeof(ws->error->code), "%s", code);
 		va_start(ap, fmt);
-		vsnprintf(ws->error.message, sizeof(ws->error.message), fmt, ap);
+		vsnprintf(ws->error->message, sizeof(ws->error->message), fmt, ap);
 		va_end(ap);
 	}
-	log_warn("workspace %s (%s/%s) failed: %s", ws->id, ws->owner, ws->name, ws->error.message);
+	log_warn("workspace %s (%s/%s) failed: %s", ws->id, ws->owner, ws->name,
+	         ws->error->message);
 	teardown(ws);
 }
 
@@ -638,9 +652,9 @@ dir_removed(uv_work_t *w, int status)
 	}
 	if (ws->recorded)
 		unrecord(ws->id, store_now());
-	if (ws->error.status != 0) {
+	if (ws->error != NULL) {
 		store_audit(ws->owner, (unsigned)ws->uid, "workspace_failed", ws->name, "failed",
-		            ws->error.message);
+		            ws->error->message);
 		ws->state = WS_FAILED;
 		list_remove(ws);
 		notify(ws, WS_EV_FAILED);
@@ -699,10 +713,12 @@ container_removed(void *arg, const struct docker_reply *r)
 		 */
 		log_err("workspace %s: cannot remove container %.12s: %s; retrying", ws->id,
 		        ws->container_id, r->error ? r->error : "?");
-		if (ws->error.status == 0)
-			api_error_set(&ws->error, 503, "engine_unavailable",
+		if (ws->error == NULL) {
+			ws->error = error_new();
+			api_error_set(ws->error, 503, "engine_unavailable",
 			              "cannot remove the container: %s",
 			              r->error ? r->error : "engine error");
+		}
 		notify(ws, WS_EV_FAILED);
 		if (!shutting_down)
 			uv_timer_start(&ws->timer, retry_remove, 2000, 0);
@@ -755,7 +771,7 @@ teardown(struct workspace *ws)
 	ws->state = WS_STOPPING;
 	if (shutting_down) { /* it keeps running: a restarted wsd adopts it */
 		list_remove(ws);
-		notify(ws, ws->error.status ? WS_EV_FAILED : WS_EV_STOPPED);
+		notify(ws, ws->error ? WS_EV_FAILED : WS_EV_STOPPED);
 		return;
 	}
 	usage_stop(ws);
@@ -764,7 +780,7 @@ teardown(struct workspace *ws)
 		remove_dir(ws);
 		return;
 	}
-	if (ws->error.status == 0 && ws->container_id[0] != '\0') {
+	if (ws->error == NULL && ws->container_id[0] != '\0') {
 		char path[160];
 
 		/* A graceful stop first: Jupyter and sshd get SIGTERM. */
@@ -1237,6 +1253,10 @@ prepared(uv_work_t *w, int status)
 		p->out.status = 500;
 		snprintf(p->out.err, sizeof(p->out.err), "cancelled");
 	}
+	/* The keys are in authorized_keys now (or never will be). */
+	for (size_t i = 0; i < ws->nkeys; i++)
+		free(ws->keys[i]);
+	ws->nkeys = 0;
 	if (p->out.status == 0) {
 		snprintf(ws->owner, sizeof(ws->owner), "%s", p->out.user);
 		ws->gid = p->out.gid;
@@ -1530,9 +1550,9 @@ ws_json_text(struct jtext *b, const struct workspace *ws, uid_t viewer_uid)
 	} else {
 		jt_lit(b, "null");
 	}
-	if (ws->error.status != 0) {
+	if (ws->error != NULL) {
 		jt_key(b, "error", 0);
-		jt_str(b, ws->error.message);
+		jt_str(b, ws->error->message);
 	}
 }
 

@@ -70,9 +70,9 @@ struct workspace {
 	enum ws_state state;
 	int stop_requested;
 	int adopted;
-	int seen;        /* listed by the engine in the last reconcile */
-	int create_sent; /* a container may exist even without an id */
-	struct api_error error;
+	int seen;                /* listed by the engine in the last reconcile */
+	int create_sent;         /* a container may exist even without an id */
+	struct api_error *error; /* set once it failed */
 	/* readiness */
 	uv_timer_t timer;
 	uint64_t deadline;
