@@ -5,7 +5,9 @@
  * the user and group databases). api.c refuses everyone else before any
  * handler here runs. A change to a quota is applied in memory and written
  * to the store; when the store refuses it, it is undone and the admin is
- * told, so memory and the file never disagree for long.
+ * told, so memory and the file never disagree for long. One change per
+ * entry is in flight at a time (a second gets 409): an undo then always
+ * restores what the store holds.
  */
 #include "admin.h"
 
@@ -169,7 +171,26 @@ struct quota_write {
 	struct quota_entry before; /* to undo; set == 0: there was none */
 	struct quota_entry after;
 	int removing;
+	struct quota_write *next; /* in flight */
 };
+
+static struct quota_write *in_flight;
+
+/* Is a change to this entry still being saved? Then say so (409). */
+static int
+busy(struct request *req, enum quota_kind kind, const char *name)
+{
+	for (struct quota_write *w = in_flight; w; w = w->next) {
+		if (w->after.kind == kind && strcmp(w->after.name, name) == 0) {
+			http_reply_error(req, 409, "conflict",
+			                 "another change to the quota of %s %s is being saved; "
+			                 "try again",
+			                 quota_kind_name(kind), name);
+			return 1;
+		}
+	}
+	return 0;
+}
 
 static void
 quota_written(void *arg, int ok, const char *why, json_t *rows)
@@ -178,6 +199,12 @@ quota_written(void *arg, int ok, const char *why, json_t *rows)
 	char target[48];
 
 	(void)rows;
+	for (struct quota_write **p = &in_flight; *p; p = &(*p)->next) {
+		if (*p == w) {
+			*p = w->next;
+			break;
+		}
+	}
 	snprintf(target, sizeof(target), "%s %s", quota_kind_name(w->after.kind), w->after.name);
 	if (!ok) {
 		/* Undo: the file is the record, and it said no. */
@@ -216,6 +243,8 @@ quota_write(struct quota_write *w)
 	int rc;
 
 	json_decref(lim);
+	w->next = in_flight;
+	in_flight = w;
 	if (w->after.q.set == 0 || w->removing)
 		rc = store_run("DELETE FROM quotas WHERE kind = ? AND name = ?",
 		               json_pack("[s, s]", quota_kind_name(w->after.kind), w->after.name),
@@ -243,6 +272,8 @@ admin_set_quota(struct request *req, route_arg *args)
 	if (kind_arg(req, args[0], &e.kind, args[1]) == -1)
 		return;
 	snprintf(e.name, sizeof(e.name), "%s", args[1]);
+	if (busy(req, e.kind, e.name))
+		return;
 	body = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (body == NULL) {
 		http_reply_error(req, 400, "invalid_json", "request body is not valid JSON: %s",
@@ -292,6 +323,8 @@ admin_rm_quota(struct request *req, route_arg *args)
 	if (kind_arg(req, args[0], &e.kind, args[1]) == -1)
 		return;
 	snprintf(e.name, sizeof(e.name), "%s", args[1]);
+	if (busy(req, e.kind, e.name))
+		return;
 	old = quota_table_find(ws_quotas(), e.kind, e.name);
 	if (old == NULL) {
 		http_reply_error(req, 404, "not_found", "no quota is set for %s %s",

@@ -44,7 +44,9 @@ struct usage_rec {
 /* Workspaces the store knew at start-up, until the first reconcile. */
 struct known {
 	char id[13];
+	char container_id[65];
 	double expires_at, usage_start;
+	int64_t ready_at; /* 0: never ready */
 	int matched;
 };
 
@@ -514,7 +516,8 @@ ws_load(char *err, size_t errlen)
 		           json_number_value(json_object_get(row, "stopped_at")));
 	}
 	json_decref(rows);
-	if (store_query_sync("SELECT w.id AS id, w.expires_at AS expires_at, u.started_at AS "
+	if (store_query_sync("SELECT w.id AS id, w.expires_at AS expires_at, w.ready_at AS "
+	                     "ready_at, w.container_id AS container_id, u.started_at AS "
 	                     "usage_start FROM workspaces w LEFT JOIN usage u ON "
 	                     "u.workspace_id = w.id AND u.stopped_at IS NULL",
 	                     NULL, &rows, err, errlen) == -1)
@@ -534,6 +537,9 @@ ws_load(char *err, size_t errlen)
 		memcpy(known[nknown].id, id, 13);
 		known[nknown].expires_at = json_number_value(json_object_get(row, "expires_at"));
 		known[nknown].usage_start = json_number_value(json_object_get(row, "usage_start"));
+		known[nknown].ready_at = (int64_t)json_number_value(json_object_get(row, "ready_at"));
+		snprintf(known[nknown].container_id, sizeof(known[nknown].container_id), "%s",
+		         json_string_value(json_object_get(row, "container_id")) ?: "");
 		nknown++;
 	}
 	json_decref(rows);
@@ -1825,6 +1831,9 @@ adopt(json_t *c)
 			ws->expires_at = (int64_t)known[k].expires_at;
 		ws->usage_start = known[k].usage_start;
 		ws->recorded = 1;
+		/* Ready on record, and the same container ran all along. */
+		if (known[k].ready_at > 0 && strcmp(known[k].container_id, cid) == 0)
+			ws->ready_at = known[k].ready_at;
 	}
 	if (!ws->recorded) {
 		/* Running and labelled ours, but not on record: adopted, and said so. */
@@ -1840,8 +1849,18 @@ adopt(json_t *c)
 	ws->next = list;
 	list = ws;
 	n_adopted++;
-	/* Probe again: it was running, but was it ready? */
-	begin_waiting(ws);
+	/*
+	 * A workspace that was ready, in a container that kept running, is
+	 * ready: its entrypoint ends the container when Jupyter or sshd dies.
+	 * Any other is probed again (it was running, but was it ready?): no
+	 * key exchange with hundreds of sshds after a restart of wsd.
+	 */
+	if (ws->ready_at > 0) {
+		ws->state = WS_WAITING;
+		became_ready(ws);
+	} else {
+		begin_waiting(ws);
+	}
 }
 
 struct sweep {

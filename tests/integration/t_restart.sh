@@ -1,6 +1,7 @@
 #!/bin/bash
 # wsd killed with SIGKILL while workspaces run: the next wsd lists them
-# again with the same ports, URL and GPUs, keeps every GPU with its holder,
+# again with the same ports, URL, GPUs and ready time (ready at once: their
+# containers ran all along), keeps every GPU with its holder,
 # removes leftovers (a workspace directory with no container, a labelled
 # container with no directory), and never touches a home.
 . "$(dirname "$0")/lib.sh"
@@ -37,7 +38,7 @@ for n in one two; do
 	before=$([ $n = one ] && echo "$w1" || echo "$w2")
 	after=$(as $A "$WSCTL" show $n --json)
 	expect_eq "$n: ready again after SIGKILL" "$(echo "$after" | jq -r .state)" ready
-	for f in id container_id jupyter_url ssh_port ssh_host_key memory shm cpus; do
+	for f in id container_id jupyter_url ssh_port ssh_host_key memory shm cpus ready_at; do
 		expect_eq "$n: same $f" "$(echo "$after" | jq -c .$f)" "$(echo "$before" | jq -c .$f)"
 	done
 	expect_eq "$n: same GPUs" "$(echo "$after" | jq -c '[.gpus[].uuid]')" "$(echo "$before" | jq -c '[.gpus[].uuid]')"

@@ -39,6 +39,20 @@ rc=$?
 expect_eq "state full: the start fails" "$rc" 1
 expect_match "state full: the error says why" "$err" "(full|No space)"
 [ $(($(date +%s) - t0)) -le 10 ] && pass "state full: answered in time" || fail "state full: answered in time"
+# Quota changes while the store cannot write, many at once for one entry:
+# each is saved (200), refused (503) or told another is being saved (409),
+# and what wsd applies is what the file holds.
+pids=()
+for g in $(seq 1 12); do
+	(api root PUT /v1/admin/quotas/user/$A "{\"gpus\": $g}" | tail -1; echo) >"$T/quota.$g" &
+	pids+=($!)
+done
+wait "${pids[@]}"
+codes=$(cat "$T"/quota.* | grep . | sort -u | tr '\n' ' ')
+expect_match "state full: quota changes are saved, refused or told to wait" "$codes" "^((200|409|503) )+$"
+mem=$(api root GET /v1/admin/quotas | head -n -1 | jq -c "[.entries[] | select(.kind == \"user\" and .name == \"$A\") | .limits.gpus]")
+file=$(sqlite3 "$T/state/wsd.db" "SELECT limits FROM quotas WHERE kind = 'user' AND name = '$A'" | jq -sc 'map(.gpus)')
+expect_eq "state full: the quota in force is the quota on file ($codes)" "$mem" "$file"
 rm -f "$T/state/filler"
 clean "state full"
 serves "state full"
