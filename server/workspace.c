@@ -537,7 +537,8 @@ ws_load(char *err, size_t errlen)
 		memcpy(known[nknown].id, id, 13);
 		known[nknown].expires_at = json_number_value(json_object_get(row, "expires_at"));
 		known[nknown].usage_start = json_number_value(json_object_get(row, "usage_start"));
-		known[nknown].ready_at = (int64_t)json_number_value(json_object_get(row, "ready_at"));
+		known[nknown].ready_at =
+		    (int64_t)json_number_value(json_object_get(row, "ready_at"));
 		snprintf(known[nknown].container_id, sizeof(known[nknown].container_id), "%s",
 		         json_string_value(json_object_get(row, "container_id")) ?: "");
 		nknown++;
