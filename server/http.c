@@ -144,6 +144,8 @@ struct wreq {
 	uv_write_t w;
 	struct conn *c;
 	int close_after;
+	char *owned; /* a body handed over: zeroed (it may hold tokens) and freed */
+	size_t owned_len;
 	char data[];
 };
 
@@ -157,6 +159,10 @@ write_cb(uv_write_t *w, int status)
 	else if (wr->close_after)
 		shutdown_write(wr->c);
 	conn_unref(wr->c);
+	if (wr->owned != NULL) {
+		explicit_bzero(wr->owned, wr->owned_len);
+		free(wr->owned);
+	}
 	free(wr);
 }
 
@@ -178,10 +184,43 @@ conn_write(struct conn *c, const char *a, size_t alen, const char *b, size_t ble
 		memcpy(wr->data + alen, b, blen);
 	wr->c = c;
 	wr->close_after = close_after;
+	wr->owned = NULL;
 	c->refs++;
 	buf = uv_buf_init(wr->data, (unsigned)(alen + blen));
 	if (uv_write(&wr->w, (uv_stream_t *)&c->pipe, &buf, 1, write_cb) != 0) {
 		conn_unref(c);
+		free(wr);
+		conn_close(c);
+	}
+}
+
+/* Write head (copied) then body, which is handed over, not copied. */
+static void
+conn_write_owned(struct conn *c, const char *head, size_t hlen, char *body, size_t blen,
+                 int close_after)
+{
+	struct wreq *wr;
+	uv_buf_t bufs[2];
+
+	if (c->closing || (wr = malloc(sizeof(*wr) + hlen)) == NULL) {
+		explicit_bzero(body, blen);
+		free(body);
+		if (!c->closing)
+			conn_close(c);
+		return;
+	}
+	memcpy(wr->data, head, hlen);
+	wr->c = c;
+	wr->close_after = close_after;
+	wr->owned = body;
+	wr->owned_len = blen;
+	c->refs++;
+	bufs[0] = uv_buf_init(wr->data, (unsigned)hlen);
+	bufs[1] = uv_buf_init(body, (unsigned)blen);
+	if (uv_write(&wr->w, (uv_stream_t *)&c->pipe, bufs, 2, write_cb) != 0) {
+		conn_unref(c);
+		explicit_bzero(body, blen);
+		free(body);
 		free(wr);
 		conn_close(c);
 	}
@@ -331,7 +370,7 @@ http_reply_json(struct request *req, int status, json_t *body)
 }
 
 void
-http_reply_text(struct request *req, int status, const char *text, size_t len)
+http_reply_owned(struct request *req, int status, char *text, size_t len)
 {
 	struct conn *c = req->conn;
 	char head[256];
@@ -341,7 +380,7 @@ http_reply_text(struct request *req, int status, const char *text, size_t len)
 	             "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
 	             "Content-Length: %zu\r\nConnection: %s\r\n\r\n",
 	             status, reason(status), len, !c->keep_alive ? "close" : "keep-alive");
-	conn_write(c, head, (size_t)n, text, len, !c->keep_alive);
+	conn_write_owned(c, head, (size_t)n, text, len, !c->keep_alive);
 	request_done(c);
 }
 

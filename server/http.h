@@ -73,8 +73,11 @@ size_t http_connections(void);
 
 /* Reply with a JSON document (body is stolen; NULL for an empty body). */
 void http_reply_json(struct request *req, int status, json_t *body);
-/* Reply with JSON already written as text (copied; end it with a newline). */
-void http_reply_text(struct request *req, int status, const char *text, size_t len);
+/*
+ * Reply with JSON already written as text, ending with a newline. text (from
+ * malloc) is taken: zeroed and freed once written, never copied.
+ */
+void http_reply_owned(struct request *req, int status, char *text, size_t len);
 void http_reply_error(struct request *req, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

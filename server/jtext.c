@@ -28,6 +28,12 @@ jt_raw(struct jtext *b, const char *s, size_t n)
 }
 
 void
+jt_reserve(struct jtext *b, size_t n)
+{
+	grow(b, n);
+}
+
+void
 jt_lit(struct jtext *b, const char *s)
 {
 	jt_raw(b, s, strlen(s));
@@ -62,6 +68,19 @@ utf8_len(const unsigned char *s)
 	return n;
 }
 
+/* Bytes that stand for themselves in a JSON string: printable ASCII but " and \. */
+// clang-format off
+static const unsigned char plain[256] = {
+#define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+    R16(0), R16(0), /* controls */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* ' ' .. '/', no '"' */
+    R16(1), R16(1),
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 'P' .. '_', no '\\' */
+    R16(1), R16(1), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0),
+#undef R16
+};
+// clang-format on
+
 void
 jt_str(struct jtext *b, const char *str)
 {
@@ -69,15 +88,19 @@ jt_str(struct jtext *b, const char *str)
 	char esc[8];
 
 	jt_raw(b, "\"", 1);
-	while (*s) {
-		size_t n = utf8_len(s);
+	for (;;) {
+		size_t n;
 
-		if (n != 0 && *s >= 0x20 && *s != '"' && *s != '\\') {
+		while (plain[*s])
+			s++;
+		if (*s == '\0')
+			break;
+		if (*s >= 0x80 && (n = utf8_len(s)) != 0) {
 			s += n;
 			continue;
 		}
 		jt_raw(b, (const char *)run, (size_t)(s - run));
-		if (n == 0) {
+		if (*s >= 0x80) {
 			jt_raw(b, "\\ufffd", 6);
 		} else if (*s == '"' || *s == '\\') {
 			esc[0] = '\\';
@@ -96,10 +119,70 @@ jt_str(struct jtext *b, const char *str)
 void
 jt_int(struct jtext *b, int64_t v)
 {
-	char buf[24];
-	int n = snprintf(buf, sizeof(buf), "%" PRId64, v);
+	char buf[24], *p = buf + sizeof(buf);
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
 
-	jt_raw(b, buf, (size_t)n);
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	jt_raw(b, p, (size_t)(buf + sizeof(buf) - p));
+}
+
+/* Days since 1970-01-01 to a civil date (H. Hinnant's algorithm): no locks, no tables. */
+static void
+civil(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	int64_t era, yy;
+	unsigned doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	yy = (int64_t)yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = yy + (*m <= 2);
+}
+
+static char *
+two(char *p, unsigned v)
+{
+	p[0] = (char)('0' + v / 10 % 10);
+	p[1] = (char)('0' + v % 10);
+	return p + 2;
+}
+
+void
+jt_time(struct jtext *b, int64_t t)
+{
+	int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400, y;
+	unsigned secs = (unsigned)(t - days * 86400), m, d;
+	char buf[24], *p = buf;
+
+	civil(days, &y, &m, &d);
+	if (y < 0 || y > 9999)
+		y = y < 0 ? 0 : 9999; /* not a date wsd ever holds */
+	*p++ = '"';
+	p = two(p, (unsigned)(y / 100));
+	p = two(p, (unsigned)(y % 100));
+	*p++ = '-';
+	p = two(p, m);
+	*p++ = '-';
+	p = two(p, d);
+	*p++ = 'T';
+	p = two(p, secs / 3600);
+	*p++ = ':';
+	p = two(p, secs / 60 % 60);
+	*p++ = ':';
+	p = two(p, secs % 60);
+	*p++ = 'Z';
+	*p++ = '"';
+	jt_raw(b, buf, (size_t)(p - buf));
 }
 
 void

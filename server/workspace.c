@@ -1455,23 +1455,12 @@ ws_start(struct start_req *req, const struct ws_who *who, struct api_error *err)
 
 /* ---- JSON ---- */
 
-static void
-iso_time(int64_t t, char *buf, size_t len)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	gmtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 void
 ws_json_text(struct jtext *b, const struct workspace *ws, uid_t viewer_uid)
 {
 	const struct gpu_inventory *inv = gpu_inventory();
-	char t[32], url[512];
+	char url[512];
 
-	iso_time(ws->created_at, t, sizeof(t));
 	jt_key(b, "id", 1);
 	jt_str(b, ws->id);
 	jt_key(b, "name", 0);
@@ -1487,7 +1476,7 @@ ws_json_text(struct jtext *b, const struct workspace *ws, uid_t viewer_uid)
 	jt_key(b, "image", 0);
 	jt_str(b, ws->image);
 	jt_key(b, "created_at", 0);
-	jt_str(b, t);
+	jt_time(b, ws->created_at);
 	jt_key(b, "memory", 0);
 	jt_int(b, ws->memory);
 	jt_key(b, "shm", 0);
@@ -1497,12 +1486,10 @@ ws_json_text(struct jtext *b, const struct workspace *ws, uid_t viewer_uid)
 	jt_key(b, "container_id", 0);
 	jt_str(b, ws->container_id);
 	jt_key(b, "ready_at", 0);
-	if (ws->ready_at) {
-		iso_time(ws->ready_at, t, sizeof(t));
-		jt_str(b, t);
-	} else {
+	if (ws->ready_at)
+		jt_time(b, ws->ready_at);
+	else
 		jt_lit(b, "null");
-	}
 	jt_key(b, "ssh_host", 0);
 	jt_str(b, ctx.public_host);
 	jt_key(b, "ssh_port", 0);
@@ -1551,12 +1538,10 @@ ws_json_text(struct jtext *b, const struct workspace *ws, uid_t viewer_uid)
 	}
 	jt_lit(b, "]");
 	jt_key(b, "expires_at", 0);
-	if (ws->expires_at > 0) {
-		iso_time(ws->expires_at, t, sizeof(t));
-		jt_str(b, t);
-	} else {
+	if (ws->expires_at > 0)
+		jt_time(b, ws->expires_at);
+	else
 		jt_lit(b, "null");
-	}
 	if (ws->error != NULL) {
 		jt_key(b, "error", 0);
 		jt_str(b, ws->error->message);
@@ -1569,6 +1554,7 @@ ws_reply_list(struct request *req, int (*keep)(const struct workspace *, uid_t))
 	struct jtext b = {0};
 	int n = 0;
 
+	jt_reserve(&b, 64 * 1024);
 	jt_lit(&b, "{\"workspaces\":[");
 	for (struct workspace *ws = list; ws; ws = ws->next) {
 		if (keep != NULL && !keep(ws, req->uid))
@@ -1578,9 +1564,7 @@ ws_reply_list(struct request *req, int (*keep)(const struct workspace *, uid_t))
 		jt_lit(&b, "}");
 	}
 	jt_lit(&b, "]}\n");
-	http_reply_text(req, 200, b.p, b.len);
-	explicit_bzero(b.p, b.len); /* it may hold tokens */
-	free(b.p);
+	http_reply_owned(req, 200, b.p, b.len); /* zeroed there: it may hold tokens */
 }
 
 json_t *

@@ -1,6 +1,8 @@
 /* JSON written as text: always valid JSON, strings round-trip, bad UTF-8 replaced. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -126,6 +128,55 @@ START_TEST(numbers_and_keys)
 }
 END_TEST
 
+/* Times as gmtime_r and strftime write them, for every kind of date. */
+START_TEST(times_match_strftime)
+{
+	unsigned seed = 7;
+	int64_t fixed[] = {0,
+	                   59,
+	                   86399,
+	                   86400,
+	                   951782400 /* 2000-02-29 */,
+	                   4102444799,
+	                   1700000000,
+	                   1709164800 /* 2024-02-29 */,
+	                   253402300799 /* 9999-12-31 */};
+
+	for (int i = 0; i < 20000; i++) {
+		int64_t t = i < (int)(sizeof(fixed) / sizeof(fixed[0]))
+		                ? fixed[i]
+		                : (int64_t)rand_r(&seed) * 4 % INT64_C(4102444800);
+		struct jtext b = {0};
+		struct tm tm;
+		time_t tt = (time_t)t;
+		char want[40];
+
+		gmtime_r(&tt, &tm);
+		strftime(want, sizeof(want), "\"%Y-%m-%dT%H:%M:%SZ\"", &tm);
+		jt_time(&b, t);
+		ck_assert_msg(strcmp(b.p, want) == 0, "t=%lld: %s, want %s", (long long)t, b.p,
+		              want);
+		free(b.p);
+	}
+}
+END_TEST
+
+START_TEST(ints_match_printf)
+{
+	int64_t v[] = {0, 1, -1, 9, 10, -10, 1234567890123, INT64_MAX, INT64_MIN};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct jtext b = {0};
+		char want[32];
+
+		snprintf(want, sizeof(want), "%lld", (long long)v[i]);
+		jt_int(&b, v[i]);
+		ck_assert_str_eq(b.p, want);
+		free(b.p);
+	}
+}
+END_TEST
+
 Suite *
 jtext_suite(void)
 {
@@ -136,6 +187,8 @@ jtext_suite(void)
 	tcase_add_test(tc, bad_utf8_replaced);
 	tcase_add_test(tc, random_bytes_always_valid);
 	tcase_add_test(tc, numbers_and_keys);
+	tcase_add_test(tc, times_match_strftime);
+	tcase_add_test(tc, ints_match_printf);
 	suite_add_tcase(s, tc);
 	return s;
 }
