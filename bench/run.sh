@@ -574,6 +574,10 @@ K_POP_S=$(sub "$(now)" "$T0")
 K_WS=$(api_root /v1/admin/workspaces | jq '.workspaces | length')
 K_OWN=$(as "$U0" "$WSCTL" ls --json | jq '.workspaces | length')
 log "  $K_WS workspace records ($K_OWN of $U0) after $K_POP_S s, $K_FAIL failed"
+if [ "$K_WS" -lt "$RECORDS" ]; then
+	log "  fewer than asked; wsd's last warnings:"
+	grep -E ' (warn|error) ' "$T/wsd.log" | tail -n 8 >&2 || true
+fi
 sleep 2 # past the trim after the last start
 RSS_K=$(rss_kb)
 ANON_K=$(anon_kb)
@@ -604,8 +608,11 @@ read -r KSI_N KSI_P50 KSI_P99 KSI_MAX < <(pcts <"$T/lat/ks_idle.lat")
 K_ERR=$(cat "$T"/lat/k*_*.json | jq -s 'map(.errors) | add')
 K_LIST=$(lg "$U0" /v1/workspaces)
 RSS_K3=$(rss_kb)
-RSS_KMAX=$(printf '%s
-' "$RSS_K" "$RSS_K2" "$RSS_K3" | sort -n | tail -1)
+HWM_K=$(hwm_kb)
+sleep 2 # past the trim
+RSS_K4=$(rss_kb)
+# At rest: after the population, after the starts, after the load has gone.
+RSS_KMAX=$(printf '%s\n' "$RSS_K" "$RSS_K2" "$RSS_K4" | sort -n | tail -1)
 log "  list of $K_OWN: idle p99 $KI_P99 ms, during wsd starts p99 $K_P99 ms; VmRSS $(awk -v k="$RSS_KMAX" 'BEGIN { printf "%.1f", k / 1024 }') MB"
 
 T_TOTAL=$(sub "$(now)" "$T_BEGIN")
@@ -686,9 +693,11 @@ MODE=full
 	printf '%-4s %-50s %-30s\n' "" "  requests / errors / big reply" "$((K_N + KS_N)) / $K_ERR / $K_BYTES B"
 	printf '%-4s %-50s %-30s\n' "" "  starts wsd / bare (s, failed)" "$KW ($KWF) / $KB ($KBF)"
 	printf '%-4s %-50s %-30s\n' "" "  list of $K_OWN, 64 conns" "$(rps "$K_LIST") req/s"
-	printf '%-4s %-50s %-30s %-10s %s\n' K "VmRSS with $K_WS records (max of samples)" \
+	printf '%-4s %-50s %-30s %-10s %s\n' K "VmRSS with $K_WS records, at rest (max of 3)" \
 		"$(mb "$RSS_KMAX") MB" "<= 16 MB" "$(verdict "$(mb "$RSS_KMAX")" 16)"
-	printf '%-4s %-50s %-30s\n' "" "  of which private (RssAnon)" "$(mb "$ANON_K") MB"
+	printf '%-4s %-50s %-30s\n' "" "  after population / starts / list load" "$(mb "$RSS_K") / $(mb "$RSS_K2") / $(mb "$RSS_K4") MB"
+	printf '%-4s %-50s %-30s\n' "" "  of which private (RssAnon), at rest" "$(mb "$ANON_K") MB"
+	printf '%-4s %-50s %-30s\n' "" "  during the list load (64 replies in flight)" "$(mb "$RSS_K3") MB (peak $(mb "$HWM_K"))"
 	printf '%-4s %-50s %-30s\n' "" "  population: lite starts (s, failed)" "$K_POP_S ($K_FAIL)"
 	echo
 	echo "P1 pairs (wsd s, bare s, ratio):"
@@ -709,7 +718,7 @@ jq -n \
 	--argjson p4 "{\"list_population\": $P4_LIST, \"list_one\": $P4_LIST1, \"show\": $P4_SHOW}" \
 	--argjson p5 "{\"idle_kb\": $RSS_IDLE, \"population_kb\": $RSS_POP, \"after_p2_kb\": $RSS_P2, \"after_p4_kb\": $RSS_LOAD, \"after_restart_kb\": $RSS_RESTART, \"peak_hwm_kb\": $HWM, \"anon_idle_kb\": $ANON_IDLE, \"anon_after_p4_kb\": $ANON_LOAD, \"private_idle_kb\": $PRIV_IDLE, \"private_after_p4_kb\": $PRIV_LOAD}" \
 	--argjson p6 "{\"workspaces\": $N6, \"all_ready_s\": $T_READY, \"socket_s\": $T_SOCK, \"engine_list_ms\": $ENGINE_LIST_MS}" \
-	--argjson k "{\"records\": $K_WS, \"listed\": $K_OWN, \"reply_bytes\": $K_BYTES, \"population_s\": $K_POP_S, \"population_failed\": $K_FAIL, \"during_wsd_starts\": {\"n\": $K_N, \"p50_ms\": $K_P50, \"p99_ms\": $K_P99, \"max_ms\": $K_MAX, \"errors\": $K_ERR}, \"during_bare_starts\": {\"n\": $KB_N, \"p50_ms\": $KB_P50, \"p99_ms\": $KB_P99, \"max_ms\": $KB_MAX}, \"idle\": {\"n\": $KI_N, \"p50_ms\": $KI_P50, \"p99_ms\": $KI_P99, \"max_ms\": $KI_MAX}, \"one_of_all\": {\"during_wsd_starts\": {\"p50_ms\": $KS_P50, \"p99_ms\": $KS_P99, \"max_ms\": $KS_MAX}, \"during_bare_starts\": {\"p50_ms\": $KSB_P50, \"p99_ms\": $KSB_P99, \"max_ms\": $KSB_MAX}, \"idle\": {\"p50_ms\": $KSI_P50, \"p99_ms\": $KSI_P99, \"max_ms\": $KSI_MAX}}, \"list_rps\": $(rps "$K_LIST"), \"rss_kb\": $RSS_KMAX, \"anon_kb\": $ANON_K}" \
+	--argjson k "{\"records\": $K_WS, \"listed\": $K_OWN, \"reply_bytes\": $K_BYTES, \"population_s\": $K_POP_S, \"population_failed\": $K_FAIL, \"during_wsd_starts\": {\"n\": $K_N, \"p50_ms\": $K_P50, \"p99_ms\": $K_P99, \"max_ms\": $K_MAX, \"errors\": $K_ERR}, \"during_bare_starts\": {\"n\": $KB_N, \"p50_ms\": $KB_P50, \"p99_ms\": $KB_P99, \"max_ms\": $KB_MAX}, \"idle\": {\"n\": $KI_N, \"p50_ms\": $KI_P50, \"p99_ms\": $KI_P99, \"max_ms\": $KI_MAX}, \"one_of_all\": {\"during_wsd_starts\": {\"p50_ms\": $KS_P50, \"p99_ms\": $KS_P99, \"max_ms\": $KS_MAX}, \"during_bare_starts\": {\"p50_ms\": $KSB_P50, \"p99_ms\": $KSB_P99, \"max_ms\": $KSB_MAX}, \"idle\": {\"p50_ms\": $KSI_P50, \"p99_ms\": $KSI_P99, \"max_ms\": $KSI_MAX}}, \"list_rps\": $(rps "$K_LIST"), \"rss_kb\": $RSS_KMAX, \"rss_after_population_kb\": $RSS_K, \"rss_after_starts_kb\": $RSS_K2, \"rss_after_load_kb\": $RSS_K4, \"rss_during_load_kb\": $RSS_K3, \"peak_hwm_kb\": $HWM_K, \"anon_kb\": $ANON_K}" \
 	--argjson population "{\"asked\": $POP, \"ready\": $POP_READY, \"seconds\": $POP_S, \"failed\": $POP_FAIL}" \
 	'{mode: $mode, when: $when, commit: $commit, machine: $machine,
 	  load_before: $load_before, load_after: $load_after, engine_restarted: $engine_restarted,
