@@ -1,21 +1,27 @@
 #include "jtext.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static void
-grow(struct jtext *b, size_t n)
+grow_slow(struct jtext *b, size_t n)
 {
-	if (b->len + n + 1 <= b->cap)
-		return;
 	b->cap = b->cap ? b->cap : 1024;
 	while (b->len + n + 1 > b->cap)
 		b->cap *= 2;
 	b->p = realloc(b->p, b->cap);
 	if (b->p == NULL)
 		abort();
+}
+
+static inline void
+grow(struct jtext *b, size_t n)
+{
+	if (b->len + n + 1 > b->cap)
+		grow_slow(b, n);
 }
 
 void
@@ -189,8 +195,35 @@ void
 jt_real(struct jtext *b, double v)
 {
 	char buf[40];
-	int n = snprintf(buf, sizeof(buf), "%.17g", v);
+	int n;
 
+	/*
+	 * Most reals wsd writes are CPU counts such as 0.5 or 2: when three
+	 * decimals say exactly this double, write them (shortest form, the
+	 * same value when parsed); otherwise as jansson does, 17 digits.
+	 */
+	if (v > -1e12 && v < 1e12) {
+		long long m = llround(v * 1000);
+
+		if ((double)m / 1000 == v) {
+			long long a = m < 0 ? -m : m, frac = a % 1000;
+
+			if (m < 0)
+				jt_raw(b, "-", 1);
+			jt_int(b, a / 1000);
+			n = 0;
+			buf[n++] = '.';
+			if (frac == 0)
+				buf[n++] = '0';
+			for (int d = 100; frac != 0; d /= 10) {
+				buf[n++] = (char)('0' + frac / d);
+				frac %= d;
+			}
+			jt_raw(b, buf, (size_t)n);
+			return;
+		}
+	}
+	n = snprintf(buf, sizeof(buf), "%.17g", v);
 	jt_raw(b, buf, (size_t)n);
 	if (strpbrk(buf, ".eEn") == NULL) /* integral: keep it a real, like jansson */
 		jt_raw(b, ".0", 2);

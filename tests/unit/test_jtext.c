@@ -177,6 +177,32 @@ START_TEST(ints_match_printf)
 }
 END_TEST
 
+/* Reals: valid JSON reals that parse back to the very same double. */
+START_TEST(reals_round_trip)
+{
+	unsigned seed = 11;
+	double fixed[] = {
+	    0,       0.5,  1,  1.5,  2,     0.001,         0.1,       0.3,     12.25,
+	    1000000, -0.5, -2, 1e-9, 1e300, 123456789.123, 0.1 + 0.2, 1.0 / 3, 999999999999.999};
+
+	for (int i = 0; i < 20000; i++) {
+		size_t nf = sizeof(fixed) / sizeof(fixed[0]);
+		double v = (size_t)i < nf ? fixed[i]
+		           : i % 2        ? (double)(rand_r(&seed) % 100000) / 1000
+		                          : (double)rand_r(&seed) / (rand_r(&seed) + 1.0);
+		struct jtext b = {0};
+		json_t *j;
+
+		jt_real(&b, v);
+		j = json_loadb(b.p, b.len, JSON_DECODE_ANY, NULL);
+		ck_assert_msg(j != NULL && json_is_real(j), "%.17g gave %s", v, b.p);
+		ck_assert_msg(json_real_value(j) == v, "%.17g gave %s", v, b.p);
+		json_decref(j);
+		free(b.p);
+	}
+}
+END_TEST
+
 Suite *
 jtext_suite(void)
 {
@@ -189,6 +215,7 @@ jtext_suite(void)
 	tcase_add_test(tc, numbers_and_keys);
 	tcase_add_test(tc, times_match_strftime);
 	tcase_add_test(tc, ints_match_printf);
+	tcase_add_test(tc, reals_round_trip);
 	suite_add_tcase(s, tc);
 	return s;
 }
