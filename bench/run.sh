@@ -11,11 +11,12 @@
 #   P5  wsd's VmRSS idle and with the population
 #   P6  wsd killed with SIGKILL and restarted: time until every running
 #       workspace is adopted and ready again
-#   K   P3 and P5 again with 1,000 workspace records: the population grows
-#       with "lite" workspaces (bench/lite: the offline image with the real
-#       sshd and a 1 kB HTTP responder in Jupyter's place, ~9 MB each
-#       instead of ~80) until wsd holds 1,000; then list latency during 16
-#       concurrent starts (wsd and bare, as in P3) and VmRSS
+#   K   P3 and P5 again with 1,000 workspace records: the offline
+#       population of P3-P6 is replaced by "lite" workspaces (bench/lite: the
+#       offline image with the real sshd and a static HTTP responder in
+#       Jupyter's place, ~9 MB each instead of ~80) until wsd holds 1,000;
+#       then list latency during 16 concurrent starts (wsd and bare, as in
+#       P3) and VmRSS
 #
 # Runs as root against the running engine with the image wslab/offline:1.
 # Builds a release wsd into build-bench/, runs it with instance = bench on a
@@ -550,6 +551,19 @@ RSS_RESTART=$(rss_kb)
 engine_check "before K"
 # ---------------------------------------------------------------- K: 1,000 records
 
+# The offline workspaces of the population (~80 MB each) make room for
+# lite ones (~9 MB): the P2 users' and U0's go; US's one stays.
+log "K: stopping the $POP_READY + $CONC offline workspaces of P3-P6"
+p2_wsd_clear
+for b in $(seq 1 16 "$POP"); do
+	pids=()
+	for k in $(seq "$b" $((b + 15))); do
+		[ "$k" -le "$POP" ] || break
+		wsd_stop "$U0" "$(printf 'pop%03d' "$k")" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+done
 NOW_WS=$(api_root /v1/admin/workspaces | jq '.workspaces | length')
 NEED=$((RECORDS - NOW_WS))
 log "K: $NEED lite workspaces owned by $U0 to reach $RECORDS records, 16 starts at a time"
@@ -586,7 +600,6 @@ probe "$U0" "$T/lat/k_idle" "$LOAD_S" &
 p=$!
 probe "$US" "$T/lat/ks_idle" "$LOAD_S" &
 wait "$p" "$!"
-p2_wsd_clear # the P2 users' workspaces from P4-P6
 for side in wsd bare; do
 	probe "$U0" "$T/lat/k_$side" &
 	PROBE_PIDS=("$!")

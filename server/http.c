@@ -25,6 +25,7 @@
 #include <http_parser.h>
 
 #include "log.h"
+#include "workspace.h"
 
 struct conn {
 	uv_pipe_t pipe;
@@ -114,6 +115,7 @@ conn_close(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	nconns--;
+	ws_trim_soon(); /* its buffers go back to the heap, then to the system */
 	/* Two handles, one reference each. */
 	c->refs++;
 	uv_close((uv_handle_t *)&c->timer, closed_cb);

@@ -227,14 +227,15 @@ trim_now(uv_timer_t *t)
 }
 
 /*
- * A start, a stop or a reconcile leaves freed memory in the heap and in
- * the pool threads' arenas; a second after the last of a burst, hand it
- * back. Each call postpones it.
+ * A start, a stop, a reconcile or a closed connection leaves freed memory
+ * in the heap and in the pool threads' arenas; a second after the last of
+ * a burst, hand it back. Each call postpones it.
  */
-static void
-trim_soon(void)
+void
+ws_trim_soon(void)
 {
-	uv_timer_start(&trim, trim_now, 1000, 0);
+	if (trim.loop != NULL && !shutting_down) /* after ws_init, before ws_shutdown */
+		uv_timer_start(&trim, trim_now, 1000, 0);
 }
 
 static void
@@ -243,7 +244,7 @@ notify(struct workspace *ws, enum ws_event ev)
 	struct ws_waiter *w, *next;
 
 	if (ev != WS_EV_PROGRESS) {
-		trim_soon();
+		ws_trim_soon();
 		/* Final events detach every waiter. */
 		w = ws->waiters;
 		ws->waiters = NULL;
@@ -1975,7 +1976,7 @@ listed(void *arg, const struct docker_reply *r)
 		first_reconcile = 0;
 	}
 	sweep_dirs();
-	trim_soon();
+	ws_trim_soon();
 	reconcile_done(n_adopted, n_removed, NULL);
 }
 

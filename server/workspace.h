@@ -134,6 +134,8 @@ void ws_wait(struct workspace *ws, struct ws_waiter *w);
 void ws_unwait(struct workspace *ws, struct ws_waiter *w);
 
 const char *ws_state_name(enum ws_state s);
+/* Give freed memory back to the system a second after the last call. */
+void ws_trim_soon(void);
 /* The workspace as JSON; secrets only when viewer_uid owns it. */
 json_t *ws_json(const struct workspace *ws, uid_t viewer_uid);
 /* The same, its members written as text into b (no braces): for lists. */
