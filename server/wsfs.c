@@ -312,6 +312,41 @@ out:
 }
 
 /*
+ * Remove dir and the entries in it, never recursing: a workspace directory
+ * holds plain files only. With staged set, each entry is a staging point:
+ * unmounted first (not mounted, after a start that failed half-way, is
+ * fine), then removed; rmdir and unlink both refuse (EBUSY) while something
+ * is still mounted there, so a source is never touched.
+ */
+static int
+remove_flat(const char *dir, int staged)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[600];
+	int ret = 0;
+
+	if (d == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (staged) {
+			umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW);
+			if (rmdir(path) == -1 && (errno != ENOTDIR || unlink(path) == -1))
+				ret = -1;
+		} else if (unlink(path) == -1) {
+			ret = -1;
+		}
+	}
+	closedir(d);
+	if (rmdir(dir) == -1)
+		ret = -1;
+	return ret;
+}
+
+/*
  * Bind each checked object (out->mount_fd[i]) onto in->stage_dir/i, private
  * and, for :ro, read-only; out->mount_src[i] names the staging point.
  */
@@ -367,27 +402,7 @@ fail:
 int
 wsfs_unstage(const char *stage_dir)
 {
-	DIR *d = opendir(stage_dir);
-	struct dirent *e;
-	char path[600];
-	int ret = 0;
-
-	if (d == NULL)
-		return errno == ENOENT ? 0 : -1;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", stage_dir, e->d_name);
-		/* Not mounted (a start that failed half-way) is fine. */
-		umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW);
-		/* Both refuse (EBUSY) while something is still mounted there. */
-		if (rmdir(path) == -1 && (errno != ENOTDIR || unlink(path) == -1))
-			ret = -1;
-	}
-	closedir(d);
-	if (rmdir(stage_dir) == -1)
-		ret = -1;
-	return ret;
+	return remove_flat(stage_dir, 1);
 }
 
 static int prepare(const struct wsfs_in *in, struct wsfs_out *out);
@@ -495,24 +510,7 @@ fail:
 int
 wsfs_remove(const char *ws_dir)
 {
-	DIR *d = opendir(ws_dir);
-	struct dirent *e;
-	char path[600];
-	int ret = 0;
-
-	if (d == NULL)
-		return errno == ENOENT ? 0 : -1;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", ws_dir, e->d_name);
-		if (unlink(path) == -1)
-			ret = -1;
-	}
-	closedir(d);
-	if (rmdir(ws_dir) == -1)
-		ret = -1;
-	return ret;
+	return remove_flat(ws_dir, 0);
 }
 
 int

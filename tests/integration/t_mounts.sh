@@ -111,6 +111,16 @@ as $A "$WSCTL" stop m1 >/dev/null
 expect_eq "stop exits 0" "$?" 0
 expect_eq "the mounted files outlive the workspace" "$(cat "$R/users/$A/proj/a.txt" 2>/dev/null)" from-home
 
+# wait_staged: the first staging mount of this wsd, once it appears.
+wait_staged() {
+	local m
+	for _ in $(seq 1 100); do
+		m=$(grep -o " $T/state/mounts/[0-9a-f]*/0 " /proc/self/mountinfo | head -1)
+		[ -n "$m" ] && { echo "$m"; return 0; }
+		sleep 0.1
+	done
+}
+
 # ---- the checked object is what gets mounted ----
 # A's directory is checked and staged while the engine is frozen; A then
 # swaps it for a symlink to a world-readable directory outside every root.
@@ -123,12 +133,7 @@ dpid=$(dockerd_pid)
 kill -STOP "$dpid"
 as $A "$WSCTL" start --name race --mount "$R/users/$A/race:/mnt/race" --json >"$T/race.out" 2>"$T/race.err" &
 spid=$!
-staged=
-for _ in $(seq 1 100); do
-	staged=$(grep -o " $T/state/mounts/[0-9a-f]*/0 " /proc/self/mountinfo | head -1)
-	[ -n "$staged" ] && break
-	sleep 0.1
-done
+staged=$(wait_staged)
 check "race: the source is staged before the engine is called" test -n "$staged"
 runuser -u $A -- sh -c "mv '$R/users/$A/race' '$R/users/$A/race.old' && ln -s '$T/outside' '$R/users/$A/race'"
 kill -CONT "$dpid"
@@ -145,12 +150,7 @@ check "race: nothing staged after the stop" test -z "$(ls "$T/state/mounts" 2>/d
 kill -STOP "$dpid"
 as $A "$WSCTL" start --name killed --mount "$R/users/$A/race.old:/mnt/race" >/dev/null 2>&1 &
 spid=$!
-staged=
-for _ in $(seq 1 100); do
-	staged=$(grep -o " $T/state/mounts/[0-9a-f]*/0 " /proc/self/mountinfo | head -1)
-	[ -n "$staged" ] && break
-	sleep 0.1
-done
+staged=$(wait_staged)
 check "kill: the source is staged" test -n "$staged"
 kill -KILL "$WSD_PID"
 wait "$WSD_PID" 2>/dev/null
