@@ -41,6 +41,7 @@ wait_starts warm
 for u in "${U[@]}"; do as "$u" "$WSCTL" stop warm >/dev/null; done
 sleep 0.5
 base=$(fds)
+ls -l /proc/"$WSD_PID"/fd | awk '{print $NF}' | sort >"$T/fds.base"
 spids=()
 for u in "${U[@]}"; do
 	as "$u" "$WSCTL" start --name busy >/dev/null 2>"$T/start.$u.err" &
@@ -68,10 +69,20 @@ for u in "${U[@]}"; do
 	expect_eq "$u's start during the load succeeded" "$(as "$u" "$WSCTL" show busy --json | jq -r .state)" ready
 	as "$u" "$WSCTL" stop busy >/dev/null
 done
-sleep 0.5
-# Cached engine connections come and go (curl bounds them); a leak of the
-# 200 clients' connections would add hundreds.
-after=$(fds)
-[ "$after" -le "$base" ] && pass "wsd's open descriptors back at their baseline ($after <= $base)" ||
-	fail "wsd's open descriptors back at their baseline ($after > $base)"
+# Cached engine connections come and go (curl keeps a few idle ones for
+# reuse, up to 2 more than at the baseline); a leak of the 200 clients'
+# connections would add hundreds.
+for _ in $(seq 1 50); do
+	after=$(fds)
+	[ "$after" -le "$base" ] && break
+	sleep 0.1
+done
+[ "$after" -gt "$base" ] &&
+	log "descriptors beyond the baseline: $(ls -l /proc/"$WSD_PID"/fd | awk '{print $NF}' | sort |
+		diff "$T/fds.base" - | grep '^[<>]' | tr '\n' ' ')"
+if [ "$after" -le $((base + 2)) ]; then
+	pass "wsd's open descriptors back at their baseline ($after, baseline $base)"
+else
+	fail "wsd's open descriptors back at their baseline ($after > $base + 2)"
+fi
 finish
