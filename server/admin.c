@@ -3,11 +3,8 @@
  *
  * Admins are root and the members of admin_group (decided in http.c from
  * the user and group databases). api.c refuses everyone else before any
- * handler here runs. A change to a quota is applied in memory and written
- * to the store; when the store refuses it, it is undone and the admin is
- * told, so memory and the file never disagree for long. One change per
- * entry is in flight at a time (a second gets 409): an undo then always
- * restores what the store holds.
+ * handler here runs. These are thin handlers: the quota table and its
+ * write-with-undo are quotas.c's, the queries store_ws.c's.
  */
 #include "admin.h"
 
@@ -19,9 +16,12 @@
 
 #include "log.h"
 #include "quota.h"
+#include "quotas.h"
 #include "size.h"
 #include "store.h"
+#include "store_ws.h"
 #include "workspace.h"
+#include "wsjson.h"
 
 /* A query parameter's value (no percent-decoding: values are plain words). */
 static int
@@ -109,13 +109,15 @@ void
 admin_list_workspaces(struct request *req, route_arg *args)
 {
 	(void)args;
-	ws_reply_list(req, NULL);
+	wsjson_reply_list(req, NULL);
 }
 
 struct workspace *
 admin_find(const char *owner, const char *key)
 {
-	for (struct workspace *ws = ws_first(); ws; ws = ws->next)
+	struct workspace *ws;
+
+	WS_FOREACH (ws)
 		if (strcmp(ws->owner, owner) == 0 &&
 		    (strcmp(ws->name, key) == 0 || strcmp(ws->id, key) == 0))
 			return ws;
@@ -155,7 +157,7 @@ entry_json(const struct quota_entry *e)
 void
 admin_list_quotas(struct request *req, route_arg *args)
 {
-	const struct quota_table *t = ws_quotas();
+	const struct quota_table *t = quotas_table();
 	json_t *a = json_array();
 
 	(void)args;
@@ -163,108 +165,68 @@ admin_list_quotas(struct request *req, route_arg *args)
 		json_array_append_new(a, entry_json(&t->e[i]));
 	http_reply_json(
 	    req, 200,
-	    json_pack("{s:o, s:o}", "defaults", quota_to_json(&ws_context()->deflt), "entries", a));
+	    json_pack("{s:o, s:o}", "defaults", quota_to_json(quotas_default()), "entries", a));
 }
-
-struct quota_write {
-	struct request *req;
-	struct quota_entry before; /* to undo; set == 0: there was none */
-	struct quota_entry after;
-	int removing;
-	struct quota_write *next; /* in flight */
-};
-
-static struct quota_write *in_flight;
 
 /* Is a change to this entry still being saved? Then say so (409). */
 static int
 busy(struct request *req, enum quota_kind kind, const char *name)
 {
-	for (struct quota_write *w = in_flight; w; w = w->next) {
-		if (w->after.kind == kind && strcmp(w->after.name, name) == 0) {
-			http_reply_error(req, 409, "conflict",
-			                 "another change to the quota of %s %s is being saved; "
-			                 "try again",
-			                 quota_kind_name(kind), name);
-			return 1;
-		}
-	}
-	return 0;
+	if (!quotas_busy(kind, name))
+		return 0;
+	http_reply_error(req, 409, "conflict",
+	                 "another change to the quota of %s %s is being saved; try again",
+	                 quota_kind_name(kind), name);
+	return 1;
 }
 
-static void
-quota_written(void *arg, int ok, const char *why, json_t *rows)
-{
-	struct quota_write *w = arg;
-	char target[48];
+struct quota_reply {
+	struct request *req;
+	struct quota_entry e;
+	int removing;
+};
 
-	(void)rows;
-	for (struct quota_write **p = &in_flight; *p; p = &(*p)->next) {
-		if (*p == w) {
-			*p = w->next;
-			break;
-		}
-	}
-	snprintf(target, sizeof(target), "%s %s", quota_kind_name(w->after.kind), w->after.name);
-	if (!ok) {
-		/* Undo: the file is the record, and it said no. */
-		if (w->before.q.set)
-			quota_table_put(ws_quotas(), &w->before);
-		else
-			quota_table_remove(ws_quotas(), w->after.kind, w->after.name);
-		log_err("quota for %s not saved: %s", target, why);
-		http_reply_error(w->req, 503, "state_unavailable",
+static void
+quota_saved(void *arg, int ok, const char *why)
+{
+	struct quota_reply *qr = arg;
+
+	if (!ok)
+		http_reply_error(qr->req, 503, "state_unavailable",
 		                 "the quota was not changed: wsd's state store failed (%s)", why);
-	} else {
-		json_t *lj = quota_to_json(&w->after.q);
-		char *lim = json_dumps(lj, JSON_COMPACT);
-
-		json_decref(lj);
-
-		store_audit(w->req->user[0] ? w->req->user : "?", (unsigned)w->req->uid,
-		            w->removing ? "quota_rm" : "quota_set", target, "ok", lim ? lim : "");
-		free(lim);
-		if (w->removing)
-			http_reply_json(w->req, 200,
-			                json_pack("{s:s, s:s, s:b}", "kind",
-			                          quota_kind_name(w->after.kind), "name",
-			                          w->after.name, "removed", 1));
-		else
-			http_reply_json(w->req, 200, entry_json(&w->after));
-	}
-	free(w);
+	else if (qr->removing)
+		http_reply_json(qr->req, 200,
+		                json_pack("{s:s, s:s, s:b}", "kind", quota_kind_name(qr->e.kind),
+		                          "name", qr->e.name, "removed", 1));
+	else
+		http_reply_json(qr->req, 200, entry_json(&qr->e));
+	free(qr);
 }
 
+/* Apply, write, answer: quotas.c undoes it if the store says no. */
 static void
-quota_write(struct quota_write *w)
+quota_change(struct request *req, const struct quota_entry *e, int removing)
 {
-	json_t *lim = quota_to_json(&w->after.q);
-	char *text = json_dumps(lim, JSON_COMPACT);
-	int rc;
+	struct quota_reply *qr = calloc(1, sizeof(*qr));
 
-	json_decref(lim);
-	w->next = in_flight;
-	in_flight = w;
-	if (w->after.q.set == 0 || w->removing)
-		rc = store_run("DELETE FROM quotas WHERE kind = ? AND name = ?",
-		               json_pack("[s, s]", quota_kind_name(w->after.kind), w->after.name),
-		               quota_written, w);
-	else
-		rc = store_run("INSERT OR REPLACE INTO quotas (kind, name, limits, updated_at) "
-		               "VALUES (?, ?, ?, ?)",
-		               json_pack("[s, s, s, f]", quota_kind_name(w->after.kind),
-		                         w->after.name, text ? text : "{}", store_now()),
-		               quota_written, w);
-	free(text);
-	if (rc == -1)
-		quota_written(w, 0, "the store is not running", NULL);
+	if (qr == NULL) {
+		http_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	qr->req = req;
+	qr->e = *e;
+	qr->removing = removing;
+	if (quotas_change(e, removing, req->user[0] ? req->user : "?", (unsigned)req->uid,
+	                  quota_saved, qr) == -1) {
+		free(qr);
+		http_reply_error(req, 500, "internal", "out of memory");
+	}
 }
 
 void
 admin_set_quota(struct request *req, route_arg *args)
 {
 	struct quota_entry *old, e = {0};
-	struct quota_write *w;
 	struct api_error err;
 	json_error_t jerr;
 	json_t *body;
@@ -280,7 +242,7 @@ admin_set_quota(struct request *req, route_arg *args)
 		                 jerr.text);
 		return;
 	}
-	old = quota_table_find(ws_quotas(), e.kind, e.name);
+	old = quotas_find(e.kind, e.name);
 	if (old != NULL)
 		e.q = old->q;
 	if (json_object_size(body) == 0 && json_is_object(body)) {
@@ -296,52 +258,26 @@ admin_set_quota(struct request *req, route_arg *args)
 		return;
 	}
 	json_decref(body);
-	w = calloc(1, sizeof(*w));
-	if (w == NULL) {
-		http_reply_error(req, 500, "internal", "out of memory");
-		return;
-	}
-	w->req = req;
-	if (old != NULL)
-		w->before = *old;
-	w->after = e;
-	/* In memory now, so that the next request builds on it. */
-	if (quota_table_put(ws_quotas(), &e) == -1) {
-		free(w);
-		http_reply_error(req, 500, "internal", "out of memory");
-		return;
-	}
-	quota_write(w);
+	quota_change(req, &e, 0);
 }
 
 void
 admin_rm_quota(struct request *req, route_arg *args)
 {
 	struct quota_entry *old, e = {0};
-	struct quota_write *w;
 
 	if (kind_arg(req, args[0], &e.kind, args[1]) == -1)
 		return;
 	snprintf(e.name, sizeof(e.name), "%s", args[1]);
 	if (busy(req, e.kind, e.name))
 		return;
-	old = quota_table_find(ws_quotas(), e.kind, e.name);
+	old = quotas_find(e.kind, e.name);
 	if (old == NULL) {
 		http_reply_error(req, 404, "not_found", "no quota is set for %s %s",
 		                 quota_kind_name(e.kind), e.name);
 		return;
 	}
-	w = calloc(1, sizeof(*w));
-	if (w == NULL) {
-		http_reply_error(req, 500, "internal", "out of memory");
-		return;
-	}
-	w->req = req;
-	w->before = *old;
-	w->after = *old;
-	w->removing = 1;
-	quota_table_remove(ws_quotas(), e.kind, e.name);
-	quota_write(w);
+	quota_change(req, old, 1);
 }
 
 /*
@@ -351,10 +287,10 @@ admin_rm_quota(struct request *req, route_arg *args)
 struct quota_show {
 	uv_work_t work;
 	struct request *req;
-	char user[33];
+	char user[UNIX_NAME_MAX + 1];
 	uid_t uid;
 	int found;
-	char groups[HTTP_MAX_GROUPS][33];
+	char groups[HTTP_MAX_GROUPS][UNIX_NAME_MAX + 1];
 	size_t ngroups;
 	int own; /* the caller's own quota: groups already known */
 };
@@ -381,7 +317,8 @@ effective_json(const struct ws_who *who)
 	struct quota_use use;
 	json_t *from = json_object(), *groups = json_array();
 
-	ws_quota_for(who, &q, &src, &use);
+	quotas_effective(who, &q, &src);
+	ws_quota_use(who, &use);
 	for (int l = 0; l < QL_N; l++)
 		json_object_set_new(from, quota_limit_name((enum quota_limit)l),
 		                    json_string(src.from[l]));
@@ -399,7 +336,7 @@ show_done(uv_work_t *w, int status)
 	struct quota_show *s = w->data;
 	struct ws_who who = {s->uid, s->user, (const char(*)[QUOTA_NAME_MAX + 1]) s->groups,
 	                     s->ngroups};
-	struct quota_entry *e = quota_table_find(ws_quotas(), QUOTA_USER, s->user);
+	struct quota_entry *e = quotas_find(QUOTA_USER, s->user);
 	json_t *o;
 
 	if (status != 0 || !s->found) {
@@ -428,7 +365,7 @@ admin_show_quota(struct request *req, route_arg *args)
 	if (kind_arg(req, args[0], &k, args[1]) == -1)
 		return;
 	if (k == QUOTA_GROUP) {
-		e = quota_table_find(ws_quotas(), k, args[1]);
+		e = quotas_find(k, args[1]);
 		if (e == NULL)
 			http_reply_error(req, 404, "not_found", "no quota is set for group %s",
 			                 args[1]);
@@ -523,15 +460,7 @@ admin_usage(struct request *req, route_arg *args)
 	q->req = req;
 	q->since = since;
 	q->now = store_now();
-	/* Each record counts from max(start, since) to min(stop, now). */
-	if (store_run("SELECT owner, uid, "
-	              "SUM((MIN(COALESCE(stopped_at, ?2), ?2) - MAX(started_at, ?1)) * gpus) "
-	              "AS gpu_seconds, "
-	              "SUM(MIN(COALESCE(stopped_at, ?2), ?2) - MAX(started_at, ?1)) "
-	              "AS workspace_seconds, COUNT(*) AS workspaces "
-	              "FROM usage WHERE COALESCE(stopped_at, ?2) > ?1 AND started_at < ?2 "
-	              "GROUP BY owner ORDER BY gpu_seconds DESC, owner",
-	              json_pack("[f, f]", q->since, q->now), usage_read, q) == -1) {
+	if (store_read_usage(q->since, q->now, usage_read, q) == -1) {
 		free(q);
 		http_reply_error(req, 503, "state_unavailable", "the store is not running");
 	}
@@ -589,10 +518,7 @@ admin_audit(struct request *req, route_arg *args)
 		return;
 	}
 	q->req = req;
-	/* The newest `limit` events since, oldest first. */
-	if (store_run("SELECT * FROM (SELECT seq, at, actor, actor_uid, action, target, result, "
-	              "detail FROM audit WHERE at >= ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
-	              json_pack("[f, I]", since, (json_int_t)limit), audit_read, q) == -1) {
+	if (store_read_audit(since, limit, audit_read, q) == -1) {
 		free(q);
 		http_reply_error(req, 503, "state_unavailable", "the store is not running");
 	}

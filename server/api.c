@@ -14,12 +14,13 @@
 #include <http_parser.h>
 
 #include "config.h"
-#include "docker.h"
+#include "engine.h"
 #include "gpu.h"
 #include "log.h"
 #include "store.h"
 #include "valid.h"
 #include "workspace.h"
+#include "wsjson.h"
 
 int api_engine_ready;
 
@@ -68,8 +69,8 @@ wait_cb(struct ws_waiter *w, struct workspace *ws, enum ws_event ev)
 	}
 	if (wt->stream) {
 		if (ev == WS_EV_READY)
-			http_stream_line(
-			    wt->req, json_pack("{s:o}", "workspace", ws_json(ws, wt->req->uid)));
+			http_stream_line(wt->req,
+			                 json_pack("{s:o}", "workspace", wsjson(ws, wt->req->uid)));
 		else if (ev == WS_EV_FAILED)
 			http_stream_line(wt->req, error_obj(ws_error(ws)));
 		else
@@ -81,9 +82,9 @@ wait_cb(struct ws_waiter *w, struct workspace *ws, enum ws_event ev)
 	} else if (ev == WS_EV_FAILED) {
 		http_reply_json(wt->req, ws_error(ws)->status, error_obj(ws_error(ws)));
 	} else if (wt->stopping && ev == WS_EV_STOPPED) {
-		http_reply_json(wt->req, 200, ws_json(ws, wt->req->uid));
+		http_reply_json(wt->req, 200, wsjson(ws, wt->req->uid));
 	} else if (ev == WS_EV_READY) {
-		http_reply_json(wt->req, 201, ws_json(ws, wt->req->uid));
+		http_reply_json(wt->req, 201, wsjson(ws, wt->req->uid));
 	} else {
 		http_reply_error(wt->req, 409, "stopped",
 		                 "the workspace was stopped while starting");
@@ -131,7 +132,7 @@ get_info(struct request *req, route_arg *args)
 	                          WSLAB_VERSION, "user", "uid", (int)req->uid, "templates", ts,
 	                          "default_template", ctx->cfg->default_template, "public_host",
 	                          ctx->public_host, "engine_ready", api_engine_ready, "engine_api",
-	                          docker_api_version()));
+	                          engine_api_version()));
 }
 
 static int
@@ -144,7 +145,7 @@ static void
 list_workspaces(struct request *req, route_arg *args)
 {
 	(void)args;
-	ws_reply_list(req, owned_by);
+	wsjson_reply_list(req, owned_by);
 }
 
 static void
@@ -211,7 +212,7 @@ show_workspace(struct request *req, route_arg *args)
 	struct workspace *ws = lookup(req, args[0]);
 
 	if (ws != NULL)
-		http_reply_json(req, 200, ws_json(ws, req->uid));
+		http_reply_json(req, 200, wsjson(ws, req->uid));
 }
 
 static void
@@ -260,11 +261,8 @@ list_gpus(struct request *req, route_arg *args)
 		                      "uuid", g->uuid, "name", g->name, "pci_bus_id", g->pci_bus_id,
 		                      "memory_total", (json_int_t)g->mem_total, "memory_used",
 		                      (json_int_t)g->mem_used, "utilization", (int)g->util);
-		struct workspace *ws = NULL;
+		struct workspace *ws = g->holder[0] ? ws_find_id(g->holder) : NULL;
 
-		for (struct workspace *w = ws_first(); g->holder[0] && w; w = w->next)
-			if (strcmp(w->id, g->holder) == 0)
-				ws = w;
 		if (g->holder[0] == '\0') {
 			json_object_set_new(o, "state", json_string("free"));
 		} else if (ws != NULL && (req->admin || ws->uid == req->uid)) {

@@ -1,14 +1,13 @@
 /*
- * Engine API client. Each call is one fetch; the reply is parsed here so
- * that callers see JSON and the engine's own error message.
+ * Engine API transport. Each call is one fetch; the reply is parsed here
+ * so that callers see JSON and the engine's own error message. Which
+ * paths are called is the backend's business (engine_docker.c).
  */
 #include "docker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <curl/curl.h>
 
 #include "fetch.h"
 #include "log.h"
@@ -249,29 +248,17 @@ events_done(void *arg, const struct fetch_reply *r)
 	                         : (r->error ? r->error : "events refused"));
 }
 
-void
-docker_label_filter(const char *instance, char *out, size_t len)
-{
-	char json[256], *e;
-
-	snprintf(json, sizeof(json), "{\"label\":[\"wslab.workspace\",\"wslab.instance=%s\"]}",
-	         instance);
-	e = curl_easy_escape(NULL, json, 0);
-	snprintf(out, len, "%s", e ? e : "");
-	curl_free(e);
-}
-
 int
-docker_events(const char *instance, void (*on_event)(json_t *e), void (*done)(const char *why))
+docker_stream(const char *path, void (*on_event)(json_t *e), void (*done)(const char *why))
 {
 	struct fetch_opts o = {0};
-	char url[1024], filter[512];
+	char url[1024];
 
 	ev.on_event = on_event;
 	ev.done = done;
 	ev.len = 0;
-	docker_label_filter(instance, filter, sizeof(filter));
-	snprintf(url, sizeof(url), "%s%s/events?filters=%s", base_url, api_prefix, filter);
+	if ((size_t)snprintf(url, sizeof(url), "%s%s%s", base_url, api_prefix, path) >= sizeof(url))
+		return -1;
 	o.url = url;
 	o.unix_socket = socket_path;
 	o.on_data = events_data;

@@ -1,5 +1,5 @@
 /*
- * The engine client: Docker Engine API calls (unix socket or http://)
+ * The Docker Engine API transport: calls (unix socket or http://)
  * through fetch.c, with JSON replies parsed by jansson. Works with API
  * 1.41 (Engine 20.10) and newer: calls are pinned to 1.41, or to the
  * engine's minimum when that is higher.
@@ -27,24 +27,18 @@ void docker_free(void);
 
 /*
  * Call the engine. path starts with "/" and is relative to the versioned
- * prefix ("/containers/json"). body may be NULL; it is not stolen.
+ * prefix ("/info"). body may be NULL; it is not stolen.
  * timeout_ms 0 means the default of 60 s. Returns 0 or -1.
  */
 int docker_call(const char *method, const char *path, json_t *body, long timeout_ms, docker_cb *cb,
                 void *arg);
 
 /*
- * Follow the engine's events for wslab containers: on_event gets each
- * event object (borrowed), done runs once when the stream ends.
+ * Follow a stream of JSON lines (GET path, e.g. "/events?filters=..."): on_event
+ * gets each object (borrowed), done runs once when the stream ends. One
+ * stream at a time.
  */
-int docker_events(const char *instance, void (*on_event)(json_t *ev),
-                  void (*done)(const char *why));
-
-/*
- * The URL-encoded filter that selects the containers of one wsd instance:
- * {"label":["wslab.workspace","wslab.instance=NAME"]} (for lists and events).
- */
-void docker_label_filter(const char *instance, char *out, size_t len);
+int docker_stream(const char *path, void (*on_event)(json_t *ev), void (*done)(const char *why));
 
 /* Settle the API version from a GET /version reply. Returns 0 or -1 (too old). */
 int docker_set_version(const json_t *version, char *err, size_t errlen);

@@ -25,7 +25,6 @@
 #include <http_parser.h>
 
 #include "log.h"
-#include "workspace.h"
 
 struct conn {
 	uv_pipe_t pipe;
@@ -65,8 +64,16 @@ static struct http_limits limits;
 static struct conn *conns;
 static size_t nconns;
 static http_parser_settings settings;
+static void (*on_closed)(void);
 
 static void conn_close(struct conn *c);
+
+void
+http_on_closed(void (*cb)(void))
+{
+	on_closed = cb;
+}
+
 static void conn_parse(struct conn *c, const char *data, size_t len);
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
@@ -115,7 +122,8 @@ conn_close(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	nconns--;
-	ws_trim_soon(); /* its buffers go back to the heap, then to the system */
+	if (on_closed != NULL)
+		on_closed();
 	/* Two handles, one reference each. */
 	c->refs++;
 	uv_close((uv_handle_t *)&c->timer, closed_cb);

@@ -61,6 +61,9 @@ int http_adopt(int fd);
 /* Set up without a listener (for http_adopt alone). */
 void http_init(uv_loop_t *loop, const struct http_limits *lim, http_handler *handler);
 
+/* Call cb whenever a connection has been closed and freed. */
+void http_on_closed(void (*cb)(void));
+
 /* Stop accepting and close every connection. */
 void http_shutdown(void);
 /*

@@ -23,12 +23,16 @@
 
 #include "api.h"
 #include "config.h"
-#include "docker.h"
+#include "engine.h"
 #include "fetch.h"
 #include "gpu.h"
 #include "http.h"
 #include "log.h"
+#include "memtrim.h"
+#include "quotas.h"
+#include "reconcile.h"
 #include "store.h"
+#include "usage.h"
 #include "workspace.h"
 #include "wsfs.h"
 
@@ -109,14 +113,14 @@ reconciled(int adopted, int removed, const char *err)
 {
 	if (err != NULL) {
 		retry_later(err);
-	} else if (docker_events(cfg.instance, ws_engine_event, events_ended) == -1) {
+	} else if (engine_events(reconcile_event, events_ended) == -1) {
 		retry_later("cannot follow engine events");
 	} else {
 		api_engine_ready = 1;
 		retry_ms = 500;
 		log_info("wsd %s ready: socket %s, engine API %s, %d workspaces adopted, "
 		         "%d containers removed",
-		         WSLAB_VERSION, cfg.socket, docker_api_version(), adopted, removed);
+		         WSLAB_VERSION, cfg.socket, engine_api_version(), adopted, removed);
 	}
 	if (!listening && start_listening() == -1)
 		uv_stop(loop);
@@ -173,25 +177,40 @@ cdi_scan_done(uv_work_t *w, int status)
 	ws_set_gpu_mode(status == 0 && c->found ? "cdi" : "nvidia");
 	log_info("gpu_mode auto: %s", ws_context()->gpu_mode);
 	free(c);
-	ws_reconcile(reconciled);
+	reconcile(reconciled);
 }
 
+/* The engine answered (or not) who it is. */
 static void
-info_read(void *arg, const struct docker_reply *r)
+hello_done(const struct engine_hello *h)
 {
-	json_t *dirs = json_object_get(r->json, "CDISpecDirs"), *d;
+	json_t *d;
 	struct cdi_scan *c;
 	size_t i;
 
-	(void)arg;
-	c = calloc(1, sizeof(*c));
-	if (c == NULL || r->status != 200 || json_array_size(dirs) == 0) {
-		free(c);
-		ws_set_gpu_mode("nvidia");
-		ws_reconcile(reconciled);
+	if (!h->ok) {
+		if (h->fatal) {
+			log_err("%s", h->error);
+			uv_stop(loop);
+			return;
+		}
+		retry_later(h->error);
+		if (!listening && start_listening() == -1)
+			uv_stop(loop);
 		return;
 	}
-	json_array_foreach(dirs, i, d)
+	if (strcmp(cfg.gpu_mode, "auto") != 0) {
+		reconcile(reconciled);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL || json_array_size(h->cdi_dirs) == 0) {
+		free(c);
+		ws_set_gpu_mode("nvidia");
+		reconcile(reconciled);
+		return;
+	}
+	json_array_foreach(h->cdi_dirs, i, d)
 	{
 		const char *s = json_string_value(d);
 
@@ -204,32 +223,25 @@ info_read(void *arg, const struct docker_reply *r)
 }
 
 static void
-versioned(void *arg, const struct docker_reply *r)
-{
-	char err[256];
-
-	(void)arg;
-	if (r->status != 200) {
-		retry_later(r->error ? r->error : "no /version");
-		if (!listening && start_listening() == -1)
-			uv_stop(loop);
-		return;
-	}
-	if (docker_set_version(r->json, err, sizeof(err)) == -1) {
-		log_err("%s", err);
-		uv_stop(loop);
-		return;
-	}
-	if (strcmp(cfg.gpu_mode, "auto") != 0 ||
-	    docker_call("GET", "/info", NULL, 10000, info_read, NULL) == -1)
-		ws_reconcile(reconciled);
-}
-
-static void
 engine_connect(void)
 {
-	if (docker_call("GET", "/version", NULL, 10000, versioned, NULL) == -1)
+	if (engine_hello(strcmp(cfg.gpu_mode, "auto") == 0, hello_done) == -1)
 		retry_later("cannot start an engine call");
+}
+
+/*
+ * Quotas, the week's usage and the workspaces on record, from the store
+ * (synchronously: at start-up, before the store thread and the loop run).
+ */
+static int
+load_state(char *err, size_t errlen)
+{
+	if (quotas_load(err, errlen) == -1 || usage_load(err, errlen) == -1 ||
+	    reconcile_load(err, errlen) == -1)
+		return -1;
+	log_info("store: %zu quota entries, %zu workspaces on record, %zu usage records this week",
+	         quotas_table()->n, reconcile_known_count(), usage_count());
+	return 0;
 }
 
 static void
@@ -258,6 +270,7 @@ main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
 	const char *path = WSLAB_CONFIG_PATH;
 	int required = 0, check = 0, debug = 0, ch, n = 0;
+	struct workspace *ws;
 	char err[512] = "";
 
 	while ((ch = getopt_long(argc, argv, "c:ndVh", opts, NULL)) != -1) {
@@ -313,7 +326,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	umask(022);
 	loop = uv_default_loop();
-	if (docker_init(cfg.engine, err, sizeof(err)) == -1 || fetch_init(loop) == -1 ||
+	if (engine_init(&cfg, err, sizeof(err)) == -1 || fetch_init(loop) == -1 ||
 	    ws_init(loop, &cfg, err, sizeof(err)) == -1) {
 		log_err("%s", err);
 		return 1;
@@ -329,7 +342,7 @@ main(int argc, char **argv)
 		char db[600];
 
 		snprintf(db, sizeof(db), "%s/wsd.db", cfg.state_dir);
-		if (store_open(db, err, sizeof(err)) == -1 || ws_load(err, sizeof(err)) == -1 ||
+		if (store_open(db, err, sizeof(err)) == -1 || load_state(err, sizeof(err)) == -1 ||
 		    store_start(loop) == -1) {
 			log_err("%s", err[0] ? err : "cannot start the store");
 			return 1;
@@ -340,15 +353,18 @@ main(int argc, char **argv)
 	uv_signal_start(&sigterm, on_signal, SIGTERM);
 	uv_signal_start(&sigint, on_signal, SIGINT);
 	uv_timer_init(loop, &retry);
+	/* A closed connection's buffers go back to the heap, then to the system. */
+	http_on_closed(memtrim_soon);
 	engine_connect();
 	uv_run(loop, UV_RUN_DEFAULT);
 
 	/* Shutdown: workspaces keep running; a restarted wsd adopts them. */
-	for (struct workspace *ws = ws_first(); ws; ws = ws->next)
+	TAILQ_FOREACH (ws, ws_registry(), link)
 		n++;
 	stopping = 1;
 	http_shutdown();
 	ws_shutdown();
+	reconcile_shutdown();
 	store_close();
 	fetch_shutdown();
 	gpu_shutdown();
@@ -358,7 +374,7 @@ main(int argc, char **argv)
 	/* Join the pool threads, so that their per-thread OpenSSL state is freed. */
 	uv_library_shutdown();
 	ssh_finalize();
-	docker_free();
+	engine_shutdown();
 	log_info("wsd stopped: %d workspaces left running", n);
 	config_free(&cfg);
 	return 0;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "labels.h"
 #include "size.h"
 #include "valid.h"
 
@@ -118,8 +119,7 @@ spec_mounts_json(const struct mount_req *m, size_t n)
 json_t *
 spec_build(const struct spec_in *in)
 {
-	char user[64], hostname[64], home[128], path[512], uidbuf[24], created[24], jport[16],
-	    sport[16];
+	char user[64], hostname[64], home[128], path[512], jport[16], sport[16];
 	json_t *env, *mounts, *labels, *host, *body, *ports;
 
 	snprintf(user, sizeof(user), "%u:%u", (unsigned)in->uid, (unsigned)in->gid);
@@ -129,8 +129,6 @@ spec_build(const struct spec_in *in)
 		if (*c == '_' || *c == '.')
 			*c = '-';
 	snprintf(home, sizeof(home), "/home/%s", in->owner);
-	snprintf(uidbuf, sizeof(uidbuf), "%u", (unsigned)in->uid);
-	snprintf(created, sizeof(created), "%lld", (long long)in->created_at);
 	snprintf(jport, sizeof(jport), "%d", SPEC_JUPYTER_PORT);
 	snprintf(sport, sizeof(sport), "%d", SPEC_SSH_PORT);
 
@@ -156,29 +154,29 @@ spec_build(const struct spec_in *in)
 		json_array_append_new(
 		    mounts, user_mount(&in->mounts[i], in->mount_src ? in->mount_src[i] : NULL));
 
-	labels = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "wslab.owner", in->owner, "wslab.uid",
-	                   uidbuf, "wslab.workspace", in->id, "wslab.name", in->name,
-	                   "wslab.template", in->tmpl->name, "wslab.created", created);
-	json_object_set_new(labels, "wslab.instance",
-	                    json_string(in->instance ? in->instance : "default"));
-	/* Limits as labels too, so a restarted wsd reads them from the list. */
-	snprintf(path, sizeof(path), "%lld", (long long)in->memory);
-	json_object_set_new(labels, "wslab.memory", json_string(path));
-	snprintf(path, sizeof(path), "%lld", (long long)in->shm);
-	json_object_set_new(labels, "wslab.shm", json_string(path));
-	snprintf(path, sizeof(path), "%lld", (long long)(in->cpus * 1e9 + 0.5));
-	json_object_set_new(labels, "wslab.nanocpus", json_string(path));
-	if (in->expires_at > 0) {
-		snprintf(path, sizeof(path), "%lld", (long long)in->expires_at);
-		json_object_set_new(labels, "wslab.expires", json_string(path));
-	}
-	if (in->nmounts > 0) {
-		json_t *m = spec_mounts_json(in->mounts, in->nmounts);
-		char *text = json_dumps(m, JSON_COMPACT);
+	{
+		struct ws_labels_in li = {0};
+		char gpus[GPU_MAX * GPU_UUID_MAX] = "";
+		size_t off = 0;
+		json_t *m = in->nmounts > 0 ? spec_mounts_json(in->mounts, in->nmounts) : NULL;
 
-		if (text != NULL)
-			json_object_set_new(labels, "wslab.mounts", json_string(text));
-		free(text);
+		for (size_t i = 0; i < in->ngpus; i++)
+			off += (size_t)snprintf(gpus + off, sizeof(gpus) - off, "%s%s",
+			                        i ? "," : "", in->gpu_uuids[i]);
+		li.id = in->id;
+		li.name = in->name;
+		li.owner = in->owner;
+		li.tmpl = in->tmpl->name;
+		li.instance = in->instance;
+		li.uid = (unsigned)in->uid;
+		li.created = in->created_at;
+		li.expires = in->expires_at;
+		li.memory = in->memory;
+		li.shm = in->shm;
+		li.nanocpus = (int64_t)(in->cpus * 1e9 + 0.5);
+		li.gpus = gpus;
+		li.mounts = m;
+		labels = labels_build(&li);
 		json_decref(m);
 	}
 
@@ -207,16 +205,8 @@ spec_build(const struct spec_in *in)
 		                              (json_int_t)v, "Hard", (json_int_t)v));
 	}
 
-	if (in->ngpus > 0) {
-		char list[GPU_MAX * GPU_UUID_MAX] = "";
-		size_t off = 0;
-
+	if (in->ngpus > 0)
 		json_object_set_new(host, "DeviceRequests", device_requests(in));
-		for (size_t i = 0; i < in->ngpus; i++)
-			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
-			                        i ? "," : "", in->gpu_uuids[i]);
-		json_object_set_new(labels, "wslab.gpus", json_string(list));
-	}
 
 	body = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:{s:{}, s:{}}, s:o}", "Image",
 	                 in->tmpl->image, "User", user, "Hostname", hostname, "WorkingDir", home,

@@ -5,21 +5,26 @@
  *   preparing -> creating -> starting -> waiting -> ready -> stopping -> stopped
  *        \__________\___________\__________\______________> failed
  *
- * Every path into "failed" removes the container and the workspace
- * directory it made and frees its ports. Workspaces are refcounted: a
+ * Every state change goes through one function (ws_set_state), which
+ * logs it at debug level. Every path into "failed" removes what the
+ * start made and frees its ports and GPUs. Workspaces are refcounted: a
  * pending engine call, probe or waiting client holds a reference.
+ *
+ * What a workspace asks of the engine goes through engine.h; its JSON
+ * is written by wsjson.c; a restarted wsd finds it again in reconcile.c.
  */
 #ifndef WSD_WORKSPACE_H
 #define WSD_WORKSPACE_H
 
 #include <stdint.h>
+#include <sys/queue.h>
 #include <sys/types.h>
 
-#include <jansson.h>
 #include <uv.h>
 
 #include "config.h"
-#include "quota.h"
+#include "quotas.h"
+#include "types.h"
 #include "valid.h"
 
 enum ws_state {
@@ -39,14 +44,17 @@ struct workspace;
 
 struct ws_waiter {
 	void (*cb)(struct ws_waiter *w, struct workspace *ws, enum ws_event ev);
-	struct ws_waiter *next;
+	LIST_ENTRY(ws_waiter) link;
 };
+
+LIST_HEAD(ws_waiters, ws_waiter);
+TAILQ_HEAD(ws_list, workspace);
 
 struct workspace {
 	int refs;
 	char id[13];
 	char name[WS_NAME_MAX + 1];
-	char owner[33];
+	char owner[UNIX_NAME_MAX + 1];
 	uid_t uid;
 	gid_t gid;
 	const struct template *tmpl;
@@ -59,7 +67,7 @@ struct workspace {
 	size_t nmounts;
 	char token[65];
 	char host_key_pub[128];
-	char container_id[65];
+	char container_id[65]; /* the engine's reference of its object */
 	int jupyter_port, ssh_port;
 	int gpu_pos[GPU_MAX]; /* inventory positions of its GPUs */
 	int ngpus;
@@ -71,22 +79,14 @@ struct workspace {
 	int stop_requested;
 	int adopted;
 	int seen;                /* listed by the engine in the last reconcile */
-	int create_sent;         /* a container may exist even without an id */
+	int create_sent;         /* an engine object may exist even without a reference */
 	struct api_error *error; /* set once it failed */
 	/* readiness */
 	uv_timer_t timer;
 	uint64_t deadline;
 	int jupyter_ok, ssh_ok, probes_out, attempts;
-	struct ws_waiter *waiters;
-	struct workspace *next;
-};
-
-/* Who asks for a start: from the socket and the user and group databases. */
-struct ws_who {
-	uid_t uid;
-	const char *user;
-	const char (*groups)[QUOTA_NAME_MAX + 1];
-	size_t ngroups;
+	struct ws_waiters waiters;
+	TAILQ_ENTRY(workspace) link;
 };
 
 struct ws_ctx {
@@ -95,24 +95,21 @@ struct ws_ctx {
 	char public_host[256];
 	char probe_host[64];
 	int host_cpus;
-	const char *gpu_mode;      /* "nvidia" or "cdi" */
-	struct quota_table quotas; /* set by admins */
-	struct quota deflt;        /* from the configuration */
+	const char *gpu_mode; /* "nvidia" or "cdi" */
 };
 
 int ws_init(uv_loop_t *loop, const struct config *cfg, char *err, size_t errlen);
-/*
- * Load quotas, known workspaces and the week's usage from the store
- * (synchronously: at start-up, before the store thread and the loop run).
- */
-int ws_load(char *err, size_t errlen);
-struct quota_table *ws_quotas(void);
-/* The limits that apply to who, and what they hold now. */
-void ws_quota_for(const struct ws_who *who, struct quota *q, struct quota_source *src,
-                  struct quota_use *use);
 void ws_shutdown(void);
+int ws_shutting_down(void);
 const struct ws_ctx *ws_context(void);
 void ws_set_gpu_mode(const char *mode);
+
+/* Every workspace wsd knows, newest first. */
+struct ws_list *ws_registry(void);
+#define WS_FOREACH(ws) TAILQ_FOREACH (ws, ws_registry(), link)
+
+/* What who holds now: workspaces, GPUs, GPU-seconds of the rolling week. */
+void ws_quota_use(const struct ws_who *who, struct quota_use *use);
 
 /*
  * Begin a start for uid. On success returns the new workspace (the caller
@@ -126,7 +123,8 @@ void ws_stop(struct workspace *ws);
 void ws_stop_by(struct workspace *ws, const char *actor, unsigned actor_uid, const char *why);
 
 struct workspace *ws_find(uid_t uid, const char *name_or_id);
-struct workspace *ws_first(void);
+struct workspace *ws_find_id(const char *id);
+struct workspace *ws_find_ref(const char *container_id);
 
 void ws_ref(struct workspace *ws);
 void ws_unref(struct workspace *ws);
@@ -134,25 +132,19 @@ void ws_wait(struct workspace *ws, struct ws_waiter *w);
 void ws_unwait(struct workspace *ws, struct ws_waiter *w);
 
 const char *ws_state_name(enum ws_state s);
-/* Give freed memory back to the system a second after the last call. */
-void ws_trim_soon(void);
-/* The workspace as JSON; secrets only when viewer_uid owns it. */
-json_t *ws_json(const struct workspace *ws, uid_t viewer_uid);
-/* The same, its members written as text into b (no braces): for lists. */
-struct jtext;
-void ws_json_text(struct jtext *b, const struct workspace *ws, uid_t viewer_uid);
+
 /*
- * Reply {"workspaces": [...]} with every workspace for which keep(ws, uid)
- * says yes (NULL: all), seen by uid. Written as text: a list of a thousand
- * costs about a millisecond.
+ * For reconcile.c: a workspace found running on the engine, filled in by
+ * the caller (id, owner, limits, ports, GPUs held), joins the registry;
+ * ready_at > 0 makes it ready at once, else it is probed until ready.
  */
-struct request;
-void ws_reply_list(struct request *req, int (*keep)(const struct workspace *, uid_t));
-
-/* An event from the engine's stream (docker_events). */
-void ws_engine_event(json_t *ev);
-
-/* Re-adopt wslab containers after a restart; done_cb runs once. */
-void ws_reconcile(void (*done_cb)(int adopted, int removed, const char *err));
+struct workspace *ws_new(void);
+void ws_free_unregistered(struct workspace *ws);
+void ws_adopt(struct workspace *ws);
+/* Fail: say why to its waiters and tear it down (once). */
+void ws_fail(struct workspace *ws, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Where its files are: state_dir/workspaces/ID. */
+void ws_dir(const char *id, char *buf, size_t len);
 
 #endif

@@ -1,0 +1,157 @@
+/*
+ * Statements on wsd's records. Each write is queued to the store thread
+ * (store.c); only the start-up loads run synchronously.
+ */
+#include "store_ws.h"
+
+#include <stdio.h>
+
+#include "gpu.h"
+
+void
+store_ws_record_tx(struct store_tx *tx, const struct store_ws_row *w)
+{
+	char gpus[GPU_MAX * (GPU_UUID_MAX + 1)] = "", res[GPU_UUID_MAX + 8];
+	size_t off = 0;
+
+	for (size_t i = 0; i < w->ngpus; i++)
+		off += (size_t)snprintf(gpus + off, sizeof(gpus) - off, "%s%s", i ? "," : "",
+		                        w->gpu_uuids[i]);
+	store_tx_add(
+	    tx,
+	    "INSERT OR REPLACE INTO workspaces (id, name, owner, uid, template, created_at, "
+	    "expires_at, ready_at, container_id, gpus) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    json_pack("[s, s, s, i, s, I, o, o, s, s]", w->id, w->name, w->owner, (int)w->uid,
+	              w->tmpl, (json_int_t)w->created_at,
+	              w->expires_at ? json_integer(w->expires_at) : json_null(),
+	              w->ready_at ? json_integer(w->ready_at) : json_null(), w->container_id,
+	              gpus));
+	store_tx_add(tx, "DELETE FROM allocations WHERE workspace_id = ?", json_pack("[s]", w->id));
+	for (size_t i = 0; i < w->ngpus; i++) {
+		snprintf(res, sizeof(res), "gpu:%s", w->gpu_uuids[i]);
+		store_tx_add(
+		    tx, "INSERT OR REPLACE INTO allocations (resource, workspace_id) VALUES (?, ?)",
+		    json_pack("[s, s]", res, w->id));
+	}
+	for (int i = 0; i < 2; i++) {
+		if (w->ports[i] <= 0)
+			continue;
+		snprintf(res, sizeof(res), "port:%d", w->ports[i]);
+		store_tx_add(
+		    tx, "INSERT OR REPLACE INTO allocations (resource, workspace_id) VALUES (?, ?)",
+		    json_pack("[s, s]", res, w->id));
+	}
+}
+
+void
+store_ws_accepted_tx(struct store_tx *tx, const struct store_ws_row *w)
+{
+	store_tx_add(
+	    tx,
+	    "INSERT INTO audit (at, actor, actor_uid, action, target, result, detail) "
+	    "VALUES (?, ?, ?, 'start', ?, 'accepted', ?)",
+	    json_pack("[f, s, i, s, s]", store_now(), w->owner, (int)w->uid, w->name, w->id));
+}
+
+void
+store_ws_record(const struct store_ws_row *w)
+{
+	struct store_tx *tx = store_tx_new();
+
+	store_ws_record_tx(tx, w);
+	store_tx_run(tx, NULL, NULL);
+}
+
+void
+store_ws_unrecord(const char *id, double when)
+{
+	struct store_tx *tx = store_tx_new();
+
+	store_tx_add(tx, "DELETE FROM workspaces WHERE id = ?", json_pack("[s]", id));
+	store_tx_add(
+	    tx, "UPDATE usage SET stopped_at = ? WHERE workspace_id = ? AND stopped_at IS NULL",
+	    json_pack("[f, s]", when, id));
+	store_tx_run(tx, NULL, NULL);
+}
+
+void
+store_usage_open(const char *id, const char *owner, unsigned uid, const char *name, int gpus,
+                 double started_at)
+{
+	store_run("INSERT OR REPLACE INTO usage (workspace_id, owner, uid, name, gpus, "
+	          "started_at) VALUES (?, ?, ?, ?, ?, ?)",
+	          json_pack("[s, s, i, s, i, f]", id, owner, (int)uid, name, gpus, started_at),
+	          NULL, NULL);
+}
+
+void
+store_usage_close(const char *id, double when)
+{
+	store_run("UPDATE usage SET stopped_at = ? WHERE workspace_id = ? AND stopped_at IS NULL",
+	          json_pack("[f, s]", when, id), NULL, NULL);
+}
+
+int
+store_quota_put(const char *kind, const char *name, const char *limits, store_cb *cb, void *arg)
+{
+	return store_run("INSERT OR REPLACE INTO quotas (kind, name, limits, updated_at) "
+	                 "VALUES (?, ?, ?, ?)",
+	                 json_pack("[s, s, s, f]", kind, name, limits, store_now()), cb, arg);
+}
+
+int
+store_quota_rm(const char *kind, const char *name, store_cb *cb, void *arg)
+{
+	return store_run("DELETE FROM quotas WHERE kind = ? AND name = ?",
+	                 json_pack("[s, s]", kind, name), cb, arg);
+}
+
+int
+store_load_quotas(json_t **rows, char *err, size_t errlen)
+{
+	return store_query_sync("SELECT kind, name, limits FROM quotas", NULL, rows, err, errlen);
+}
+
+int
+store_load_usage(double since, double now, json_t **rows, char *err, size_t errlen)
+{
+	if (store_query_sync("UPDATE usage SET stopped_at = ? WHERE stopped_at IS NULL AND "
+	                     "workspace_id NOT IN (SELECT id FROM workspaces)",
+	                     json_pack("[f]", now), NULL, err, errlen) == -1)
+		return -1;
+	return store_query_sync("SELECT owner, gpus, started_at, stopped_at FROM usage WHERE "
+	                        "stopped_at IS NOT NULL AND stopped_at > ? AND gpus > 0",
+	                        json_pack("[f]", since), rows, err, errlen);
+}
+
+int
+store_load_workspaces(json_t **rows, char *err, size_t errlen)
+{
+	return store_query_sync("SELECT w.id AS id, w.expires_at AS expires_at, w.ready_at AS "
+	                        "ready_at, w.container_id AS container_id, u.started_at AS "
+	                        "usage_start FROM workspaces w LEFT JOIN usage u ON "
+	                        "u.workspace_id = w.id AND u.stopped_at IS NULL",
+	                        NULL, rows, err, errlen);
+}
+
+int
+store_read_usage(double since, double now, store_cb *cb, void *arg)
+{
+	/* Each record counts from max(start, since) to min(stop, now). */
+	return store_run("SELECT owner, uid, "
+	                 "SUM((MIN(COALESCE(stopped_at, ?2), ?2) - MAX(started_at, ?1)) * gpus) "
+	                 "AS gpu_seconds, "
+	                 "SUM(MIN(COALESCE(stopped_at, ?2), ?2) - MAX(started_at, ?1)) "
+	                 "AS workspace_seconds, COUNT(*) AS workspaces "
+	                 "FROM usage WHERE COALESCE(stopped_at, ?2) > ?1 AND started_at < ?2 "
+	                 "GROUP BY owner ORDER BY gpu_seconds DESC, owner",
+	                 json_pack("[f, f]", since, now), cb, arg);
+}
+
+int
+store_read_audit(double since, long limit, store_cb *cb, void *arg)
+{
+	return store_run("SELECT * FROM (SELECT seq, at, actor, actor_uid, action, target, result, "
+	                 "detail FROM audit WHERE at >= ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+	                 json_pack("[f, I]", since, (json_int_t)limit), cb, arg);
+}

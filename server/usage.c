@@ -1,0 +1,99 @@
+/*
+ * Closed usage records as an unordered array; a record that left the
+ * week is dropped when next scanned.
+ */
+#include "usage.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+#include "store_ws.h"
+#include "types.h"
+
+struct usage_rec {
+	char owner[UNIX_NAME_MAX + 1];
+	int gpus;
+	double start, stop;
+};
+
+static struct usage_rec *ledger;
+static size_t nledger, capledger;
+
+void
+usage_add(const char *owner, int gpus, double start, double stop)
+{
+	if (gpus <= 0 || stop <= start)
+		return;
+	if (nledger == capledger) {
+		size_t cap = capledger ? capledger * 2 : 64;
+		struct usage_rec *n = realloc(ledger, cap * sizeof(*n));
+
+		if (n == NULL)
+			return;
+		ledger = n;
+		capledger = cap;
+	}
+	snprintf(ledger[nledger].owner, sizeof(ledger[nledger].owner), "%s", owner);
+	ledger[nledger].gpus = gpus;
+	ledger[nledger].start = start;
+	ledger[nledger].stop = stop;
+	nledger++;
+}
+
+double
+usage_closed_seconds(const char *owner, double since, double now)
+{
+	double sum = 0;
+	size_t i = 0;
+
+	while (i < nledger) {
+		struct usage_rec *r = &ledger[i];
+
+		if (r->stop < now - USAGE_WEEK) { /* out of every window from now on */
+			*r = ledger[--nledger];
+			continue;
+		}
+		if (strcmp(r->owner, owner) == 0 && r->stop > since)
+			sum += (r->stop - (r->start > since ? r->start : since)) * r->gpus;
+		i++;
+	}
+	return sum;
+}
+
+int
+usage_load(char *err, size_t errlen)
+{
+	double now = store_now();
+	json_t *rows = NULL, *row;
+	size_t i;
+
+	if (store_load_usage(now - USAGE_WEEK, now, &rows, err, errlen) == -1)
+		return -1;
+	json_array_foreach(rows, i, row)
+	{
+		const char *owner = json_string_value(json_object_get(row, "owner"));
+
+		usage_add(owner ? owner : "?",
+		          (int)json_integer_value(json_object_get(row, "gpus")),
+		          json_number_value(json_object_get(row, "started_at")),
+		          json_number_value(json_object_get(row, "stopped_at")));
+	}
+	json_decref(rows);
+	return 0;
+}
+
+size_t
+usage_count(void)
+{
+	return nledger;
+}
+
+void
+usage_shutdown(void)
+{
+	free(ledger);
+	ledger = NULL;
+	nledger = capledger = 0;
+}

@@ -1,0 +1,145 @@
+/*
+ * The workspace JSON writer. One writer for lists and single replies, so
+ * both say the same; the single one is parsed back from the same text.
+ */
+#include "wsjson.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu.h"
+#include "http.h"
+#include "jtext.h"
+#include "workspace.h"
+
+void
+wsjson_text(struct jtext *b, const struct workspace *ws, uid_t viewer_uid)
+{
+	const struct gpu_inventory *inv = gpu_inventory();
+	const struct ws_ctx *ctx = ws_context();
+	char url[512];
+
+	jt_key(b, "id", 1);
+	jt_str(b, ws->id);
+	jt_key(b, "name", 0);
+	jt_str(b, ws->name);
+	jt_key(b, "owner", 0);
+	jt_str(b, ws->owner);
+	jt_key(b, "uid", 0);
+	jt_int(b, (int64_t)ws->uid);
+	jt_key(b, "state", 0);
+	jt_str(b, ws_state_name(ws->state));
+	jt_key(b, "template", 0);
+	jt_str(b, ws->tmpl->name);
+	jt_key(b, "image", 0);
+	jt_str(b, ws->image);
+	jt_key(b, "created_at", 0);
+	jt_time(b, ws->created_at);
+	jt_key(b, "memory", 0);
+	jt_int(b, ws->memory);
+	jt_key(b, "shm", 0);
+	jt_int(b, ws->shm);
+	jt_key(b, "cpus", 0);
+	jt_real(b, ws->cpus);
+	jt_key(b, "container_id", 0);
+	jt_str(b, ws->container_id);
+	jt_key(b, "ready_at", 0);
+	if (ws->ready_at)
+		jt_time(b, ws->ready_at);
+	else
+		jt_lit(b, "null");
+	jt_key(b, "ssh_host", 0);
+	jt_str(b, ctx->public_host);
+	jt_key(b, "ssh_port", 0);
+	jt_int(b, ws->ssh_port);
+	jt_key(b, "ssh_user", 0);
+	jt_str(b, ws->owner);
+	jt_key(b, "ssh_host_key", 0);
+	jt_str(b, ws->host_key_pub);
+	jt_key(b, "jupyter_port", 0);
+	jt_int(b, ws->jupyter_port);
+	jt_key(b, "jupyter_url", 0);
+	if (viewer_uid == ws->uid && ws->state == WS_READY) {
+		snprintf(url, sizeof(url), "http://%s:%d%s?token=%s", ctx->public_host,
+		         ws->jupyter_port, ws->tmpl->url_path, ws->token);
+		jt_str(b, url);
+		explicit_bzero(url, sizeof(url));
+	} else {
+		jt_lit(b, "null");
+	}
+	jt_key(b, "gpus", 0);
+	jt_lit(b, "[");
+	for (int i = 0; i < ws->ngpus; i++) {
+		const struct gpu *g = &inv->gpus[ws->gpu_pos[i]];
+
+		jt_lit(b, i ? ",{" : "{");
+		jt_key(b, "index", 1);
+		jt_int(b, g->index);
+		jt_key(b, "uuid", 0);
+		jt_str(b, g->uuid);
+		jt_key(b, "name", 0);
+		jt_str(b, g->name);
+		jt_lit(b, "}");
+	}
+	jt_lit(b, "]");
+	jt_key(b, "mounts", 0);
+	jt_lit(b, "[");
+	for (size_t i = 0; i < ws->nmounts; i++) {
+		jt_lit(b, i ? ",{" : "{");
+		jt_key(b, "source", 1);
+		jt_str(b, ws->mounts[i].source);
+		jt_key(b, "target", 0);
+		jt_str(b, ws->mounts[i].target);
+		jt_key(b, "read_only", 0);
+		jt_lit(b, ws->mounts[i].read_only ? "true" : "false");
+		jt_lit(b, "}");
+	}
+	jt_lit(b, "]");
+	jt_key(b, "expires_at", 0);
+	if (ws->expires_at > 0)
+		jt_time(b, ws->expires_at);
+	else
+		jt_lit(b, "null");
+	if (ws->error != NULL) {
+		jt_key(b, "error", 0);
+		jt_str(b, ws->error->message);
+	}
+}
+
+void
+wsjson_reply_list(struct request *req, int (*keep)(const struct workspace *, uid_t))
+{
+	struct workspace *ws;
+	struct jtext b = {0};
+	int n = 0;
+
+	jt_reserve(&b, 64 * 1024);
+	jt_lit(&b, "{\"workspaces\":[");
+	WS_FOREACH (ws) {
+		if (keep != NULL && !keep(ws, req->uid))
+			continue;
+		jt_lit(&b, n++ ? ",{" : "{");
+		wsjson_text(&b, ws, req->uid);
+		jt_lit(&b, "}");
+	}
+	jt_lit(&b, "]}\n");
+	http_reply_owned(req, 200, b.p, b.len); /* zeroed there: it may hold tokens */
+}
+
+json_t *
+wsjson(const struct workspace *ws, uid_t viewer_uid)
+{
+	struct jtext b = {0};
+	json_t *o;
+
+	jt_lit(&b, "{");
+	wsjson_text(&b, ws, viewer_uid);
+	jt_lit(&b, "}");
+	o = json_loadb(b.p, b.len, 0, NULL);
+	explicit_bzero(b.p, b.len); /* it may hold the token */
+	free(b.p);
+	if (o == NULL)
+		abort(); /* jtext writes valid JSON, or it is a bug */
+	return o;
+}
