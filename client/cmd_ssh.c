@@ -10,7 +10,7 @@
 
 #include "wsctl.h"
 
-int
+static int
 cmd_ssh_exec(int argc, char **argv)
 {
 	json_t *ws = NULL;
@@ -66,3 +66,11 @@ cmd_ssh_exec(int argc, char **argv)
 	free(av);
 	return EXIT_FAIL;
 }
+
+const struct cmd cmd_ssh_entry = {
+    "ssh",
+    "ssh NAME|ID [-- COMMAND...]",
+    "Log in to a workspace with ssh (or run COMMAND there). The workspace's host\n"
+    "key is pinned, so ssh never asks whether to trust it.\n",
+    cmd_ssh_exec,
+};

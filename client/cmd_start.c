@@ -147,7 +147,7 @@ out:
 	return m;
 }
 
-int
+static int
 cmd_start_exec(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -279,3 +279,26 @@ out:
 	json_decref(body);
 	return ret;
 }
+
+const struct cmd cmd_start_entry = {
+    "start",
+    "start [--name N] [--template T] [--memory SIZE] [--shm SIZE] [--cpus N]\n"
+    "              [--gpus N | --gpu-ids LIST] [--mount SRC:DST[:ro]]... [--json]",
+    "Create and start a workspace, wait until Jupyter and SSH answer, and print\n"
+    "the Jupyter URL (with its token) and the ssh command. Your ~/.ssh/NAME.pub keys\n"
+    "are the only way in over SSH (an ed25519 key is made when you have none).\n"
+    "\n"
+    "  --name N        workspace name (a-z, 0-9, - _ .; default: ws1, ws2, ...)\n"
+    "  --template T    a template of the server (wsd lists them in /v1/info)\n"
+    "  --memory SIZE   memory limit, like 8g (swap is never added)\n"
+    "  --shm SIZE      /dev/shm size, like 2g (PyTorch DataLoader workers need it)\n"
+    "  --cpus N        CPUs, like 4 or 0.5\n"
+    "  --gpus N        N free GPUs, picked by wsd (close together on the bus)\n"
+    "  --gpu-ids LIST  these GPUs, by index or UUID: 0,3\n"
+    "  --mount SRC:DST[:ro]\n"
+    "                  mount the host path SRC (yours, inside a mount root the\n"
+    "                  server allows) at DST: inside /home/USER or under a mount\n"
+    "                  point of the server; :ro for read-only (up to 8)\n"
+    "  --json          print the workspace as one JSON object\n",
+    cmd_start_exec,
+};

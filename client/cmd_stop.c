@@ -3,7 +3,7 @@
 
 #include "wsctl.h"
 
-int
+static int
 cmd_stop_exec(int argc, char **argv)
 {
 	json_t *ws = NULL;
@@ -26,3 +26,10 @@ cmd_stop_exec(int argc, char **argv)
 	json_decref(ws);
 	return ret;
 }
+
+const struct cmd cmd_stop_entry = {
+    "stop",
+    "stop NAME|ID",
+    "Stop a workspace and remove its container. Your home directory is kept.\n",
+    cmd_stop_exec,
+};

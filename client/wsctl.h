@@ -1,6 +1,7 @@
 /*
- * wsctl: the command-line client of wsd. One file per command; each is an
- * entry of cmd_table in wsctl.c (name, usage, help, exec).
+ * wsctl: the command-line client of wsd. One file per command (cmd_*.c),
+ * each ending with its entry (name, usage, help, exec); wsctl.c lists the
+ * entries in cmd_table.
  */
 #ifndef WSCTL_H
 #define WSCTL_H
@@ -24,7 +25,19 @@ struct cmd {
 	int (*exec)(int argc, char **argv);
 };
 
+/* The commands, in the order wsctl --help lists them. */
+extern const struct cmd cmd_start_entry;
+extern const struct cmd cmd_ls_entry;
+extern const struct cmd cmd_show_entry;
+extern const struct cmd cmd_stop_entry;
+extern const struct cmd cmd_gpus_entry;
+extern const struct cmd cmd_quota_entry;
+extern const struct cmd cmd_admin_entry;
+extern const struct cmd cmd_ssh_entry;
+
 extern const char *wsctl_socket;
+
+/* client.c: requests to wsd. */
 
 /* Called for each complete line of a streamed reply; return 0 to go on. */
 typedef int line_cb(const char *line, size_t len, void *arg);
@@ -48,32 +61,38 @@ int client_error(json_t *reply, long status);
 /* "/v1/workspaces/" + escaped name. */
 void client_ws_path(const char *name, char *buf, size_t len);
 
+/* args.c: command-line arguments. */
+
+/*
+ * The --json flag of a command that takes nothing else but operands: sets
+ * *json; 0, or -1 on an unknown option (getopt said which). optind is the
+ * first operand then.
+ */
+int args_json(int argc, char **argv, int *json);
+
+/* keys.c: the user's SSH keys and the pinned host keys of workspaces. */
+
 /* Public keys of the user (every ~/.ssh/NAME.pub), or one made when none. */
 json_t *keys_collect(void);
 /* The user's home, from the password database. */
 const char *keys_home(void);
-
 /* Pin the workspace's host key in the user's known_hosts file for wslab;
  * writes its path to path. Returns 0 or -1. */
 int ssh_pin(json_t *ws, char *path, size_t len);
 
-int cmd_start_exec(int argc, char **argv);
-int cmd_ls_exec(int argc, char **argv);
-int cmd_show_exec(int argc, char **argv);
-int cmd_stop_exec(int argc, char **argv);
-int cmd_ssh_exec(int argc, char **argv);
+/* print.c: what more than one command prints. */
 
-/* Shared printing. */
-void print_age(long long seconds, char *buf, size_t len);
-long long parse_time(const char *iso);
 /* A workspace's age and time left ("never" without a lifetime), each into len bytes. */
-void ws_times(json_t *ws, char *age, char *left, size_t len);
-void print_ssh_command(json_t *ws);
+void print_times(json_t *ws, char *age, char *left, size_t len);
+/* A workspace's GPU indexes, "0,3", or "-". */
+void print_gpu_list(json_t *ws, char *buf, size_t len);
+/* "GPU: ..." lines and the "SSH: ..." line of a workspace. */
 void print_gpus(json_t *ws);
-/* "0,3" or "-" */
-void gpu_list(json_t *ws, char *buf, size_t len);
-int cmd_gpus_exec(int argc, char **argv);
-int cmd_quota_exec(int argc, char **argv);
-int cmd_admin_exec(int argc, char **argv);
+void print_ssh_command(json_t *ws);
+/* A table of limits (as wsd's quota replies give them): the header, one row. */
+void print_limits_header(void);
+void print_limits_row(const char *who, json_t *limits);
+/* The effective quota of a user, as /v1/quota and admin quota show give it. */
+void print_quota(json_t *e);
 
 #endif
