@@ -54,6 +54,8 @@ admin_stop(int argc, char **argv)
 	long status;
 	int ret = EXIT_OK;
 
+	if (argc == 2 && args_check("OWNER/NAME", argv[1]) == -1)
+		return EXIT_USAGE;
 	if (argc != 2 || (slash = strchr(argv[1], '/')) == NULL || slash == argv[1] ||
 	    slash[1] == '\0' || strlen(argv[1]) > 200 || strchr(slash + 1, '/') != NULL ||
 	    strspn(argv[1], "abcdefghijklmnopqrstuvwxyz0123456789_.-/") != strlen(argv[1])) {
@@ -73,9 +75,12 @@ admin_stop(int argc, char **argv)
 	return ret;
 }
 
-/* A limit's value from the command line: a number, or a word wsd checks. */
+/*
+ * A limit's value from the command line (option what): a number, or a word
+ * wsd checks. NULL, said why, when it cannot be sent.
+ */
 static json_t *
-limit_value(const char *name, const char *arg)
+limit_value(const char *name, const char *what, const char *arg)
 {
 	char *end;
 
@@ -92,7 +97,7 @@ limit_value(const char *name, const char *arg)
 		if (*arg != '\0' && *end == '\0')
 			return json_real(d);
 	}
-	return json_string(arg);
+	return args_string(what, arg);
 }
 
 static int
@@ -111,16 +116,17 @@ admin_quota(int argc, char **argv)
 	                                     {NULL, 0, NULL, 0}};
 	const char *verb, *user = NULL, *group = NULL;
 	json_t *body = json_object(), *reply = NULL;
-	char path[200];
+	char path[200], what[32];
 	long status;
-	int ch, json = 0, ret = EXIT_USAGE;
+	int ch, idx, json = 0, ret = EXIT_USAGE;
 
 	if (argc < 2)
 		goto usage;
 	verb = argv[1];
 	optind = 0;
-	while ((ch = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc - 1, argv + 1, "", opts, &idx)) != -1) {
 		const char *name = NULL;
+		json_t *v;
 
 		switch (ch) {
 		case 'u':
@@ -156,13 +162,20 @@ admin_quota(int argc, char **argv)
 		default:
 			goto usage;
 		}
-		json_object_set_new(body, name, limit_value(name, optarg));
+		/* Every option is long, so idx names it. */
+		snprintf(what, sizeof(what), "--%s", opts[idx].name);
+		if ((v = limit_value(name, what, optarg)) == NULL)
+			goto out;
+		json_object_set_new(body, name, v);
 	}
 	if (optind != argc - 1 || (user && group))
 		goto usage;
-	if (user || group)
-		snprintf(path, sizeof(path), "/v1/admin/quotas/%s/%.64s", user ? "user" : "group",
-		         user ? user : group);
+	if (user != NULL &&
+	    args_path(path, sizeof(path), "/v1/admin/quotas/user/", "--user", user) == -1)
+		goto out;
+	if (group != NULL &&
+	    args_path(path, sizeof(path), "/v1/admin/quotas/group/", "--group", group) == -1)
+		goto out;
 	if (strcmp(verb, "set") == 0) {
 		if (!(user || group) || json_object_size(body) == 0)
 			goto usage;
@@ -257,7 +270,7 @@ admin_report(int argc, char **argv, const char *what)
 	char path[200];
 	const char *since = NULL;
 	json_t *reply = NULL, *r;
-	int ch, json = 0, ret;
+	int ch, json = 0, ret, n;
 	size_t i;
 
 	optind = 0;
@@ -269,10 +282,17 @@ admin_report(int argc, char **argv, const char *what)
 		else
 			goto usage;
 	}
+	if (since != NULL && args_check("--since", since) == -1)
+		return EXIT_USAGE;
 	if (optind != argc || (since && strspn(since, "0123456789-:TZsmhdw") != strlen(since)))
 		goto usage;
-	snprintf(path, sizeof(path), "/v1/admin/%s%s%.64s", what, since ? "?since=" : "",
-	         since ? since : "");
+	/* since is plain ASCII now: no escaping, but never cut short. */
+	n = snprintf(path, sizeof(path), "/v1/admin/%s%s%s", what, since ? "?since=" : "",
+	             since ? since : "");
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		fprintf(stderr, "wsctl: --since: too long\n");
+		return EXIT_USAGE;
+	}
 	if ((ret = client_get(path, &reply)) != EXIT_OK)
 		return ret;
 	if (json)

@@ -67,7 +67,8 @@ cmd_show_exec(int argc, char **argv)
 		fprintf(stderr, "usage: wsctl show NAME|ID [--json]\n");
 		return EXIT_USAGE;
 	}
-	client_ws_path(argv[optind], path, sizeof(path));
+	if (client_ws_path(argv[optind], path, sizeof(path)) == -1)
+		return EXIT_USAGE;
 	if ((ret = client_get(path, &ws)) != EXIT_OK)
 		return ret;
 	if (json)

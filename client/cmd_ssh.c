@@ -27,7 +27,8 @@ cmd_ssh_exec(int argc, char **argv)
 	rest = 2;
 	if (argc > 2 && strcmp(argv[2], "--") == 0)
 		rest = 3;
-	client_ws_path(argv[1], path, sizeof(path));
+	if (client_ws_path(argv[1], path, sizeof(path)) == -1)
+		return EXIT_USAGE;
 	if ((ret = client_get(path, &ws)) != EXIT_OK)
 		return ret;
 	host = json_string_value(json_object_get(ws, "ssh_host"));

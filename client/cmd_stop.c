@@ -15,7 +15,8 @@ cmd_stop_exec(int argc, char **argv)
 		fprintf(stderr, "usage: wsctl stop NAME|ID\n");
 		return EXIT_USAGE;
 	}
-	client_ws_path(argv[1], path, sizeof(path));
+	if (client_ws_path(argv[1], path, sizeof(path)) == -1)
+		return EXIT_USAGE;
 	if (client_call("DELETE", path, NULL, &ws, NULL, NULL, &status) == -1)
 		return EXIT_CONN;
 	if (status != 200)

@@ -15,7 +15,7 @@
 /* Exit statuses. */
 #define EXIT_OK 0
 #define EXIT_FAIL 1  /* wsd refused or the operation failed */
-#define EXIT_USAGE 2 /* bad command line */
+#define EXIT_USAGE 2 /* bad command line, or a value it cannot send (args.c) */
 #define EXIT_CONN 3  /* wsd not reachable */
 
 struct cmd {
@@ -58,8 +58,8 @@ int client_get(const char *path, json_t **reply);
 int client_print_json(json_t *reply);
 /* Print "wsctl: MESSAGE" from an error reply; return EXIT_FAIL. */
 int client_error(json_t *reply, long status);
-/* "/v1/workspaces/" + escaped name. */
-void client_ws_path(const char *name, char *buf, size_t len);
+/* "/v1/workspaces/" + the escaped name; -1 as args_path. */
+int client_ws_path(const char *name, char *buf, size_t len);
 
 /* args.c: command-line arguments. */
 
@@ -69,10 +69,27 @@ void client_ws_path(const char *name, char *buf, size_t len);
  * first operand then.
  */
 int args_json(int argc, char **argv, int *json);
+/*
+ * Every string that goes into a request is made by these. A value jansson
+ * cannot carry (not valid UTF-8) is refused with "wsctl: WHAT: not valid
+ * UTF-8" instead of being left out; the command then exits EXIT_USAGE
+ * before it sends anything. WHAT names the option, operand or file.
+ */
+/* A JSON string of value, or NULL. */
+json_t *args_string(const char *what, const char *value);
+/* 0 when value can be sent, else -1. */
+int args_check(const char *what, const char *value);
+/* obj[key] = value, or array += value: 0 or -1. */
+int args_set(json_t *obj, const char *key, const char *what, const char *value);
+int args_append(json_t *array, const char *what, const char *value);
+/* prefix + value, percent-escaped, into buf; 0, or -1 when value cannot be
+ * sent or the path would not fit (never cut short). */
+int args_path(char *buf, size_t len, const char *prefix, const char *what, const char *value);
 
 /* keys.c: the user's SSH keys and the pinned host keys of workspaces. */
 
-/* Public keys of the user (every ~/.ssh/NAME.pub), or one made when none. */
+/* Public keys of the user (every ~/.ssh/NAME.pub), or one made when none;
+ * NULL, said why, when one of them cannot be sent (not valid UTF-8). */
 json_t *keys_collect(void);
 /* The user's home, from the password database. */
 const char *keys_home(void);
