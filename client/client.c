@@ -124,13 +124,10 @@ client_error(json_t *reply, long status)
 	return EXIT_FAIL;
 }
 
-void
+int
 client_ws_path(const char *name, char *buf, size_t len)
 {
-	char *e = curl_easy_escape(NULL, name, 0);
-
-	snprintf(buf, len, "/v1/workspaces/%s", e ? e : "");
-	curl_free(e);
+	return args_path(buf, len, "/v1/workspaces/", "NAME|ID", name);
 }
 
 int

@@ -1,7 +1,7 @@
 /*
- * wsctl quota (your own limits) and wsctl admin (quotas, every workspace,
- * usage and the audit log). wsd decides who is an admin; this file only
- * turns command lines into requests and replies into tables.
+ * wsctl admin: quotas, every workspace, usage and the audit log. wsd
+ * decides who is an admin; this file only turns command lines into
+ * requests and replies into tables.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -11,110 +11,6 @@
 #include "size.h"
 #include "wsctl.h"
 
-/* What each limit is, for tables. */
-static const char *const limit_names[] = {"gpus", "workspaces", "memory",   "shm",
-                                          "cpus", "lifetime",   "gpu_hours"};
-#define NLIMITS (sizeof(limit_names) / sizeof(limit_names[0]))
-
-static void
-show_limit(const char *name, json_t *v, char *buf, size_t len)
-{
-	if (v == NULL) {
-		snprintf(buf, len, "-");
-	} else if (json_is_string(v)) {
-		snprintf(buf, len, "%s", json_string_value(v));
-	} else if (strcmp(name, "memory") == 0 || strcmp(name, "shm") == 0) {
-		size_format(json_integer_value(v), buf, len);
-	} else if (strcmp(name, "lifetime") == 0) {
-		long long s = json_integer_value(v);
-
-		if (s % 3600 == 0)
-			snprintf(buf, len, "%lldh", s / 3600);
-		else
-			snprintf(buf, len, "%llds", s);
-	} else {
-		snprintf(buf, len, "%g", json_number_value(v));
-	}
-}
-
-static void
-print_limits_row(const char *who, json_t *limits)
-{
-	printf("%-24s", who);
-	for (size_t i = 0; i < NLIMITS; i++) {
-		char b[32];
-
-		show_limit(limit_names[i], json_object_get(limits, limit_names[i]), b, sizeof(b));
-		printf(" %10s", b);
-	}
-	printf("\n");
-}
-
-static void
-print_limits_header(void)
-{
-	printf("%-24s", "WHO");
-	for (size_t i = 0; i < NLIMITS; i++)
-		printf(" %10s", limit_names[i]);
-	printf("\n");
-}
-
-static int
-json_flag_only(int argc, char **argv, int *json)
-{
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			*json = 1;
-		else
-			return -1;
-	}
-	return 0;
-}
-
-/* The effective quota of a user, as /v1/quota and admin quota show give it. */
-static void
-print_effective(json_t *e)
-{
-	json_t *lim = json_object_get(e, "limits"), *from = json_object_get(e, "from");
-	json_t *use = json_object_get(e, "use");
-
-	printf("User:     %s (uid %lld)\n", json_string_value(json_object_get(e, "user")),
-	       (long long)json_integer_value(json_object_get(e, "uid")));
-	for (size_t i = 0; i < NLIMITS; i++) {
-		char b[32];
-		json_t *u = json_object_get(use, limit_names[i]);
-
-		show_limit(limit_names[i], json_object_get(lim, limit_names[i]), b, sizeof(b));
-		printf("%-11s %-10s", limit_names[i], b);
-		if (u != NULL)
-			printf(" in use: %-8g", json_number_value(u));
-		else
-			printf(" %16s", "");
-		printf(" (%s)\n", json_string_value(json_object_get(from, limit_names[i])));
-	}
-}
-
-int
-cmd_quota_exec(int argc, char **argv)
-{
-	json_t *reply = NULL;
-	int json = 0, ret;
-
-	if (json_flag_only(argc, argv, &json) == -1) {
-		fprintf(stderr, "usage: wsctl quota [--json]\n");
-		return EXIT_USAGE;
-	}
-	if ((ret = client_get("/v1/quota", &reply)) != EXIT_OK)
-		return ret;
-	if (json)
-		return client_print_json(reply);
-	print_effective(reply);
-	json_decref(reply);
-	return EXIT_OK;
-}
-
-/* ---- admin ---- */
-
 static int
 admin_ls(int argc, char **argv)
 {
@@ -122,7 +18,7 @@ admin_ls(int argc, char **argv)
 	int json = 0, ret;
 	size_t i;
 
-	if (json_flag_only(argc, argv, &json) == -1) {
+	if (args_json(argc, argv, &json) == -1 || optind != argc) {
 		fprintf(stderr, "usage: wsctl admin ls [--json]\n");
 		return EXIT_USAGE;
 	}
@@ -137,8 +33,8 @@ admin_ls(int argc, char **argv)
 		char mem[32], age[16], gpus[64], left[16];
 
 		size_format(json_integer_value(json_object_get(ws, "memory")), mem, sizeof(mem));
-		ws_times(ws, age, left, sizeof(age));
-		gpu_list(ws, gpus, sizeof(gpus));
+		print_times(ws, age, left, sizeof(age));
+		print_gpu_list(ws, gpus, sizeof(gpus));
 		printf("%-12s %-16s %-12s %-9s %-7s %7s %6lld %5s %8s\n",
 		       json_string_value(json_object_get(ws, "owner")),
 		       json_string_value(json_object_get(ws, "name")),
@@ -158,6 +54,8 @@ admin_stop(int argc, char **argv)
 	long status;
 	int ret = EXIT_OK;
 
+	if (argc == 2 && args_check("OWNER/NAME", argv[1]) == -1)
+		return EXIT_USAGE;
 	if (argc != 2 || (slash = strchr(argv[1], '/')) == NULL || slash == argv[1] ||
 	    slash[1] == '\0' || strlen(argv[1]) > 200 || strchr(slash + 1, '/') != NULL ||
 	    strspn(argv[1], "abcdefghijklmnopqrstuvwxyz0123456789_.-/") != strlen(argv[1])) {
@@ -177,9 +75,12 @@ admin_stop(int argc, char **argv)
 	return ret;
 }
 
-/* A limit's value from the command line: a number, or a word wsd checks. */
+/*
+ * A limit's value from the command line (option what): a number, or a word
+ * wsd checks. NULL, said why, when it cannot be sent.
+ */
 static json_t *
-limit_value(const char *name, const char *arg)
+limit_value(const char *name, const char *what, const char *arg)
 {
 	char *end;
 
@@ -196,7 +97,7 @@ limit_value(const char *name, const char *arg)
 		if (*arg != '\0' && *end == '\0')
 			return json_real(d);
 	}
-	return json_string(arg);
+	return args_string(what, arg);
 }
 
 static int
@@ -215,16 +116,17 @@ admin_quota(int argc, char **argv)
 	                                     {NULL, 0, NULL, 0}};
 	const char *verb, *user = NULL, *group = NULL;
 	json_t *body = json_object(), *reply = NULL;
-	char path[200];
+	char path[200], what[32];
 	long status;
-	int ch, json = 0, ret = EXIT_USAGE;
+	int ch, idx, json = 0, ret = EXIT_USAGE;
 
 	if (argc < 2)
 		goto usage;
 	verb = argv[1];
 	optind = 0;
-	while ((ch = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc - 1, argv + 1, "", opts, &idx)) != -1) {
 		const char *name = NULL;
+		json_t *v;
 
 		switch (ch) {
 		case 'u':
@@ -260,13 +162,20 @@ admin_quota(int argc, char **argv)
 		default:
 			goto usage;
 		}
-		json_object_set_new(body, name, limit_value(name, optarg));
+		/* Every option is long, so idx names it. */
+		snprintf(what, sizeof(what), "--%s", opts[idx].name);
+		if ((v = limit_value(name, what, optarg)) == NULL)
+			goto out;
+		json_object_set_new(body, name, v);
 	}
 	if (optind != argc - 1 || (user && group))
 		goto usage;
-	if (user || group)
-		snprintf(path, sizeof(path), "/v1/admin/quotas/%s/%.64s", user ? "user" : "group",
-		         user ? user : group);
+	if (user != NULL &&
+	    args_path(path, sizeof(path), "/v1/admin/quotas/user/", "--user", user) == -1)
+		goto out;
+	if (group != NULL &&
+	    args_path(path, sizeof(path), "/v1/admin/quotas/group/", "--group", group) == -1)
+		goto out;
 	if (strcmp(verb, "set") == 0) {
 		if (!(user || group) || json_object_size(body) == 0)
 			goto usage;
@@ -326,7 +235,7 @@ admin_quota(int argc, char **argv)
 		json_t *e = json_object_get(reply, "entry");
 
 		if (json_object_get(reply, "effective") != NULL)
-			print_effective(json_object_get(reply, "effective"));
+			print_quota(json_object_get(reply, "effective"));
 		printf("Own entry: ");
 		if (json_is_object(e)) {
 			printf("\n");
@@ -361,7 +270,7 @@ admin_report(int argc, char **argv, const char *what)
 	char path[200];
 	const char *since = NULL;
 	json_t *reply = NULL, *r;
-	int ch, json = 0, ret;
+	int ch, json = 0, ret, n;
 	size_t i;
 
 	optind = 0;
@@ -373,10 +282,17 @@ admin_report(int argc, char **argv, const char *what)
 		else
 			goto usage;
 	}
+	if (since != NULL && args_check("--since", since) == -1)
+		return EXIT_USAGE;
 	if (optind != argc || (since && strspn(since, "0123456789-:TZsmhdw") != strlen(since)))
 		goto usage;
-	snprintf(path, sizeof(path), "/v1/admin/%s%s%.64s", what, since ? "?since=" : "",
-	         since ? since : "");
+	/* since is plain ASCII now: no escaping, but never cut short. */
+	n = snprintf(path, sizeof(path), "/v1/admin/%s%s%s", what, since ? "?since=" : "",
+	             since ? since : "");
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		fprintf(stderr, "wsctl: --since: too long\n");
+		return EXIT_USAGE;
+	}
 	if ((ret = client_get(path, &reply)) != EXIT_OK)
 		return ret;
 	if (json)
@@ -412,7 +328,7 @@ usage:
 	return EXIT_USAGE;
 }
 
-int
+static int
 cmd_admin_exec(int argc, char **argv)
 {
 	if (argc < 2)
@@ -432,3 +348,29 @@ usage:
 	        "usage: wsctl admin ls|stop|quota|usage|audit ... (see wsctl help admin)\n");
 	return EXIT_USAGE;
 }
+
+const struct cmd cmd_admin_entry = {
+    "admin",
+    "admin ls [--json] | stop OWNER/NAME | quota set|show|rm ... |\n"
+    "              usage [--since DATE] [--json] | audit [--since DATE] [--json]",
+    "Admin commands (root and members of the server's admin group; others get\n"
+    "\"forbidden\" and nothing changes).\n"
+    "\n"
+    "  admin ls                      every workspace on the server\n"
+    "  admin stop OWNER/NAME         stop anyone's workspace (the home is kept)\n"
+    "  admin quota set --user U | --group G [--gpus N] [--workspaces N]\n"
+    "        [--memory SIZE] [--shm SIZE] [--cpus N] [--lifetime DURATION] [--gpu-hours N]\n"
+    "                                set limits; a value may be \"unlimited\", or\n"
+    "                                \"inherit\" to drop it from this entry\n"
+    "  admin quota show [--user U | --group G] [--json]\n"
+    "                                all entries and the default, or one entry (for a\n"
+    "                                user: the limits that apply and the use)\n"
+    "  admin quota rm --user U | --group G\n"
+    "  admin usage [--since DATE]    GPU-hours and workspace-hours per user (default:\n"
+    "                                the last 7 days; DATE like 2026-11-01 or 7d)\n"
+    "  admin audit [--since DATE]    starts, stops, refusals and admin actions\n"
+    "\n"
+    "Precedence: a user's own entry, else the most generous of their groups'\n"
+    "entries, else the default from wsd.conf; limit by limit.\n",
+    cmd_admin_exec,
+};

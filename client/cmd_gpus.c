@@ -8,22 +8,15 @@
 
 #include "wsctl.h"
 
-int
+static int
 cmd_gpus_exec(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
 	json_t *reply = NULL, *g;
 	int ret;
-	int json = 0, ch;
+	int json = 0;
 	size_t i;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
-		if (ch != 'j')
-			return EXIT_USAGE;
-		json = 1;
-	}
-	if (optind != argc)
+	if (args_json(argc, argv, &json) == -1 || optind != argc)
 		return EXIT_USAGE;
 	if ((ret = client_get("/v1/gpus", &reply)) != EXIT_OK)
 		return ret;
@@ -59,3 +52,11 @@ cmd_gpus_exec(int argc, char **argv)
 	json_decref(reply);
 	return EXIT_OK;
 }
+
+const struct cmd cmd_gpus_entry = {
+    "gpus",
+    "gpus [--json]",
+    "List the server's GPUs: model, memory, utilisation, and free or held (you see\n"
+    "your own workspaces' names; admins see everyone's).\n",
+    cmd_gpus_exec,
+};

@@ -10,7 +10,7 @@
 
 #include "wsctl.h"
 
-int
+static int
 cmd_ssh_exec(int argc, char **argv)
 {
 	json_t *ws = NULL;
@@ -27,7 +27,8 @@ cmd_ssh_exec(int argc, char **argv)
 	rest = 2;
 	if (argc > 2 && strcmp(argv[2], "--") == 0)
 		rest = 3;
-	client_ws_path(argv[1], path, sizeof(path));
+	if (client_ws_path(argv[1], path, sizeof(path)) == -1)
+		return EXIT_USAGE;
 	if ((ret = client_get(path, &ws)) != EXIT_OK)
 		return ret;
 	host = json_string_value(json_object_get(ws, "ssh_host"));
@@ -66,3 +67,11 @@ cmd_ssh_exec(int argc, char **argv)
 	free(av);
 	return EXIT_FAIL;
 }
+
+const struct cmd cmd_ssh_entry = {
+    "ssh",
+    "ssh NAME|ID [-- COMMAND...]",
+    "Log in to a workspace with ssh (or run COMMAND there). The workspace's host\n"
+    "key is pinned, so ssh never asks whether to trust it.\n",
+    cmd_ssh_exec,
+};

@@ -98,16 +98,17 @@ cmd_start_append(char *buf, size_t size, size_t *n, const char *path)
  * SRC:DST[:ro|:rw] into {"source", "target", "read_only"}. A relative SRC
  * is taken from the current directory ("." and "//" dropped; ".." is left
  * for wsd to refuse). wsd checks everything again. NULL with a message
- * when the argument is malformed.
+ * when the argument is malformed or cannot be sent.
  */
 static json_t *
 cmd_start_mount(const char *arg)
 {
-	char *copy = strdup(arg), *dst, *mode, src[4096], cwd[4096];
+	char *copy, *dst, *mode, src[4096], cwd[4096];
 	json_t *m = NULL;
 	size_t n = 0;
 
-	if (copy == NULL)
+	/* Checked first: the messages below print arg. */
+	if (args_check("--mount", arg) == -1 || (copy = strdup(arg)) == NULL)
 		return NULL;
 	dst = strchr(copy, ':');
 	if (dst == NULL || dst == copy || dst[1] == '\0') {
@@ -138,16 +139,21 @@ cmd_start_mount(const char *arg)
 	if (n == 0)
 		src[n++] = '/';
 	src[n] = '\0';
-	m = json_pack("{s:s, s:s, s:b}", "source", src, "target", dst, "read_only",
-	              mode != NULL && strcmp(mode, "ro") == 0);
-	if (m == NULL)
-		fprintf(stderr, "wsctl: --mount \"%s\": not valid UTF-8\n", arg);
+	/* arg is valid UTF-8; the current directory need not be. */
+	m = json_object();
+	if (args_set(m, "source", "the current directory (for --mount)", src) == -1 ||
+	    args_set(m, "target", "--mount", dst) == -1) {
+		json_decref(m);
+		m = NULL;
+		goto out;
+	}
+	json_object_set_new(m, "read_only", json_boolean(mode != NULL && strcmp(mode, "ro") == 0));
 out:
 	free(copy);
 	return m;
 }
 
-int
+static int
 cmd_start_exec(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -157,7 +163,7 @@ cmd_start_exec(int argc, char **argv)
 	    {"gpu-ids", required_argument, NULL, 'G'}, {"mount", required_argument, NULL, 'M'},
 	    {"json", no_argument, NULL, 'j'},          {NULL, 0, NULL, 0}};
 	struct progress p = {0};
-	json_t *body = json_object(), *reply = NULL;
+	json_t *body = json_object(), *reply = NULL, *keys;
 	long status;
 	int ch, ret = EXIT_FAIL;
 	char path[600];
@@ -167,16 +173,20 @@ cmd_start_exec(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "n:t:m:s:c:g:G:M:j", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
-			json_object_set_new(body, "name", json_string(optarg));
+			if (args_set(body, "name", "--name", optarg) == -1)
+				goto usage;
 			break;
 		case 't':
-			json_object_set_new(body, "template", json_string(optarg));
+			if (args_set(body, "template", "--template", optarg) == -1)
+				goto usage;
 			break;
 		case 'm':
-			json_object_set_new(body, "memory", json_string(optarg));
+			if (args_set(body, "memory", "--memory", optarg) == -1)
+				goto usage;
 			break;
 		case 's':
-			json_object_set_new(body, "shm", json_string(optarg));
+			if (args_set(body, "shm", "--shm", optarg) == -1)
+				goto usage;
 			break;
 		case 'c': {
 			char *end;
@@ -184,8 +194,7 @@ cmd_start_exec(int argc, char **argv)
 
 			if (end == optarg || *end != '\0') {
 				fprintf(stderr, "wsctl: --cpus: \"%s\" is not a number\n", optarg);
-				json_decref(body);
-				return EXIT_USAGE;
+				goto usage;
 			}
 			json_object_set_new(body, "cpus", json_real(v));
 			break;
@@ -196,8 +205,7 @@ cmd_start_exec(int argc, char **argv)
 
 			if (end == optarg || *end != '\0') {
 				fprintf(stderr, "wsctl: --gpus: \"%s\" is not a number\n", optarg);
-				json_decref(body);
-				return EXIT_USAGE;
+				goto usage;
 			}
 			/* The server checks the range and says why. */
 			json_object_set_new(body, "gpus", json_integer(v));
@@ -205,22 +213,28 @@ cmd_start_exec(int argc, char **argv)
 		}
 		case 'G': {
 			json_t *ids = json_array();
-			char *copy = strdup(optarg), *save = NULL, *tok;
+			char *copy, *save = NULL, *tok;
 
+			if (args_check("--gpu-ids", optarg) == -1 ||
+			    (copy = strdup(optarg)) == NULL) {
+				json_decref(ids);
+				goto usage;
+			}
 			for (tok = strtok_r(copy, ",", &save); tok;
 			     tok = strtok_r(NULL, ",", &save))
-				json_array_append_new(ids, json_string(tok));
+				if (args_append(ids, "--gpu-ids", tok) == -1)
+					break;
 			free(copy);
 			json_object_set_new(body, "gpu_ids", ids);
+			if (tok != NULL)
+				goto usage;
 			break;
 		}
 		case 'M': {
 			json_t *m = cmd_start_mount(optarg);
 
-			if (m == NULL) {
-				json_decref(body);
-				return EXIT_USAGE;
-			}
+			if (m == NULL)
+				goto usage;
 			if (json_object_get(body, "mounts") == NULL)
 				json_object_set_new(body, "mounts", json_array());
 			json_array_append_new(json_object_get(body, "mounts"), m);
@@ -230,22 +244,16 @@ cmd_start_exec(int argc, char **argv)
 			p.json = 1;
 			break;
 		default:
-			json_decref(body);
-			return EXIT_USAGE;
+			goto usage;
 		}
 	}
 	if (optind != argc) {
 		fprintf(stderr, "wsctl: start takes no arguments (see wsctl help start)\n");
-		json_decref(body);
-		return EXIT_USAGE;
+		goto usage;
 	}
-	if (json_object_get(body, "name") != NULL &&
-	    json_string_value(json_object_get(body, "name")) == NULL) {
-		fprintf(stderr, "wsctl: --name is not valid UTF-8\n");
-		json_decref(body);
-		return EXIT_USAGE;
-	}
-	json_object_set_new(body, "ssh_keys", keys_collect());
+	if ((keys = keys_collect()) == NULL)
+		goto usage;
+	json_object_set_new(body, "ssh_keys", keys);
 	p.tty = isatty(2) && !p.json;
 	p.t0 = now();
 	if (client_call("POST", "/v1/workspaces", body, NULL, on_line, &p, &status) == -1) {
@@ -273,9 +281,35 @@ cmd_start_exec(int argc, char **argv)
 		/* A plain error reply arrives as one line too. */
 		ret = client_error(p.error ? p.error : reply, status);
 	}
+	goto out;
+usage:
+	ret = EXIT_USAGE;
 out:
 	json_decref(p.ws);
 	json_decref(p.error);
 	json_decref(body);
 	return ret;
 }
+
+const struct cmd cmd_start_entry = {
+    "start",
+    "start [--name N] [--template T] [--memory SIZE] [--shm SIZE] [--cpus N]\n"
+    "              [--gpus N | --gpu-ids LIST] [--mount SRC:DST[:ro]]... [--json]",
+    "Create and start a workspace, wait until Jupyter and SSH answer, and print\n"
+    "the Jupyter URL (with its token) and the ssh command. Your ~/.ssh/NAME.pub keys\n"
+    "are the only way in over SSH (an ed25519 key is made when you have none).\n"
+    "\n"
+    "  --name N        workspace name (a-z, 0-9, - _ .; default: ws1, ws2, ...)\n"
+    "  --template T    a template of the server (wsd lists them in /v1/info)\n"
+    "  --memory SIZE   memory limit, like 8g (swap is never added)\n"
+    "  --shm SIZE      /dev/shm size, like 2g (PyTorch DataLoader workers need it)\n"
+    "  --cpus N        CPUs, like 4 or 0.5\n"
+    "  --gpus N        N free GPUs, picked by wsd (close together on the bus)\n"
+    "  --gpu-ids LIST  these GPUs, by index or UUID: 0,3\n"
+    "  --mount SRC:DST[:ro]\n"
+    "                  mount the host path SRC (yours, inside a mount root the\n"
+    "                  server allows) at DST: inside /home/USER or under a mount\n"
+    "                  point of the server; :ro for read-only (up to 8)\n"
+    "  --json          print the workspace as one JSON object\n",
+    cmd_start_exec,
+};

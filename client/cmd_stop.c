@@ -3,7 +3,7 @@
 
 #include "wsctl.h"
 
-int
+static int
 cmd_stop_exec(int argc, char **argv)
 {
 	json_t *ws = NULL;
@@ -15,7 +15,8 @@ cmd_stop_exec(int argc, char **argv)
 		fprintf(stderr, "usage: wsctl stop NAME|ID\n");
 		return EXIT_USAGE;
 	}
-	client_ws_path(argv[1], path, sizeof(path));
+	if (client_ws_path(argv[1], path, sizeof(path)) == -1)
+		return EXIT_USAGE;
 	if (client_call("DELETE", path, NULL, &ws, NULL, NULL, &status) == -1)
 		return EXIT_CONN;
 	if (status != 200)
@@ -26,3 +27,10 @@ cmd_stop_exec(int argc, char **argv)
 	json_decref(ws);
 	return ret;
 }
+
+const struct cmd cmd_stop_entry = {
+    "stop",
+    "stop NAME|ID",
+    "Stop a workspace and remove its container. Your home directory is kept.\n",
+    cmd_stop_exec,
+};

@@ -64,9 +64,13 @@ keys_collect(void)
 			if (n < 5 || strcmp(e->d_name + n - 4, ".pub") != 0)
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			/* A key whose comment is not UTF-8 is refused, not left out. */
 			if (read_line(path, line, sizeof(line)) == 0 &&
-			    sshkey_check_public(line) == 0)
-				json_array_append_new(keys, json_string(line));
+			    sshkey_check_public(line) == 0 && args_append(keys, path, line) == -1) {
+				closedir(d);
+				json_decref(keys);
+				return NULL;
+			}
 		}
 		closedir(d);
 	}
@@ -94,7 +98,10 @@ keys_collect(void)
 	}
 	fprintf(stderr, "wsctl: you had no SSH key; made %s/id_ed25519 (ed25519, no passphrase)\n",
 	        dir);
-	json_array_append_new(keys, json_string(pub));
+	if (args_append(keys, path, pub) == -1) {
+		json_decref(keys);
+		return NULL;
+	}
 	return keys;
 }
 

@@ -13,68 +13,10 @@
 
 const char *wsctl_socket = WSCTL_DEFAULT_SOCKET;
 
-static const struct cmd cmd_table[] = {
-    {"start",
-     "start [--name N] [--template T] [--memory SIZE] [--shm SIZE] [--cpus N]\n"
-     "              [--gpus N | --gpu-ids LIST] [--mount SRC:DST[:ro]]... [--json]",
-     "Create and start a workspace, wait until Jupyter and SSH answer, and print\n"
-     "the Jupyter URL (with its token) and the ssh command. Your ~/.ssh/NAME.pub keys\n"
-     "are the only way in over SSH (an ed25519 key is made when you have none).\n"
-     "\n"
-     "  --name N        workspace name (a-z, 0-9, - _ .; default: ws1, ws2, ...)\n"
-     "  --template T    a template of the server (wsd lists them in /v1/info)\n"
-     "  --memory SIZE   memory limit, like 8g (swap is never added)\n"
-     "  --shm SIZE      /dev/shm size, like 2g (PyTorch DataLoader workers need it)\n"
-     "  --cpus N        CPUs, like 4 or 0.5\n"
-     "  --gpus N        N free GPUs, picked by wsd (close together on the bus)\n"
-     "  --gpu-ids LIST  these GPUs, by index or UUID: 0,3\n"
-     "  --mount SRC:DST[:ro]\n"
-     "                  mount the host path SRC (yours, inside a mount root the\n"
-     "                  server allows) at DST: inside /home/USER or under a mount\n"
-     "                  point of the server; :ro for read-only (up to 8)\n"
-     "  --json          print the workspace as one JSON object\n",
-     cmd_start_exec},
-    {"ls", "ls [--json]", "List your workspaces.\n", cmd_ls_exec},
-    {"show", "show NAME|ID [--json]",
-     "Show one workspace: state, limits, Jupyter URL, ssh command.\n", cmd_show_exec},
-    {"stop", "stop NAME|ID",
-     "Stop a workspace and remove its container. Your home directory is kept.\n", cmd_stop_exec},
-    {"gpus", "gpus [--json]",
-     "List the server's GPUs: model, memory, utilisation, and free or held (you see\n"
-     "your own workspaces' names; admins see everyone's).\n",
-     cmd_gpus_exec},
-    {"quota", "quota [--json]",
-     "Your limits (GPUs, workspaces, memory, shm, CPUs, lifetime, GPU-hours per\n"
-     "rolling week), what you use now, and where each limit comes from: your own\n"
-     "entry, your most generous group, or the server's default.\n",
-     cmd_quota_exec},
-    {"admin",
-     "admin ls [--json] | stop OWNER/NAME | quota set|show|rm ... |\n"
-     "              usage [--since DATE] [--json] | audit [--since DATE] [--json]",
-     "Admin commands (root and members of the server's admin group; others get\n"
-     "\"forbidden\" and nothing changes).\n"
-     "\n"
-     "  admin ls                      every workspace on the server\n"
-     "  admin stop OWNER/NAME         stop anyone's workspace (the home is kept)\n"
-     "  admin quota set --user U | --group G [--gpus N] [--workspaces N]\n"
-     "        [--memory SIZE] [--shm SIZE] [--cpus N] [--lifetime DURATION] [--gpu-hours N]\n"
-     "                                set limits; a value may be \"unlimited\", or\n"
-     "                                \"inherit\" to drop it from this entry\n"
-     "  admin quota show [--user U | --group G] [--json]\n"
-     "                                all entries and the default, or one entry (for a\n"
-     "                                user: the limits that apply and the use)\n"
-     "  admin quota rm --user U | --group G\n"
-     "  admin usage [--since DATE]    GPU-hours and workspace-hours per user (default:\n"
-     "                                the last 7 days; DATE like 2026-11-01 or 7d)\n"
-     "  admin audit [--since DATE]    starts, stops, refusals and admin actions\n"
-     "\n"
-     "Precedence: a user's own entry, else the most generous of their groups'\n"
-     "entries, else the default from wsd.conf; limit by limit.\n",
-     cmd_admin_exec},
-    {"ssh", "ssh NAME|ID [-- COMMAND...]",
-     "Log in to a workspace with ssh (or run COMMAND there). The workspace's host\n"
-     "key is pinned, so ssh never asks whether to trust it.\n",
-     cmd_ssh_exec},
+/* Every command; each file cmd_*.c ends with its entry. */
+static const struct cmd *const cmd_table[] = {
+    &cmd_start_entry, &cmd_ls_entry,    &cmd_show_entry,  &cmd_stop_entry,
+    &cmd_gpus_entry,  &cmd_quota_entry, &cmd_admin_entry, &cmd_ssh_entry,
 };
 
 #define NCMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))
@@ -83,8 +25,8 @@ static const struct cmd *
 cmd_find(const char *name)
 {
 	for (size_t i = 0; i < NCMDS; i++)
-		if (strcmp(cmd_table[i].name, name) == 0)
-			return &cmd_table[i];
+		if (strcmp(cmd_table[i]->name, name) == 0)
+			return cmd_table[i];
 	return NULL;
 }
 
@@ -93,7 +35,7 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: wsctl [--socket PATH] COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < NCMDS; i++)
-		fprintf(f, "  wsctl %s\n", cmd_table[i].usage);
+		fprintf(f, "  wsctl %s\n", cmd_table[i]->usage);
 	fprintf(f,
 	        "\n  wsctl help COMMAND   more about one command\n"
 	        "\noptions:\n"

@@ -1,6 +1,7 @@
 /*
- * wsctl: the command-line client of wsd. One file per command; each is an
- * entry of cmd_table in wsctl.c (name, usage, help, exec).
+ * wsctl: the command-line client of wsd. One file per command (cmd_*.c),
+ * each ending with its entry (name, usage, help, exec); wsctl.c lists the
+ * entries in cmd_table.
  */
 #ifndef WSCTL_H
 #define WSCTL_H
@@ -14,7 +15,7 @@
 /* Exit statuses. */
 #define EXIT_OK 0
 #define EXIT_FAIL 1  /* wsd refused or the operation failed */
-#define EXIT_USAGE 2 /* bad command line */
+#define EXIT_USAGE 2 /* bad command line, or a value it cannot send (args.c) */
 #define EXIT_CONN 3  /* wsd not reachable */
 
 struct cmd {
@@ -24,7 +25,19 @@ struct cmd {
 	int (*exec)(int argc, char **argv);
 };
 
+/* The commands, in the order wsctl --help lists them. */
+extern const struct cmd cmd_start_entry;
+extern const struct cmd cmd_ls_entry;
+extern const struct cmd cmd_show_entry;
+extern const struct cmd cmd_stop_entry;
+extern const struct cmd cmd_gpus_entry;
+extern const struct cmd cmd_quota_entry;
+extern const struct cmd cmd_admin_entry;
+extern const struct cmd cmd_ssh_entry;
+
 extern const char *wsctl_socket;
+
+/* client.c: requests to wsd. */
 
 /* Called for each complete line of a streamed reply; return 0 to go on. */
 typedef int line_cb(const char *line, size_t len, void *arg);
@@ -45,35 +58,58 @@ int client_get(const char *path, json_t **reply);
 int client_print_json(json_t *reply);
 /* Print "wsctl: MESSAGE" from an error reply; return EXIT_FAIL. */
 int client_error(json_t *reply, long status);
-/* "/v1/workspaces/" + escaped name. */
-void client_ws_path(const char *name, char *buf, size_t len);
+/* "/v1/workspaces/" + the escaped name; -1 as args_path. */
+int client_ws_path(const char *name, char *buf, size_t len);
 
-/* Public keys of the user (every ~/.ssh/NAME.pub), or one made when none. */
+/* args.c: command-line arguments. */
+
+/*
+ * The --json flag of a command that takes nothing else but operands: sets
+ * *json; 0, or -1 on an unknown option (getopt said which). optind is the
+ * first operand then.
+ */
+int args_json(int argc, char **argv, int *json);
+/*
+ * Every string that goes into a request is made by these. A value jansson
+ * cannot carry (not valid UTF-8) is refused with "wsctl: WHAT: not valid
+ * UTF-8" instead of being left out; the command then exits EXIT_USAGE
+ * before it sends anything. WHAT names the option, operand or file.
+ */
+/* A JSON string of value, or NULL. */
+json_t *args_string(const char *what, const char *value);
+/* 0 when value can be sent, else -1. */
+int args_check(const char *what, const char *value);
+/* obj[key] = value, or array += value: 0 or -1. */
+int args_set(json_t *obj, const char *key, const char *what, const char *value);
+int args_append(json_t *array, const char *what, const char *value);
+/* prefix + value, percent-escaped, into buf; 0, or -1 when value cannot be
+ * sent or the path would not fit (never cut short). */
+int args_path(char *buf, size_t len, const char *prefix, const char *what, const char *value);
+
+/* keys.c: the user's SSH keys and the pinned host keys of workspaces. */
+
+/* Public keys of the user (every ~/.ssh/NAME.pub), or one made when none;
+ * NULL, said why, when one of them cannot be sent (not valid UTF-8). */
 json_t *keys_collect(void);
 /* The user's home, from the password database. */
 const char *keys_home(void);
-
 /* Pin the workspace's host key in the user's known_hosts file for wslab;
  * writes its path to path. Returns 0 or -1. */
 int ssh_pin(json_t *ws, char *path, size_t len);
 
-int cmd_start_exec(int argc, char **argv);
-int cmd_ls_exec(int argc, char **argv);
-int cmd_show_exec(int argc, char **argv);
-int cmd_stop_exec(int argc, char **argv);
-int cmd_ssh_exec(int argc, char **argv);
+/* print.c: what more than one command prints. */
 
-/* Shared printing. */
-void print_age(long long seconds, char *buf, size_t len);
-long long parse_time(const char *iso);
 /* A workspace's age and time left ("never" without a lifetime), each into len bytes. */
-void ws_times(json_t *ws, char *age, char *left, size_t len);
-void print_ssh_command(json_t *ws);
+void print_times(json_t *ws, char *age, char *left, size_t len);
+/* A workspace's GPU indexes, "0,3", or "-". */
+void print_gpu_list(json_t *ws, char *buf, size_t len);
+/* "GPU: ..." lines and the "SSH: ..." line of a workspace. */
 void print_gpus(json_t *ws);
-/* "0,3" or "-" */
-void gpu_list(json_t *ws, char *buf, size_t len);
-int cmd_gpus_exec(int argc, char **argv);
-int cmd_quota_exec(int argc, char **argv);
-int cmd_admin_exec(int argc, char **argv);
+void print_ssh_command(json_t *ws);
+/* A table of limits (as wsd's quota replies give them): the header, one row. */
+void print_limits_header(void);
+void print_limits_row(const char *who, json_t *limits);
+/* The effective quota of a user, as /v1/quota and admin quota show give it. */
+void print_quota(json_t *e);
 
 #endif

@@ -110,6 +110,35 @@ expect_match "wsctl start --memory abc explains" "$err" "memory"
 err=$(as $A "$WSCTL" start --template nonexistent 2>&1 >/dev/null)
 expect_match "wsctl start --template nonexistent explains" "$err" "no template named"
 
+# A value wsctl cannot send as given (not valid UTF-8) is refused before
+# any request, exit 2, the option named: never left out of the request
+# (jansson drops such a string, and --name $'\xff\xfe' used to start ws1).
+# unsendable OPTION WSCTL-ARGS...
+unsendable() {
+	local what=$1 err rc
+	shift
+	err=$(as $A "$WSCTL" "$@" 2>&1 >/dev/null)
+	rc=$?
+	expect_eq "wsctl $1 $what not UTF-8: exit 2" "$rc" 2
+	expect_match "wsctl $1 $what not UTF-8: said so" "$err" "$what: not valid UTF-8"
+}
+unsendable --name start --name $'\xff\xfe'
+unsendable --template start --template $'\xff'
+unsendable --mount start --mount $'/x\xff:/home/u/x'
+unsendable --gpu-ids start --gpu-ids $'\xff'
+unsendable --memory start --memory $'8g\xff'
+unsendable 'NAME[|]ID' show $'\xff'
+unsendable 'NAME[|]ID' stop $'\xff'
+# A public key whose comment is not UTF-8: refused, the file named.
+printf '%s caf\xe9\n' "$(cut -d' ' -f1,2 "$HOME_A/.ssh/id_ed25519.pub")" >"$HOME_A/.ssh/latin1.pub"
+unsendable "$HOME_A/.ssh/latin1.pub" start
+rm -f "$HOME_A/.ssh/latin1.pub"
+expect_eq "no workspace started by values wsctl cannot send" \
+	"$(as $A "$WSCTL" ls --json | jq '.workspaces | length')" 0
+err=$(as root "$WSCTL" admin quota set --user $'\xff' --gpus 1 2>&1 >/dev/null)
+expect_eq "wsctl admin quota set --user not UTF-8: exit 2" "$?" 2
+expect_match "wsctl admin quota set --user not UTF-8: said so" "$err" "--user: not valid UTF-8"
+
 expect_eq "nothing created by bad requests" "$(snapshot)" "$before"
 [ "$NREFUSED" -ge 40 ] && pass "hostile request table has $NREFUSED entries" || fail "hostile request table has only $NREFUSED entries"
 
