@@ -20,7 +20,7 @@
 
 #include <jansson.h>
 
-#include "valid.h"
+#include "types.h"
 
 /* X(id, json name, kind, what it limits) */
 #define QUOTA_LIMITS(X)                                                                            \

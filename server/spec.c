@@ -13,7 +13,7 @@
 
 #include "config.h"
 #include "size.h"
-#include "valid.h"
+#include "types.h"
 
 static json_t *
 bind_mount(const char *src, const char *dst, int ro)

@@ -11,7 +11,7 @@
 #include <sys/types.h>
 
 #include "config.h"
-#include "valid.h"
+#include "types.h"
 
 struct wsfs_in {
 	uid_t uid;
