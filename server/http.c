@@ -765,14 +765,14 @@ struct ident {
 	uv_work_t work;
 	struct conn *c;
 	uid_t uid;
-	char user[33];
+	char user[UNIX_NAME_MAX + 1];
 	int admin;
-	char groups[HTTP_MAX_GROUPS][33];
+	char groups[HTTP_MAX_GROUPS][UNIX_NAME_MAX + 1];
 	size_t ngroups;
 };
 
 size_t
-http_user_groups(const char *user, gid_t gid, char (*out)[33], size_t max)
+http_user_groups(const char *user, gid_t gid, char (*out)[UNIX_NAME_MAX + 1], size_t max)
 {
 	gid_t gids[HTTP_MAX_GROUPS];
 	int n = HTTP_MAX_GROUPS;
@@ -829,6 +829,8 @@ ident_done(uv_work_t *w, int status)
 	if (status == 0 && !c->closing) {
 		snprintf(c->req.user, sizeof(c->req.user), "%s", id->user);
 		c->req.admin = id->admin;
+		_Static_assert(sizeof(c->req.groups) == sizeof(id->groups),
+		               "the groups looked up fit the request's");
 		memcpy(c->req.groups, id->groups, sizeof(id->groups));
 		c->req.ngroups = id->ngroups;
 		uv_timer_start(&c->timer, timeout_cb, (uint64_t)limits.request_timeout_ms,

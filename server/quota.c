@@ -39,7 +39,7 @@ quota_valid_name(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > QUOTA_NAME_MAX)
+	if (n == 0 || n > UNIX_NAME_MAX)
 		return 0;
 	if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
 		return 0;
@@ -59,9 +59,12 @@ more_generous(double a, double b)
 	return a < 0 || a > b;
 }
 
+_Static_assert(sizeof(((struct quota_source *)0)->from[0]) >= sizeof("group ") + UNIX_NAME_MAX,
+               "a quota source names any group in full");
+
 void
 quota_effective(const struct quota *deflt, const struct quota_entry *entries, size_t n,
-                const char *user, const char (*groups)[QUOTA_NAME_MAX + 1], size_t ngroups,
+                const char *user, const char (*groups)[UNIX_NAME_MAX + 1], size_t ngroups,
                 struct quota *out, struct quota_source *src)
 {
 	const struct quota_entry *mine = NULL;

@@ -37,7 +37,8 @@ enum quota_limit { QUOTA_LIMITS(QUOTA_ENUM) QL_N };
 #undef QUOTA_ENUM
 
 #define QUOTA_UNLIMITED (-1.0)
-#define QUOTA_NAME_MAX 32
+/* The old name of UNIX_NAME_MAX: workspace.h and admin.c still use it. */
+#define QUOTA_NAME_MAX UNIX_NAME_MAX
 
 struct quota {
 	unsigned set;   /* bit i: v[i] is given */
@@ -48,13 +49,13 @@ enum quota_kind { QUOTA_USER, QUOTA_GROUP };
 
 struct quota_entry {
 	enum quota_kind kind;
-	char name[QUOTA_NAME_MAX + 1];
+	char name[UNIX_NAME_MAX + 1];
 	struct quota q;
 };
 
 /* Where each effective limit came from, for messages: "user alice". */
 struct quota_source {
-	char from[QL_N][QUOTA_NAME_MAX + 8];
+	char from[QL_N][UNIX_NAME_MAX + 8]; /* "group NAME" */
 };
 
 /* What a user holds now. */
@@ -81,7 +82,7 @@ const char *quota_kind_name(enum quota_kind k);
  * not NULL, names where each came from.
  */
 void quota_effective(const struct quota *deflt, const struct quota_entry *entries, size_t n,
-                     const char *user, const char (*groups)[QUOTA_NAME_MAX + 1], size_t ngroups,
+                     const char *user, const char (*groups)[UNIX_NAME_MAX + 1], size_t ngroups,
                      struct quota *out, struct quota_source *src);
 
 /*
@@ -116,7 +117,7 @@ int quota_table_put(struct quota_table *t, const struct quota_entry *e);
 int quota_table_remove(struct quota_table *t, enum quota_kind k, const char *name);
 void quota_table_free(struct quota_table *t);
 
-/* 1 when s is a plausible user or group name ([a-z_][a-z0-9_.-]*, 1..32). */
+/* 1 when s is a plausible user or group name ([a-z_][a-z0-9_.-]*, 1..UNIX_NAME_MAX). */
 int quota_valid_name(const char *s);
 
 #endif

@@ -11,6 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A user or group name's bytes, NUL not included: arrays are UNIX_NAME_MAX + 1. */
+#define UNIX_NAME_MAX 32
+
 #define WS_NAME_MAX 32
 #define WS_KEYS_MAX 16
 #define WS_KEY_LEN_MAX 8192

@@ -50,7 +50,7 @@ teardown(void)
 	quota_table_free(&tab);
 }
 
-static const char groups2[][QUOTA_NAME_MAX + 1] = {"students", "phd"};
+static const char groups2[][UNIX_NAME_MAX + 1] = {"students", "phd"};
 
 static void
 eff(const char *user, size_t ngroups, struct quota *q, struct quota_source *src)
