@@ -20,8 +20,8 @@
 #include <string.h>
 
 #include "log.h"
+#include "path.h"
 #include "size.h"
-#include "valid.h"
 
 enum ctype { C_STR, C_INT, C_SIZE, C_DUR, C_DBL };
 
@@ -216,15 +216,15 @@ config_mounts(const struct config *cfg, char *why, size_t whylen)
 {
 	char w[400];
 
-	if (valid_path_list(cfg->mount_roots, w, sizeof(w)) == -1) {
+	if (path_list_check(cfg->mount_roots, w, sizeof(w)) == -1) {
 		snprintf(why, whylen, "mount_roots: %s", w);
 		return -1;
 	}
-	if (valid_path_list(cfg->shared_mount_roots, w, sizeof(w)) == -1) {
+	if (path_list_check(cfg->shared_mount_roots, w, sizeof(w)) == -1) {
 		snprintf(why, whylen, "shared_mount_roots: %s", w);
 		return -1;
 	}
-	if (valid_mount_points(cfg->mount_points, w, sizeof(w)) == -1) {
+	if (path_mount_points_check(cfg->mount_points, w, sizeof(w)) == -1) {
 		snprintf(why, whylen, "mount_points: %s", w);
 		return -1;
 	}

@@ -25,25 +25,6 @@ void start_req_free(struct start_req *req);
 int valid_ws_name(const char *s);
 
 /*
- * 0 when p (len bytes, no NUL inside) is an absolute, normalised path: no
- * "." or ".." component, no "//", no trailing '/', no control character,
- * shorter than WS_PATH_MAX. Otherwise -1 and why says what is wrong.
- */
-int valid_path(const char *p, size_t len, char *why, size_t whylen);
-/* 1 when path is dir or lies below it (whole components; both normalised). */
-int valid_path_under(const char *path, const char *dir);
-/*
- * The entry of a comma-separated list of paths ("/a, /b") that holds path,
- * copied into buf; NULL when none does.
- */
-const char *valid_path_list_find(const char *list, const char *path, char *buf, size_t len);
-/* The next entry of *list, trimmed, into buf, and *list moves on: 1, or 0 at the end. */
-int valid_path_list_next(const char **list, char *buf, size_t len);
-/* 0 when every entry of a comma-separated list is a valid path other than "/". */
-int valid_path_list(const char *list, char *why, size_t whylen);
-/* valid_path_list, and no entry on, in or around /etc/wslab, /home, /proc... */
-int valid_mount_points(const char *list, char *why, size_t whylen);
-/*
  * May a user mount land at target? Inside the home (/home/USER/..., never
  * the home itself) or at or below one of cfg->mount_points, and never on
  * or around wsd's own mounts. user NULL: the user is not known yet, any

@@ -10,6 +10,7 @@ main(void)
 	int failed;
 
 	srunner_add_suite(sr, valid_suite());
+	srunner_add_suite(sr, path_suite());
 	srunner_add_suite(sr, spec_suite());
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, gpu_suite());

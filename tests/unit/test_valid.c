@@ -345,63 +345,6 @@ START_TEST(mounts_off_by_default)
 }
 END_TEST
 
-START_TEST(paths)
-{
-	char why[128];
-	static const char *const good[] = {"/",      "/a",    "/a/b.c", "/a/..b",
-	                                   "/a/b..", "/a/.x", "/a b/c"};
-	static const char *const nogood[] = {"",    "a",       "./a",    "/a/",  "//a",  "/a//b",
-	                                     "/..", "/a/../b", "/a/./b", "/a/.", "/a\n", "/\x7f"};
-
-	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		ck_assert_msg(valid_path(good[i], strlen(good[i]), why, sizeof(why)) == 0, "%s: %s",
-		              good[i], why);
-	for (size_t i = 0; i < sizeof(nogood) / sizeof(nogood[0]); i++)
-		ck_assert_msg(valid_path(nogood[i], strlen(nogood[i]), why, sizeof(why)) == -1,
-		              "%s", nogood[i]);
-	ck_assert_int_eq(valid_path("/a\0b", 4, why, sizeof(why)), -1);
-	{
-		char longp[WS_PATH_MAX + 2];
-
-		memset(longp, 'a', sizeof(longp) - 1);
-		longp[0] = '/';
-		longp[WS_PATH_MAX] = '\0';
-		ck_assert_int_eq(valid_path(longp, WS_PATH_MAX, why, sizeof(why)), -1);
-		longp[WS_PATH_MAX - 1] = '\0';
-		ck_assert_int_eq(valid_path(longp, WS_PATH_MAX - 1, why, sizeof(why)), 0);
-	}
-	ck_assert(valid_path_under("/data/users/a", "/data/users"));
-	ck_assert(valid_path_under("/data/users", "/data/users"));
-	ck_assert(!valid_path_under("/data/usersX", "/data/users"));
-	ck_assert(!valid_path_under("/data", "/data/users"));
-	ck_assert(valid_path_under("/x", "/"));
-}
-END_TEST
-
-START_TEST(path_lists)
-{
-	char buf[WS_PATH_MAX + 1], why[256];
-
-	ck_assert_str_eq(valid_path_list_find(" /a ,/b/c,  /d", "/b/c/e", buf, sizeof(buf)),
-	                 "/b/c");
-	ck_assert_str_eq(valid_path_list_find(" /a ,/b/c,  /d", "/d", buf, sizeof(buf)), "/d");
-	ck_assert_ptr_null(valid_path_list_find(" /a ,/b/c,  /d", "/b", buf, sizeof(buf)));
-	ck_assert_ptr_null(valid_path_list_find("", "/b", buf, sizeof(buf)));
-	ck_assert_int_eq(valid_path_list("", why, sizeof(why)), 0);
-	ck_assert_int_eq(valid_path_list("/a, /b", why, sizeof(why)), 0);
-	ck_assert_int_eq(valid_path_list("/a,,/b", why, sizeof(why)), -1);
-	ck_assert_int_eq(valid_path_list("/a, b", why, sizeof(why)), -1);
-	ck_assert_int_eq(valid_path_list("/a/../b", why, sizeof(why)), -1);
-	ck_assert_int_eq(valid_path_list("/", why, sizeof(why)), -1);
-	ck_assert_int_eq(valid_mount_points("/data, /mnt", why, sizeof(why)), 0);
-	ck_assert_int_eq(valid_mount_points("/etc", why, sizeof(why)), -1);
-	ck_assert_ptr_nonnull(strstr(why, "/etc/wslab"));
-	ck_assert_int_eq(valid_mount_points("/home/x", why, sizeof(why)), -1);
-	ck_assert_int_eq(valid_mount_points("/proc", why, sizeof(why)), -1);
-	ck_assert_int_eq(valid_mount_points("/dev/shm", why, sizeof(why)), -1);
-}
-END_TEST
-
 /* The target once the user is known (on the pool, in wsfs.c). */
 START_TEST(targets_for_a_user)
 {
@@ -474,8 +417,6 @@ valid_suite(void)
 	                    (int)(sizeof(bad_mounts) / sizeof(bad_mounts[0])));
 	tcase_add_test(tc, too_many_mounts);
 	tcase_add_test(tc, mounts_off_by_default);
-	tcase_add_test(tc, paths);
-	tcase_add_test(tc, path_lists);
 	tcase_add_test(tc, targets_for_a_user);
 	tcase_add_test(tc, config_mount_keys);
 	suite_add_tcase(s, tc);

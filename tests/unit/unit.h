@@ -5,6 +5,7 @@
 
 Suite *size_suite(void);
 Suite *valid_suite(void);
+Suite *path_suite(void);
 Suite *spec_suite(void);
 Suite *config_suite(void);
 Suite *gpu_suite(void);
