@@ -40,12 +40,6 @@ struct wait {
 	int stopping; /* waiting for a stop, not a start */
 };
 
-static json_t *
-error_obj(const struct api_error *e)
-{
-	return json_pack("{s:{s:s, s:s}}", "error", "code", e->code, "message", e->message);
-}
-
 /* Why it failed (a workspace that says FAILED always has a reason). */
 static const struct api_error *
 ws_error(const struct workspace *ws)
@@ -59,6 +53,7 @@ static void
 wait_cb(struct ws_waiter *w, struct workspace *ws, enum ws_event ev)
 {
 	struct wait *wt = (struct wait *)w;
+	const struct api_error *e = ws_error(ws);
 
 	if (ev == WS_EV_PROGRESS) {
 		if (wt->stream)
@@ -71,15 +66,14 @@ wait_cb(struct ws_waiter *w, struct workspace *ws, enum ws_event ev)
 			http_stream_line(
 			    wt->req, json_pack("{s:o}", "workspace", ws_json(ws, wt->req->uid)));
 		else if (ev == WS_EV_FAILED)
-			http_stream_line(wt->req, error_obj(ws_error(ws)));
+			http_stream_line(wt->req, api_error_json(e->code, e->message));
 		else
-			http_stream_line(wt->req,
-			                 json_pack("{s:{s:s, s:s}}", "error", "code", "stopped",
-			                           "message",
-			                           "the workspace was stopped while starting"));
+			http_stream_line(
+			    wt->req,
+			    api_error_json("stopped", "the workspace was stopped while starting"));
 		http_stream_end(wt->req);
 	} else if (ev == WS_EV_FAILED) {
-		http_reply_json(wt->req, ws_error(ws)->status, error_obj(ws_error(ws)));
+		http_reply_json(wt->req, e->status, api_error_json(e->code, e->message));
 	} else if (wt->stopping && ev == WS_EV_STOPPED) {
 		http_reply_json(wt->req, 200, ws_json(ws, wt->req->uid));
 	} else if (ev == WS_EV_READY) {
@@ -159,7 +153,7 @@ start_workspace(struct request *req, route_arg *args)
 	(void)args;
 	if (valid_start_request(ctx->cfg, ctx->host_cpus, req->body ? req->body : "", req->body_len,
 	                        &sr, &err) == -1) {
-		http_reply_json(req, err.status, error_obj(&err));
+		http_reply_json(req, err.status, api_error_json(err.code, err.message));
 		return;
 	}
 	if (req->uid == 0) {
@@ -184,7 +178,7 @@ start_workspace(struct request *req, route_arg *args)
 	ws = ws_start(&sr, &who, &err);
 	start_req_free(&sr);
 	if (ws == NULL) {
-		http_reply_json(req, err.status, error_obj(&err));
+		http_reply_json(req, err.status, api_error_json(err.code, err.message));
 		return;
 	}
 	if (req->want_stream) {

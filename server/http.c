@@ -333,10 +333,9 @@ error_body(const char *code, const char *fmt, va_list ap)
 	json_t *o;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	o = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg);
+	o = api_error_json(code, msg);
 	if (o == NULL) /* the message held bytes that are not UTF-8 */
-		o = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message",
-		              "invalid request (and not valid UTF-8)");
+		o = api_error_json(code, "invalid request (and not valid UTF-8)");
 	return o;
 }
 

@@ -28,6 +28,15 @@ struct api_error {
 void api_error_set(struct api_error *e, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* jansson's json_t, declared here so that this header needs no jansson.h. */
+struct json_t;
+
+/*
+ * The body of every error reply, {"error": {"code": code, "message":
+ * message}}, as a new reference. NULL when message is not UTF-8.
+ */
+struct json_t *api_error_json(const char *code, const char *message);
+
 #define GPU_MAX 64
 #define GPU_UUID_MAX 96
 

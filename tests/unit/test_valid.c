@@ -1,6 +1,9 @@
 /* Start-request validation: every bad input is refused with a message that names it. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "config.h"
 #include "unit.h"
@@ -180,6 +183,22 @@ START_TEST(deep_nesting)
 	body[n] = '\0';
 	ck_assert_int_eq(check(body, &req, &err), -1);
 	ck_assert_str_eq(err.code, "invalid_json");
+}
+END_TEST
+
+/* Every error reply has this body; a message that is not UTF-8 gets none. */
+START_TEST(error_body)
+{
+	json_t *o = api_error_json("invalid_value", "name: \"x\" is not a name");
+	char *text;
+
+	ck_assert_ptr_nonnull(o);
+	text = json_dumps(o, JSON_COMPACT);
+	ck_assert_str_eq(text, "{\"error\":{\"code\":\"invalid_value\",\"message\":\"name: "
+	                       "\\\"x\\\" is not a name\"}}");
+	free(text);
+	json_decref(o);
+	ck_assert_ptr_null(api_error_json("bad", "\xff"));
 }
 END_TEST
 
@@ -412,6 +431,7 @@ valid_suite(void)
 	tcase_add_test(tc, too_many_keys);
 	tcase_add_test(tc, deep_nesting);
 	tcase_add_test(tc, names);
+	tcase_add_test(tc, error_body);
 	tcase_add_test(tc, mounts_accepted);
 	tcase_add_loop_test(tc, mounts_refused, 0,
 	                    (int)(sizeof(bad_mounts) / sizeof(bad_mounts[0])));
