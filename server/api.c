@@ -20,6 +20,7 @@
 #include "store.h"
 #include "valid.h"
 #include "workspace.h"
+#include "xmalloc.h"
 
 int api_engine_ready;
 
@@ -89,12 +90,8 @@ wait_cb(struct ws_waiter *w, struct workspace *ws, enum ws_event ev)
 static void
 subscribe(struct request *req, struct workspace *ws, int stream, int stopping)
 {
-	struct wait *wt = calloc(1, sizeof(*wt));
+	struct wait *wt = xcalloc(1, sizeof(*wt));
 
-	if (wt == NULL) {
-		http_reply_error(req, 500, "internal", "out of memory");
-		return;
-	}
 	wt->w.cb = wait_cb;
 	wt->req = req;
 	wt->stream = stream;

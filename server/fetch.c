@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 
 #include "log.h"
+#include "xmalloc.h"
 
 struct xfer {
 	CURL *easy;
@@ -82,9 +83,7 @@ socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 		return 0;
 	}
 	if (s == NULL) {
-		s = calloc(1, sizeof(*s));
-		if (s == NULL)
-			return -1;
+		s = xcalloc(1, sizeof(*s));
 		s->fd = fd;
 		if (uv_poll_init_socket(loop, &s->poll, fd) != 0) {
 			free(s);
@@ -157,12 +156,8 @@ write_cb(char *data, size_t size, size_t n, void *userp)
 
 	if (x->on_data != NULL) {
 		/* A callback may start transfers, which curl forbids from here. */
-		char *nb = realloc(x->sbuf, x->slen + len);
-
-		if (nb == NULL)
-			return 0;
-		memcpy(nb + x->slen, data, len);
-		x->sbuf = nb;
+		x->sbuf = xrealloc(x->sbuf, x->slen + len);
+		memcpy(x->sbuf + x->slen, data, len);
 		x->slen += len;
 		uv_timer_start(&deliver_timer, deliver, 0, 0);
 		return len;
@@ -173,14 +168,10 @@ write_cb(char *data, size_t size, size_t n, void *userp)
 	}
 	if (x->len + len + 1 > x->cap) {
 		size_t cap = x->cap ? x->cap : 4096;
-		char *nb;
 
 		while (cap < x->len + len + 1)
 			cap *= 2;
-		nb = realloc(x->buf, cap);
-		if (nb == NULL)
-			return 0;
-		x->buf = nb;
+		x->buf = xrealloc(x->buf, cap);
 		x->cap = cap;
 	}
 	memcpy(x->buf + x->len, data, len);
@@ -284,9 +275,7 @@ fetch_start(const struct fetch_opts *o, fetch_cb *cb, void *arg)
 {
 	struct xfer *x;
 
-	x = calloc(1, sizeof(*x));
-	if (x == NULL)
-		return -1;
+	x = xcalloc(1, sizeof(*x));
 	x->easy = curl_easy_init();
 	if (x->easy == NULL) {
 		free(x);

@@ -26,6 +26,7 @@
 
 #include "log.h"
 #include "workspace.h"
+#include "xmalloc.h"
 
 struct conn {
 	uv_pipe_t pipe;
@@ -133,10 +134,9 @@ shutdown_cb(uv_shutdown_t *req, int status)
 static void
 shutdown_write(struct conn *c)
 {
-	uv_shutdown_t *req = malloc(sizeof(*req));
+	uv_shutdown_t *req = xmalloc(sizeof(*req));
 
-	if (c->closing || req == NULL ||
-	    uv_shutdown(req, (uv_stream_t *)&c->pipe, shutdown_cb) != 0) {
+	if (c->closing || uv_shutdown(req, (uv_stream_t *)&c->pipe, shutdown_cb) != 0) {
 		free(req);
 		conn_close(c);
 	}
@@ -176,11 +176,7 @@ conn_write(struct conn *c, const char *a, size_t alen, const char *b, size_t ble
 
 	if (c->closing)
 		return;
-	wr = malloc(sizeof(*wr) + alen + blen);
-	if (wr == NULL) {
-		conn_close(c);
-		return;
-	}
+	wr = xmalloc(sizeof(*wr) + alen + blen);
 	memcpy(wr->data, a, alen);
 	if (blen)
 		memcpy(wr->data + alen, b, blen);
@@ -204,13 +200,12 @@ conn_write_owned(struct conn *c, const char *head, size_t hlen, char *body, size
 	struct wreq *wr;
 	uv_buf_t bufs[2];
 
-	if (c->closing || (wr = malloc(sizeof(*wr) + hlen)) == NULL) {
+	if (c->closing) {
 		explicit_bzero(body, blen);
 		free(body);
-		if (!c->closing)
-			conn_close(c);
 		return;
 	}
+	wr = xmalloc(sizeof(*wr) + hlen);
 	memcpy(wr->data, head, hlen);
 	wr->c = c;
 	wr->close_after = close_after;
@@ -424,14 +419,12 @@ http_stream_line(struct request *req, json_t *obj)
 	/* Chunk = size line, the JSON line with its newline, CRLF. */
 	n = snprintf(head, sizeof(head), "%zx\r\n", len + 1);
 	{
-		char *chunk = malloc(len + 3);
+		char *chunk = xmalloc(len + 3);
 
-		if (chunk != NULL) {
-			memcpy(chunk, text, len);
-			memcpy(chunk + len, "\n\r\n", 3);
-			conn_write(c, head, (size_t)n, chunk, len + 3, 0);
-			free(chunk);
-		}
+		memcpy(chunk, text, len);
+		memcpy(chunk + len, "\n\r\n", 3);
+		conn_write(c, head, (size_t)n, chunk, len + 3, 0);
+		free(chunk);
 	}
 	free(text);
 }
@@ -476,16 +469,12 @@ static int
 on_url(http_parser *p, const char *at, size_t len)
 {
 	struct conn *c = p->data;
-	char *nu;
 
 	c->header_len += len;
 	if (c->header_len > HTTP_MAX_HEADER)
 		return -1;
-	nu = realloc(c->url, c->url_len + len + 1);
-	if (nu == NULL)
-		return -1;
-	memcpy(nu + c->url_len, at, len);
-	c->url = nu;
+	c->url = xrealloc(c->url, c->url_len + len + 1);
+	memcpy(c->url + c->url_len, at, len);
 	c->url_len += len;
 	c->url[c->url_len] = '\0';
 	return 0;
@@ -567,15 +556,11 @@ static int
 on_body(http_parser *p, const char *at, size_t len)
 {
 	struct conn *c = p->data;
-	char *nb;
 
 	if (c->req.body_len + len > HTTP_MAX_BODY)
 		return -1;
-	nb = realloc(c->req.body, c->req.body_len + len + 1);
-	if (nb == NULL)
-		return -1;
-	memcpy(nb + c->req.body_len, at, len);
-	c->req.body = nb;
+	c->req.body = xrealloc(c->req.body, c->req.body_len + len + 1);
+	memcpy(c->req.body + c->req.body_len, at, len);
 	c->req.body_len += len;
 	c->req.body[c->req.body_len] = '\0';
 	return 0;
@@ -597,10 +582,8 @@ hexval(char ch)
 static char *
 decode(const char *s, size_t len)
 {
-	char *out = malloc(len + 1), *o = out;
+	char *out = xmalloc(len + 1), *o = out;
 
-	if (out == NULL)
-		return NULL;
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] == '%') {
 			int hi, lo;
@@ -641,7 +624,7 @@ on_message_complete(http_parser *p)
 	c->req.path = decode(c->url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
 	if (u.field_set & (1 << UF_QUERY))
 		c->req.query =
-		    strndup(c->url + u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
+		    xstrndup(c->url + u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
 	if (c->req.path == NULL) {
 		conn_fail(c, 400, "bad_request", "malformed percent-escape in the path");
 		return 0;
@@ -666,14 +649,8 @@ conn_parse(struct conn *c, const char *data, size_t len)
 	if (e == HPE_PAUSED) {
 		/* A request is with its handler; keep what follows it. */
 		if (n < len && !c->closing) {
-			char *np = realloc(c->pending, c->pending_len + (len - n));
-
-			if (np == NULL) {
-				conn_close(c);
-				return;
-			}
-			memcpy(np + c->pending_len, data + n, len - n);
-			c->pending = np;
+			c->pending = xrealloc(c->pending, c->pending_len + (len - n));
+			memcpy(c->pending + c->pending_len, data + n, len - n);
 			c->pending_len += len - n;
 			if (c->pending_len > HTTP_MAX_HEADER + HTTP_MAX_BODY)
 				conn_read(c, 0);
@@ -722,14 +699,8 @@ read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	if (c->busy) {
 		/* Bytes of a later request while one is being served. */
-		char *np = realloc(c->pending, c->pending_len + (size_t)nread);
-
-		if (np == NULL) {
-			conn_close(c);
-			return;
-		}
-		memcpy(np + c->pending_len, buf->base, (size_t)nread);
-		c->pending = np;
+		c->pending = xrealloc(c->pending, c->pending_len + (size_t)nread);
+		memcpy(c->pending + c->pending_len, buf->base, (size_t)nread);
 		c->pending_len += (size_t)nread;
 		if (c->pending_len > HTTP_MAX_HEADER + HTTP_MAX_BODY)
 			conn_read(c, 0);
@@ -867,12 +838,8 @@ conn_begin(struct conn *c)
 		return;
 	}
 	{
-		struct ident *id = calloc(1, sizeof(*id));
+		struct ident *id = xcalloc(1, sizeof(*id));
 
-		if (id == NULL) {
-			conn_close(c);
-			return;
-		}
 		id->c = c;
 		id->uid = cred.uid;
 		id->work.data = id;
@@ -888,10 +855,8 @@ conn_begin(struct conn *c)
 static struct conn *
 conn_new(void)
 {
-	struct conn *c = calloc(1, sizeof(*c));
+	struct conn *c = xcalloc(1, sizeof(*c));
 
-	if (c == NULL)
-		return NULL;
 	c->refs = 1;
 	uv_pipe_init(loop, &c->pipe, 0);
 	uv_timer_init(loop, &c->timer);
@@ -910,8 +875,9 @@ accept_cb(uv_stream_t *srv, int status)
 {
 	struct conn *c;
 
-	if (status < 0 || (c = conn_new()) == NULL)
+	if (status < 0)
 		return;
+	c = conn_new();
 	if (uv_accept(srv, (uv_stream_t *)&c->pipe) != 0) {
 		conn_close(c);
 		return;
@@ -924,8 +890,6 @@ http_adopt(int fd)
 {
 	struct conn *c = conn_new();
 
-	if (c == NULL)
-		return -1;
 	if (uv_pipe_open(&c->pipe, fd) != 0) {
 		conn_close(c);
 		return -1;

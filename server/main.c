@@ -31,6 +31,7 @@
 #include "store.h"
 #include "workspace.h"
 #include "wsfs.h"
+#include "xmalloc.h"
 
 static uv_loop_t *loop;
 static struct config cfg;
@@ -184,13 +185,12 @@ info_read(void *arg, const struct docker_reply *r)
 	size_t i;
 
 	(void)arg;
-	c = calloc(1, sizeof(*c));
-	if (c == NULL || r->status != 200 || json_array_size(dirs) == 0) {
-		free(c);
+	if (r->status != 200 || json_array_size(dirs) == 0) {
 		ws_set_gpu_mode("nvidia");
 		ws_reconcile(reconciled);
 		return;
 	}
+	c = xcalloc(1, sizeof(*c));
 	json_array_foreach(dirs, i, d)
 	{
 		const char *s = json_string_value(d);

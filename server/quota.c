@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "size.h"
+#include "xmalloc.h"
 
 enum quota_kind_of_value { COUNT, SIZE, DURATION, NUMBER };
 
@@ -369,11 +370,7 @@ quota_table_put(struct quota_table *t, const struct quota_entry *e)
 	}
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 16;
-		struct quota_entry *ne = realloc(t->e, cap * sizeof(*ne));
-
-		if (ne == NULL)
-			return -1;
-		t->e = ne;
+		t->e = xrealloc(t->e, cap * sizeof(t->e[0]));
 		t->cap = cap;
 	}
 	t->e[t->n++] = *e;

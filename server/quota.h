@@ -111,7 +111,10 @@ struct quota_table {
 };
 
 struct quota_entry *quota_table_find(struct quota_table *t, enum quota_kind k, const char *name);
-/* Replace or add e; an entry that sets no limit is removed. Returns 0 or -1 (memory). */
+/*
+ * Replace or add e; an entry that sets no limit is removed. Returns 0 (out
+ * of memory aborts: xmalloc.h); the int stays while callers check it.
+ */
 int quota_table_put(struct quota_table *t, const struct quota_entry *e);
 /* Returns 1 when an entry was removed. */
 int quota_table_remove(struct quota_table *t, enum quota_kind k, const char *name);

@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "xmalloc.h"
 
 struct stmt {
 	char *sql;
@@ -171,10 +172,12 @@ prepared(const char *sql, int *cached, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
 		return NULL;
 	}
-	if (ncache < CACHE_MAX && (cache[ncache].sql = strdup(sql)) != NULL)
+	if (ncache < CACHE_MAX) {
+		cache[ncache].sql = xstrdup(sql);
 		cache[ncache++].st = st;
-	else
+	} else {
 		*cached = 0;
+	}
 	return st;
 }
 
@@ -442,20 +445,15 @@ store_close(void)
 struct store_tx *
 store_tx_new(void)
 {
-	struct store_tx *tx = calloc(1, sizeof(*tx));
-
-	if (tx == NULL)
-		abort();
-	return tx;
+	return xcalloc(1, sizeof(struct store_tx));
 }
 
 void
 store_tx_add(struct store_tx *tx, const char *sql, json_t *params)
 {
-	struct stmt *s = calloc(1, sizeof(*s));
+	struct stmt *s = xcalloc(1, sizeof(*s));
 
-	if (s == NULL || (s->sql = strdup(sql)) == NULL)
-		abort();
+	s->sql = xstrdup(sql);
 	s->params = params;
 	if (tx->last)
 		tx->last->next = s;

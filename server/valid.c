@@ -16,6 +16,7 @@
 #include "path.h"
 #include "size.h"
 #include "sshkey.h"
+#include "xmalloc.h"
 
 int
 valid_ws_name(const char *s)
@@ -156,7 +157,7 @@ get_keys(json_t *v, struct start_req *req, struct api_error *err)
 			              "ssh_keys[%zu]: not an OpenSSH public key line", i);
 			return -1;
 		}
-		req->ssh_keys[req->nkeys++] = strdup(s);
+		req->ssh_keys[req->nkeys++] = xstrdup(s);
 	}
 	return 0;
 }
@@ -286,12 +287,8 @@ get_mount(json_t *m, size_t i, struct mount_req *out, struct api_error *err)
 		return -1;
 	}
 	out->read_only = json_is_true(v);
-	out->source = strdup(json_string_value(json_object_get(m, "source")));
-	out->target = strdup(json_string_value(json_object_get(m, "target")));
-	if (out->source == NULL || out->target == NULL) {
-		api_error_set(err, 500, "internal", "out of memory");
-		return -1;
-	}
+	out->source = xstrdup(json_string_value(json_object_get(m, "source")));
+	out->target = xstrdup(json_string_value(json_object_get(m, "target")));
 	return 0;
 }
 

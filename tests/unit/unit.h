@@ -11,5 +11,6 @@ Suite *config_suite(void);
 Suite *gpu_suite(void);
 Suite *quota_suite(void);
 Suite *jtext_suite(void);
+Suite *xmalloc_suite(void);
 
 #endif
