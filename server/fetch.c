@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include <curl/curl.h>
 
@@ -27,7 +28,7 @@ struct xfer {
 	char *sbuf; /* streamed bytes not yet delivered */
 	size_t slen;
 	char errbuf[CURL_ERROR_SIZE];
-	struct xfer *prev, *next;
+	LIST_ENTRY(xfer) entry;
 };
 
 struct sock {
@@ -39,7 +40,7 @@ static uv_loop_t *loop;
 static CURLM *multi;
 static uv_timer_t timer;
 static uv_timer_t deliver_timer; /* hands streamed bytes over outside curl's callbacks */
-static struct xfer *xfers;
+static LIST_HEAD(, xfer) xfers = LIST_HEAD_INITIALIZER(xfers);
 static size_t nxfers;
 
 static void check_done(void);
@@ -141,8 +142,8 @@ static void
 deliver(uv_timer_t *t)
 {
 	(void)t;
-	for (struct xfer *x = xfers, *next; x; x = next) {
-		next = x->next;
+	for (struct xfer *x = LIST_FIRST(&xfers), *next; x != NULL; x = next) {
+		next = LIST_NEXT(x, entry);
 		if (x->on_data)
 			flush_stream(x);
 	}
@@ -183,12 +184,7 @@ write_cb(char *data, size_t size, size_t n, void *userp)
 static void
 xfer_unlink(struct xfer *x)
 {
-	if (x->prev)
-		x->prev->next = x->next;
-	else
-		xfers = x->next;
-	if (x->next)
-		x->next->prev = x->prev;
+	LIST_REMOVE(x, entry);
 	nxfers--;
 }
 
@@ -255,8 +251,10 @@ fetch_init(uv_loop_t *l)
 void
 fetch_shutdown(void)
 {
-	while (xfers != NULL)
-		xfer_finish(xfers, CURLE_OK, "cancelled: wsd is shutting down");
+	struct xfer *x;
+
+	while ((x = LIST_FIRST(&xfers)) != NULL)
+		xfer_finish(x, CURLE_OK, "cancelled: wsd is shutting down");
 	uv_close((uv_handle_t *)&timer, NULL);
 	uv_close((uv_handle_t *)&deliver_timer, NULL);
 	curl_multi_cleanup(multi);
@@ -306,10 +304,7 @@ fetch_start(const struct fetch_opts *o, fetch_cb *cb, void *arg)
 	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
-	x->next = xfers;
-	if (xfers)
-		xfers->prev = x;
-	xfers = x;
+	LIST_INSERT_HEAD(&xfers, x, entry);
 	nxfers++;
 	if (curl_multi_add_handle(multi, x->easy) != CURLM_OK) {
 		xfer_unlink(x);

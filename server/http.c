@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -53,7 +54,7 @@ struct conn {
 	size_t value_len;
 	char *pending; /* bytes after the current request */
 	size_t pending_len;
-	struct conn *prev, *next;
+	LIST_ENTRY(conn) entry;
 };
 
 enum { H_OTHER, H_ACCEPT, H_EXPECT };
@@ -63,7 +64,7 @@ static uv_pipe_t server;
 static int server_open;
 static http_handler *handler;
 static struct http_limits limits;
-static struct conn *conns;
+static LIST_HEAD(, conn) conns = LIST_HEAD_INITIALIZER(conns);
 static size_t nconns;
 static http_parser_settings settings;
 
@@ -109,12 +110,7 @@ conn_close(struct conn *c)
 	if (c->closing)
 		return;
 	c->closing = 1;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	LIST_REMOVE(c, entry);
 	nconns--;
 	ws_trim_soon(); /* its buffers go back to the heap, then to the system */
 	/* Two handles, one reference each. */
@@ -861,10 +857,7 @@ conn_new(void)
 	uv_pipe_init(loop, &c->pipe, 0);
 	uv_timer_init(loop, &c->timer);
 	c->pipe.data = c->timer.data = c;
-	c->next = conns;
-	if (conns)
-		conns->prev = c;
-	conns = c;
+	LIST_INSERT_HEAD(&conns, c, entry);
 	nconns++;
 	c->req.conn = c;
 	return c;
@@ -949,8 +942,10 @@ http_listen(uv_loop_t *l, const char *path, const struct http_limits *lim, http_
 void
 http_shutdown(void)
 {
-	while (conns != NULL)
-		conn_close(conns);
+	struct conn *c;
+
+	while ((c = LIST_FIRST(&conns)) != NULL)
+		conn_close(c);
 	if (server_open) {
 		uv_close((uv_handle_t *)&server, NULL);
 		server_open = 0;
