@@ -139,7 +139,7 @@ flush_stream(struct xfer *x)
 }
 
 static void
-deliver(uv_timer_t *t)
+fetch_deliver(uv_timer_t *t)
 {
 	(void)t;
 	for (struct xfer *x = LIST_FIRST(&xfers), *next; x != NULL; x = next) {
@@ -150,7 +150,7 @@ deliver(uv_timer_t *t)
 }
 
 static size_t
-write_cb(char *data, size_t size, size_t n, void *userp)
+fetch_write_cb(char *data, size_t size, size_t n, void *userp)
 {
 	struct xfer *x = userp;
 	size_t len = size * n;
@@ -160,7 +160,7 @@ write_cb(char *data, size_t size, size_t n, void *userp)
 		x->sbuf = xrealloc(x->sbuf, x->slen + len);
 		memcpy(x->sbuf + x->slen, data, len);
 		x->slen += len;
-		uv_timer_start(&deliver_timer, deliver, 0, 0);
+		uv_timer_start(&deliver_timer, fetch_deliver, 0, 0);
 		return len;
 	}
 	if (x->len + len + 1 > x->max) {
@@ -300,7 +300,7 @@ fetch_start(const struct fetch_opts *o, fetch_cb *cb, void *arg)
 	curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
 	curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http");
-	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, fetch_write_cb);
 	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);

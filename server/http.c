@@ -148,7 +148,7 @@ struct wreq {
 };
 
 static void
-write_cb(uv_write_t *w, int status)
+http_write_cb(uv_write_t *w, int status)
 {
 	struct wreq *wr = (struct wreq *)w;
 
@@ -181,7 +181,7 @@ conn_write(struct conn *c, const char *a, size_t alen, const char *b, size_t ble
 	wr->owned = NULL;
 	c->refs++;
 	buf = uv_buf_init(wr->data, (unsigned)(alen + blen));
-	if (uv_write(&wr->w, (uv_stream_t *)&c->pipe, &buf, 1, write_cb) != 0) {
+	if (uv_write(&wr->w, (uv_stream_t *)&c->pipe, &buf, 1, http_write_cb) != 0) {
 		conn_unref(c);
 		free(wr);
 		conn_close(c);
@@ -210,7 +210,7 @@ conn_write_owned(struct conn *c, const char *head, size_t hlen, char *body, size
 	c->refs++;
 	bufs[0] = uv_buf_init(wr->data, (unsigned)hlen);
 	bufs[1] = uv_buf_init(body, (unsigned)blen);
-	if (uv_write(&wr->w, (uv_stream_t *)&c->pipe, bufs, 2, write_cb) != 0) {
+	if (uv_write(&wr->w, (uv_stream_t *)&c->pipe, bufs, 2, http_write_cb) != 0) {
 		conn_unref(c);
 		explicit_bzero(body, blen);
 		free(body);

@@ -165,7 +165,7 @@ row_json(sqlite3_stmt *st)
 
 /* The statement for sql; *cached tells whether the cache keeps it. */
 static sqlite3_stmt *
-prepared(const char *sql, int *cached, char *err, size_t errlen)
+store_prepared(const char *sql, int *cached, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 
@@ -191,7 +191,7 @@ static int
 exec_one(const char *sql, json_t *params, json_t **rows, char *err, size_t errlen)
 {
 	int rc, cached;
-	sqlite3_stmt *st = prepared(sql, &cached, err, errlen);
+	sqlite3_stmt *st = store_prepared(sql, &cached, err, errlen);
 
 	if (st == NULL)
 		return -1;
@@ -379,7 +379,7 @@ thread_main(void *arg)
 }
 
 static void
-deliver(uv_async_t *a)
+store_deliver(uv_async_t *a)
 {
 	struct tx_list list = STAILQ_HEAD_INITIALIZER(list);
 	struct store_tx *tx;
@@ -405,7 +405,7 @@ store_start(uv_loop_t *loop)
 		return -1;
 	uv_mutex_init(&mu);
 	uv_cond_init(&cv);
-	uv_async_init(loop, &done_async, deliver);
+	uv_async_init(loop, &done_async, store_deliver);
 	running = 1;
 	if (uv_thread_create(&thread, thread_main, NULL) != 0) {
 		running = 0;
@@ -423,7 +423,7 @@ store_close(void)
 		uv_cond_signal(&cv);
 		uv_mutex_unlock(&mu);
 		uv_thread_join(&thread);
-		deliver(&done_async);
+		store_deliver(&done_async);
 		uv_close((uv_handle_t *)&done_async, NULL);
 		uv_cond_destroy(&cv);
 		uv_mutex_destroy(&mu);
