@@ -15,7 +15,7 @@
 
 #include "api.h"
 #include "config.h"
-#include "docker.h"
+#include "engine.h"
 #include "fetch.h"
 #include "http.h"
 #include "workspace.h"
@@ -33,10 +33,12 @@ setup(void)
 
 	loop = uv_default_loop();
 	config_defaults(&cfg);
-	config_parse_buffer(&cfg, "f", "state_dir = /nonexistent\n", err, sizeof(err));
-	docker_init("unix:///nonexistent/docker.sock", err, sizeof(err));
+	config_parse_buffer(&cfg, "f",
+	                    "state_dir = /nonexistent\nengine = unix:///nonexistent/docker.sock\n",
+	                    err, sizeof(err));
+	engine_init(&cfg, err, sizeof(err));
 	fetch_init(loop);
-	ws_init(loop, &cfg, err, sizeof(err));
+	ws_init(loop, &cfg);
 	http_init(loop, &lim, api_handle);
 }
 

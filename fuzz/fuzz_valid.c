@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "path.h"
 #include "valid.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
@@ -37,13 +38,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			const struct mount_req *m = &req.mounts[i];
 			char why[WS_PATH_MAX + 128], buf[WS_PATH_MAX + 1];
 
-			if (valid_path(m->source, strlen(m->source), why, sizeof(why)) == -1 ||
+			if (path_check(m->source, strlen(m->source), why, sizeof(why)) == -1 ||
 			    valid_mount_target(&cfg, m->target, NULL, why, sizeof(why)) == -1 ||
-			    (valid_path_list_find(cfg.mount_roots, m->source, buf, sizeof(buf)) ==
-			         NULL &&
-			     (!m->read_only ||
-			      valid_path_list_find(cfg.shared_mount_roots, m->source, buf,
-			                           sizeof(buf)) == NULL)))
+			    (path_list_find(cfg.mount_roots, m->source, buf, sizeof(buf)) == NULL &&
+			     (!m->read_only || path_list_find(cfg.shared_mount_roots, m->source,
+			                                      buf, sizeof(buf)) == NULL)))
 				abort();
 		}
 		start_req_free(&req);

@@ -22,6 +22,7 @@
 #include "store_ws.h"
 #include "workspace.h"
 #include "wsjson.h"
+#include "xmalloc.h"
 
 /* A query parameter's value (no percent-decoding: values are plain words). */
 static int
@@ -117,7 +118,7 @@ admin_find(const char *owner, const char *key)
 {
 	struct workspace *ws;
 
-	WS_FOREACH (ws)
+	WS_FOREACH(ws)
 		if (strcmp(ws->owner, owner) == 0 &&
 		    (strcmp(ws->name, key) == 0 || strcmp(ws->id, key) == 0))
 			return ws;
@@ -207,20 +208,13 @@ quota_saved(void *arg, int ok, const char *why)
 static void
 quota_change(struct request *req, const struct quota_entry *e, int removing)
 {
-	struct quota_reply *qr = calloc(1, sizeof(*qr));
+	struct quota_reply *qr = xcalloc(1, sizeof(*qr));
 
-	if (qr == NULL) {
-		http_reply_error(req, 500, "internal", "out of memory");
-		return;
-	}
 	qr->req = req;
 	qr->e = *e;
 	qr->removing = removing;
-	if (quotas_change(e, removing, req->user[0] ? req->user : "?", (unsigned)req->uid,
-	                  quota_saved, qr) == -1) {
-		free(qr);
-		http_reply_error(req, 500, "internal", "out of memory");
-	}
+	quotas_change(e, removing, req->user[0] ? req->user : "?", (unsigned)req->uid, quota_saved,
+	              qr);
 }
 
 void
@@ -334,7 +328,7 @@ static void
 show_done(uv_work_t *w, int status)
 {
 	struct quota_show *s = w->data;
-	struct ws_who who = {s->uid, s->user, (const char(*)[QUOTA_NAME_MAX + 1]) s->groups,
+	struct ws_who who = {s->uid, s->user, (const char(*)[UNIX_NAME_MAX + 1]) s->groups,
 	                     s->ngroups};
 	struct quota_entry *e = quotas_find(QUOTA_USER, s->user);
 	json_t *o;
@@ -373,11 +367,7 @@ admin_show_quota(struct request *req, route_arg *args)
 			http_reply_json(req, 200, json_pack("{s:o}", "entry", entry_json(e)));
 		return;
 	}
-	s = calloc(1, sizeof(*s));
-	if (s == NULL) {
-		http_reply_error(req, 500, "internal", "out of memory");
-		return;
-	}
+	s = xcalloc(1, sizeof(*s));
 	s->req = req;
 	snprintf(s->user, sizeof(s->user), "%s", args[1]);
 	s->work.data = s;
@@ -391,7 +381,7 @@ admin_show_quota(struct request *req, route_arg *args)
 void
 admin_my_quota(struct request *req, route_arg *args)
 {
-	struct ws_who who = {req->uid, req->user, (const char(*)[QUOTA_NAME_MAX + 1]) req->groups,
+	struct ws_who who = {req->uid, req->user, (const char(*)[UNIX_NAME_MAX + 1]) req->groups,
 	                     req->ngroups};
 
 	(void)args;
@@ -452,11 +442,7 @@ admin_usage(struct request *req, route_arg *args)
 	(void)args;
 	if (since_param(req, store_now() - 7 * 86400.0, &since) == -1)
 		return;
-	q = calloc(1, sizeof(*q));
-	if (q == NULL) {
-		http_reply_error(req, 500, "internal", "out of memory");
-		return;
-	}
+	q = xcalloc(1, sizeof(*q));
 	q->req = req;
 	q->since = since;
 	q->now = store_now();
@@ -512,11 +498,7 @@ admin_audit(struct request *req, route_arg *args)
 			return;
 		}
 	}
-	q = calloc(1, sizeof(*q));
-	if (q == NULL) {
-		http_reply_error(req, 500, "internal", "out of memory");
-		return;
-	}
+	q = xcalloc(1, sizeof(*q));
 	q->req = req;
 	if (store_read_audit(since, limit, audit_read, q) == -1) {
 		free(q);

@@ -21,6 +21,7 @@
 #include "valid.h"
 #include "workspace.h"
 #include "wsjson.h"
+#include "xmalloc.h"
 
 int api_engine_ready;
 
@@ -41,12 +42,6 @@ struct wait {
 	int stopping; /* waiting for a stop, not a start */
 };
 
-static json_t *
-error_obj(const struct api_error *e)
-{
-	return json_pack("{s:{s:s, s:s}}", "error", "code", e->code, "message", e->message);
-}
-
 /* Why it failed (a workspace that says FAILED always has a reason). */
 static const struct api_error *
 ws_error(const struct workspace *ws)
@@ -60,6 +55,7 @@ static void
 wait_cb(struct ws_waiter *w, struct workspace *ws, enum ws_event ev)
 {
 	struct wait *wt = (struct wait *)w;
+	const struct api_error *e = ws_error(ws);
 
 	if (ev == WS_EV_PROGRESS) {
 		if (wt->stream)
@@ -72,15 +68,14 @@ wait_cb(struct ws_waiter *w, struct workspace *ws, enum ws_event ev)
 			http_stream_line(wt->req,
 			                 json_pack("{s:o}", "workspace", wsjson(ws, wt->req->uid)));
 		else if (ev == WS_EV_FAILED)
-			http_stream_line(wt->req, error_obj(ws_error(ws)));
+			http_stream_line(wt->req, api_error_json(e->code, e->message));
 		else
-			http_stream_line(wt->req,
-			                 json_pack("{s:{s:s, s:s}}", "error", "code", "stopped",
-			                           "message",
-			                           "the workspace was stopped while starting"));
+			http_stream_line(
+			    wt->req,
+			    api_error_json("stopped", "the workspace was stopped while starting"));
 		http_stream_end(wt->req);
 	} else if (ev == WS_EV_FAILED) {
-		http_reply_json(wt->req, ws_error(ws)->status, error_obj(ws_error(ws)));
+		http_reply_json(wt->req, e->status, api_error_json(e->code, e->message));
 	} else if (wt->stopping && ev == WS_EV_STOPPED) {
 		http_reply_json(wt->req, 200, wsjson(ws, wt->req->uid));
 	} else if (ev == WS_EV_READY) {
@@ -96,12 +91,8 @@ wait_cb(struct ws_waiter *w, struct workspace *ws, enum ws_event ev)
 static void
 subscribe(struct request *req, struct workspace *ws, int stream, int stopping)
 {
-	struct wait *wt = calloc(1, sizeof(*wt));
+	struct wait *wt = xcalloc(1, sizeof(*wt));
 
-	if (wt == NULL) {
-		http_reply_error(req, 500, "internal", "out of memory");
-		return;
-	}
 	wt->w.cb = wait_cb;
 	wt->req = req;
 	wt->stream = stream;
@@ -160,7 +151,7 @@ start_workspace(struct request *req, route_arg *args)
 	(void)args;
 	if (valid_start_request(ctx->cfg, ctx->host_cpus, req->body ? req->body : "", req->body_len,
 	                        &sr, &err) == -1) {
-		http_reply_json(req, err.status, error_obj(&err));
+		http_reply_json(req, err.status, api_error_json(err.code, err.message));
 		return;
 	}
 	if (req->uid == 0) {
@@ -177,12 +168,15 @@ start_workspace(struct request *req, route_arg *args)
 	}
 	who.uid = req->uid;
 	who.user = req->user;
-	who.groups = (const char(*)[QUOTA_NAME_MAX + 1]) req->groups;
+	/* The cast only adds const: both sides are rows of UNIX_NAME_MAX + 1 bytes. */
+	_Static_assert(sizeof(req->groups[0]) == sizeof(who.groups[0]),
+	               "http's group names and ws_who's must be the same arrays");
+	who.groups = (const char(*)[UNIX_NAME_MAX + 1]) req->groups;
 	who.ngroups = req->ngroups;
 	ws = ws_start(&sr, &who, &err);
 	start_req_free(&sr);
 	if (ws == NULL) {
-		http_reply_json(req, err.status, error_obj(&err));
+		http_reply_json(req, err.status, api_error_json(err.code, err.message));
 		return;
 	}
 	if (req->want_stream) {

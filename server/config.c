@@ -20,8 +20,9 @@
 #include <string.h>
 
 #include "log.h"
+#include "path.h"
 #include "size.h"
-#include "valid.h"
+#include "xmalloc.h"
 
 enum ctype { C_STR, C_INT, C_SIZE, C_DUR, C_DBL };
 
@@ -40,7 +41,7 @@ struct keyword {
 static const struct keyword global_keys[] = {CONFIG_GLOBAL_KEYS(KW_GLOBAL)};
 static const struct keyword template_keys[] = {CONFIG_TEMPLATE_KEYS(KW_TEMPLATE)};
 
-#define DEF_STR(field, def) field = strdup(def)
+#define DEF_STR(field, def) field = xstrdup(def)
 #define DEF_INT(field, def) field = (def)
 #define DEF_SIZE(field, def) field = (def)
 #define DEF_DUR(field, def) field = (def)
@@ -51,7 +52,7 @@ static const struct keyword template_keys[] = {CONFIG_TEMPLATE_KEYS(KW_TEMPLATE)
 static void
 template_defaults(struct template *t, const char *name)
 {
-	t->name = strdup(name);
+	t->name = xstrdup(name);
 	CONFIG_TEMPLATE_KEYS(SET_TEMPLATE_DEFAULT)
 }
 
@@ -118,7 +119,7 @@ set_value(void *base, const struct keyword *kw, const char *value, char *why, si
 	switch (kw->type) {
 	case C_STR:
 		free(*(char **)field);
-		*(char **)field = strdup(value);
+		*(char **)field = xstrdup(value);
 		return 0;
 	case C_INT:
 		errno = 0;
@@ -216,15 +217,15 @@ config_mounts(const struct config *cfg, char *why, size_t whylen)
 {
 	char w[400];
 
-	if (valid_path_list(cfg->mount_roots, w, sizeof(w)) == -1) {
+	if (path_list_check(cfg->mount_roots, w, sizeof(w)) == -1) {
 		snprintf(why, whylen, "mount_roots: %s", w);
 		return -1;
 	}
-	if (valid_path_list(cfg->shared_mount_roots, w, sizeof(w)) == -1) {
+	if (path_list_check(cfg->shared_mount_roots, w, sizeof(w)) == -1) {
 		snprintf(why, whylen, "shared_mount_roots: %s", w);
 		return -1;
 	}
-	if (valid_mount_points(cfg->mount_points, w, sizeof(w)) == -1) {
+	if (path_mount_points_check(cfg->mount_points, w, sizeof(w)) == -1) {
 		snprintf(why, whylen, "mount_points: %s", w);
 		return -1;
 	}
@@ -268,10 +269,10 @@ config_finish(struct config *cfg, char *why, size_t whylen)
 	if (cfg->ntemplates == 0) {
 		template_defaults(&cfg->templates[0], "offline");
 		free(cfg->templates[0].image);
-		cfg->templates[0].image = strdup("wslab/offline:1");
+		cfg->templates[0].image = xstrdup("wslab/offline:1");
 		free(cfg->templates[0].description);
 		cfg->templates[0].description =
-		    strdup("Debian's Jupyter, sshd and PyTorch (CPU), built offline");
+		    xstrdup("Debian's Jupyter, sshd and PyTorch (CPU), built offline");
 		cfg->ntemplates = 1;
 	}
 	for (size_t i = 0; i < cfg->ntemplates; i++) {
@@ -315,11 +316,7 @@ config_parse_buffer(struct config *cfg, const char *name, const char *text, char
 	char *copy, *line, *next, why[512];
 	int lineno = 0, ret = -1;
 
-	copy = strdup(text);
-	if (copy == NULL) {
-		snprintf(err, errlen, "%s: out of memory", name);
-		return -1;
-	}
+	copy = xstrdup(text);
 	for (line = copy; line != NULL; line = next) {
 		char *s, *eq, *key, *value;
 		const struct keyword *kw;

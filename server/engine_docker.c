@@ -15,6 +15,7 @@
 
 #include "docker.h"
 #include "log.h"
+#include "xmalloc.h"
 
 #define READ_MS 10000 /* inspect, logs, version */
 #define LIST_MS 30000
@@ -172,13 +173,7 @@ op_done(void *arg, const struct docker_reply *r)
 			size_t i;
 
 			res.n = json_array_size(r->json);
-			all = calloc(res.n + 1, sizeof(*all));
-			if (all == NULL) {
-				res.status = ENGINE_REFUSED;
-				res.message = "out of memory";
-				res.n = 0;
-				break;
-			}
+			all = xcalloc(res.n + 1, sizeof(*all));
 			json_array_foreach(r->json, i, c) list_entry(c, &all[i]);
 			res.all = all;
 		} else if (res.message == NULL) {
@@ -200,10 +195,8 @@ static int
 call(enum op_kind kind, const char *method, const char *path, json_t *body, long ms, engine_cb *cb,
      void *arg)
 {
-	struct op *o = malloc(sizeof(*o));
+	struct op *o = xmalloc(sizeof(*o));
 
-	if (o == NULL)
-		return -1;
 	o->kind = kind;
 	o->cb = cb;
 	o->arg = arg;

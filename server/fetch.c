@@ -9,10 +9,12 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include <curl/curl.h>
 
 #include "log.h"
+#include "xmalloc.h"
 
 struct xfer {
 	CURL *easy;
@@ -26,7 +28,7 @@ struct xfer {
 	char *sbuf; /* streamed bytes not yet delivered */
 	size_t slen;
 	char errbuf[CURL_ERROR_SIZE];
-	struct xfer *prev, *next;
+	LIST_ENTRY(xfer) entry;
 };
 
 struct sock {
@@ -38,7 +40,7 @@ static uv_loop_t *loop;
 static CURLM *multi;
 static uv_timer_t timer;
 static uv_timer_t deliver_timer; /* hands streamed bytes over outside curl's callbacks */
-static struct xfer *xfers;
+static LIST_HEAD(, xfer) xfers = LIST_HEAD_INITIALIZER(xfers);
 static size_t nxfers;
 
 static void check_done(void);
@@ -82,9 +84,7 @@ socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 		return 0;
 	}
 	if (s == NULL) {
-		s = calloc(1, sizeof(*s));
-		if (s == NULL)
-			return -1;
+		s = xcalloc(1, sizeof(*s));
 		s->fd = fd;
 		if (uv_poll_init_socket(loop, &s->poll, fd) != 0) {
 			free(s);
@@ -139,32 +139,28 @@ flush_stream(struct xfer *x)
 }
 
 static void
-deliver(uv_timer_t *t)
+fetch_deliver(uv_timer_t *t)
 {
 	(void)t;
-	for (struct xfer *x = xfers, *next; x; x = next) {
-		next = x->next;
+	for (struct xfer *x = LIST_FIRST(&xfers), *next; x != NULL; x = next) {
+		next = LIST_NEXT(x, entry);
 		if (x->on_data)
 			flush_stream(x);
 	}
 }
 
 static size_t
-write_cb(char *data, size_t size, size_t n, void *userp)
+fetch_write_cb(char *data, size_t size, size_t n, void *userp)
 {
 	struct xfer *x = userp;
 	size_t len = size * n;
 
 	if (x->on_data != NULL) {
 		/* A callback may start transfers, which curl forbids from here. */
-		char *nb = realloc(x->sbuf, x->slen + len);
-
-		if (nb == NULL)
-			return 0;
-		memcpy(nb + x->slen, data, len);
-		x->sbuf = nb;
+		x->sbuf = xrealloc(x->sbuf, x->slen + len);
+		memcpy(x->sbuf + x->slen, data, len);
 		x->slen += len;
-		uv_timer_start(&deliver_timer, deliver, 0, 0);
+		uv_timer_start(&deliver_timer, fetch_deliver, 0, 0);
 		return len;
 	}
 	if (x->len + len + 1 > x->max) {
@@ -173,14 +169,10 @@ write_cb(char *data, size_t size, size_t n, void *userp)
 	}
 	if (x->len + len + 1 > x->cap) {
 		size_t cap = x->cap ? x->cap : 4096;
-		char *nb;
 
 		while (cap < x->len + len + 1)
 			cap *= 2;
-		nb = realloc(x->buf, cap);
-		if (nb == NULL)
-			return 0;
-		x->buf = nb;
+		x->buf = xrealloc(x->buf, cap);
 		x->cap = cap;
 	}
 	memcpy(x->buf + x->len, data, len);
@@ -192,12 +184,7 @@ write_cb(char *data, size_t size, size_t n, void *userp)
 static void
 xfer_unlink(struct xfer *x)
 {
-	if (x->prev)
-		x->prev->next = x->next;
-	else
-		xfers = x->next;
-	if (x->next)
-		x->next->prev = x->prev;
+	LIST_REMOVE(x, entry);
 	nxfers--;
 }
 
@@ -264,8 +251,10 @@ fetch_init(uv_loop_t *l)
 void
 fetch_shutdown(void)
 {
-	while (xfers != NULL)
-		xfer_finish(xfers, CURLE_OK, "cancelled: wsd is shutting down");
+	struct xfer *x;
+
+	while ((x = LIST_FIRST(&xfers)) != NULL)
+		xfer_finish(x, CURLE_OK, "cancelled: wsd is shutting down");
 	uv_close((uv_handle_t *)&timer, NULL);
 	uv_close((uv_handle_t *)&deliver_timer, NULL);
 	curl_multi_cleanup(multi);
@@ -284,9 +273,7 @@ fetch_start(const struct fetch_opts *o, fetch_cb *cb, void *arg)
 {
 	struct xfer *x;
 
-	x = calloc(1, sizeof(*x));
-	if (x == NULL)
-		return -1;
+	x = xcalloc(1, sizeof(*x));
 	x->easy = curl_easy_init();
 	if (x->easy == NULL) {
 		free(x);
@@ -313,14 +300,11 @@ fetch_start(const struct fetch_opts *o, fetch_cb *cb, void *arg)
 	curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
 	curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http");
-	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, fetch_write_cb);
 	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
-	x->next = xfers;
-	if (xfers)
-		xfers->prev = x;
-	xfers = x;
+	LIST_INSERT_HEAD(&xfers, x, entry);
 	nxfers++;
 	if (curl_multi_add_handle(multi, x->easy) != CURLM_OK) {
 		xfer_unlink(x);

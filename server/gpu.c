@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "nvml.h"
+#include "xmalloc.h"
 
 static struct gpu_inventory inv;
 static uv_loop_t *loop;
@@ -31,7 +32,7 @@ gpu_inventory(void)
 static int
 static_load(const char *list, char *why, size_t len)
 {
-	char *copy = strdup(list), *save = NULL, *tok;
+	char *copy = xstrdup(list), *save = NULL, *tok;
 
 	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
 		struct gpu *g = &inv.gpus[inv.n];
@@ -88,9 +89,7 @@ refresh_tick(uv_timer_t *t)
 	(void)t;
 	if (refreshing || !nvml_loaded() || inv.n == 0)
 		return;
-	r = malloc(sizeof(*r));
-	if (r == NULL)
-		return;
+	r = xmalloc(sizeof(*r));
 	r->n = inv.n;
 	memcpy(r->gpus, inv.gpus, sizeof(inv.gpus[0]) * inv.n);
 	r->work.data = r;

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "valid.h"
+#include "types.h"
 
 struct gpu {
 	int index;

@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 #include <http_parser.h>
 
 #include "log.h"
+#include "xmalloc.h"
 
 struct conn {
 	uv_pipe_t pipe;
@@ -51,7 +53,7 @@ struct conn {
 	size_t value_len;
 	char *pending; /* bytes after the current request */
 	size_t pending_len;
-	struct conn *prev, *next;
+	LIST_ENTRY(conn) entry;
 };
 
 enum { H_OTHER, H_ACCEPT, H_EXPECT };
@@ -61,7 +63,7 @@ static uv_pipe_t server;
 static int server_open;
 static http_handler *handler;
 static struct http_limits limits;
-static struct conn *conns;
+static LIST_HEAD(, conn) conns = LIST_HEAD_INITIALIZER(conns);
 static size_t nconns;
 static http_parser_settings settings;
 static void (*on_closed)(void);
@@ -115,12 +117,7 @@ conn_close(struct conn *c)
 	if (c->closing)
 		return;
 	c->closing = 1;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	LIST_REMOVE(c, entry);
 	nconns--;
 	if (on_closed != NULL)
 		on_closed();
@@ -141,10 +138,9 @@ shutdown_cb(uv_shutdown_t *req, int status)
 static void
 shutdown_write(struct conn *c)
 {
-	uv_shutdown_t *req = malloc(sizeof(*req));
+	uv_shutdown_t *req = xmalloc(sizeof(*req));
 
-	if (c->closing || req == NULL ||
-	    uv_shutdown(req, (uv_stream_t *)&c->pipe, shutdown_cb) != 0) {
+	if (c->closing || uv_shutdown(req, (uv_stream_t *)&c->pipe, shutdown_cb) != 0) {
 		free(req);
 		conn_close(c);
 	}
@@ -160,7 +156,7 @@ struct wreq {
 };
 
 static void
-write_cb(uv_write_t *w, int status)
+http_write_cb(uv_write_t *w, int status)
 {
 	struct wreq *wr = (struct wreq *)w;
 
@@ -184,11 +180,7 @@ conn_write(struct conn *c, const char *a, size_t alen, const char *b, size_t ble
 
 	if (c->closing)
 		return;
-	wr = malloc(sizeof(*wr) + alen + blen);
-	if (wr == NULL) {
-		conn_close(c);
-		return;
-	}
+	wr = xmalloc(sizeof(*wr) + alen + blen);
 	memcpy(wr->data, a, alen);
 	if (blen)
 		memcpy(wr->data + alen, b, blen);
@@ -197,7 +189,7 @@ conn_write(struct conn *c, const char *a, size_t alen, const char *b, size_t ble
 	wr->owned = NULL;
 	c->refs++;
 	buf = uv_buf_init(wr->data, (unsigned)(alen + blen));
-	if (uv_write(&wr->w, (uv_stream_t *)&c->pipe, &buf, 1, write_cb) != 0) {
+	if (uv_write(&wr->w, (uv_stream_t *)&c->pipe, &buf, 1, http_write_cb) != 0) {
 		conn_unref(c);
 		free(wr);
 		conn_close(c);
@@ -212,13 +204,12 @@ conn_write_owned(struct conn *c, const char *head, size_t hlen, char *body, size
 	struct wreq *wr;
 	uv_buf_t bufs[2];
 
-	if (c->closing || (wr = malloc(sizeof(*wr) + hlen)) == NULL) {
+	if (c->closing) {
 		explicit_bzero(body, blen);
 		free(body);
-		if (!c->closing)
-			conn_close(c);
 		return;
 	}
+	wr = xmalloc(sizeof(*wr) + hlen);
 	memcpy(wr->data, head, hlen);
 	wr->c = c;
 	wr->close_after = close_after;
@@ -227,7 +218,7 @@ conn_write_owned(struct conn *c, const char *head, size_t hlen, char *body, size
 	c->refs++;
 	bufs[0] = uv_buf_init(wr->data, (unsigned)hlen);
 	bufs[1] = uv_buf_init(body, (unsigned)blen);
-	if (uv_write(&wr->w, (uv_stream_t *)&c->pipe, bufs, 2, write_cb) != 0) {
+	if (uv_write(&wr->w, (uv_stream_t *)&c->pipe, bufs, 2, http_write_cb) != 0) {
 		conn_unref(c);
 		explicit_bzero(body, blen);
 		free(body);
@@ -341,10 +332,9 @@ error_body(const char *code, const char *fmt, va_list ap)
 	json_t *o;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	o = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg);
+	o = api_error_json(code, msg);
 	if (o == NULL) /* the message held bytes that are not UTF-8 */
-		o = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message",
-		              "invalid request (and not valid UTF-8)");
+		o = api_error_json(code, "invalid request (and not valid UTF-8)");
 	return o;
 }
 
@@ -433,14 +423,12 @@ http_stream_line(struct request *req, json_t *obj)
 	/* Chunk = size line, the JSON line with its newline, CRLF. */
 	n = snprintf(head, sizeof(head), "%zx\r\n", len + 1);
 	{
-		char *chunk = malloc(len + 3);
+		char *chunk = xmalloc(len + 3);
 
-		if (chunk != NULL) {
-			memcpy(chunk, text, len);
-			memcpy(chunk + len, "\n\r\n", 3);
-			conn_write(c, head, (size_t)n, chunk, len + 3, 0);
-			free(chunk);
-		}
+		memcpy(chunk, text, len);
+		memcpy(chunk + len, "\n\r\n", 3);
+		conn_write(c, head, (size_t)n, chunk, len + 3, 0);
+		free(chunk);
 	}
 	free(text);
 }
@@ -485,16 +473,12 @@ static int
 on_url(http_parser *p, const char *at, size_t len)
 {
 	struct conn *c = p->data;
-	char *nu;
 
 	c->header_len += len;
 	if (c->header_len > HTTP_MAX_HEADER)
 		return -1;
-	nu = realloc(c->url, c->url_len + len + 1);
-	if (nu == NULL)
-		return -1;
-	memcpy(nu + c->url_len, at, len);
-	c->url = nu;
+	c->url = xrealloc(c->url, c->url_len + len + 1);
+	memcpy(c->url + c->url_len, at, len);
 	c->url_len += len;
 	c->url[c->url_len] = '\0';
 	return 0;
@@ -576,15 +560,11 @@ static int
 on_body(http_parser *p, const char *at, size_t len)
 {
 	struct conn *c = p->data;
-	char *nb;
 
 	if (c->req.body_len + len > HTTP_MAX_BODY)
 		return -1;
-	nb = realloc(c->req.body, c->req.body_len + len + 1);
-	if (nb == NULL)
-		return -1;
-	memcpy(nb + c->req.body_len, at, len);
-	c->req.body = nb;
+	c->req.body = xrealloc(c->req.body, c->req.body_len + len + 1);
+	memcpy(c->req.body + c->req.body_len, at, len);
 	c->req.body_len += len;
 	c->req.body[c->req.body_len] = '\0';
 	return 0;
@@ -606,10 +586,8 @@ hexval(char ch)
 static char *
 decode(const char *s, size_t len)
 {
-	char *out = malloc(len + 1), *o = out;
+	char *out = xmalloc(len + 1), *o = out;
 
-	if (out == NULL)
-		return NULL;
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] == '%') {
 			int hi, lo;
@@ -650,7 +628,7 @@ on_message_complete(http_parser *p)
 	c->req.path = decode(c->url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
 	if (u.field_set & (1 << UF_QUERY))
 		c->req.query =
-		    strndup(c->url + u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
+		    xstrndup(c->url + u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
 	if (c->req.path == NULL) {
 		conn_fail(c, 400, "bad_request", "malformed percent-escape in the path");
 		return 0;
@@ -675,14 +653,8 @@ conn_parse(struct conn *c, const char *data, size_t len)
 	if (e == HPE_PAUSED) {
 		/* A request is with its handler; keep what follows it. */
 		if (n < len && !c->closing) {
-			char *np = realloc(c->pending, c->pending_len + (len - n));
-
-			if (np == NULL) {
-				conn_close(c);
-				return;
-			}
-			memcpy(np + c->pending_len, data + n, len - n);
-			c->pending = np;
+			c->pending = xrealloc(c->pending, c->pending_len + (len - n));
+			memcpy(c->pending + c->pending_len, data + n, len - n);
 			c->pending_len += len - n;
 			if (c->pending_len > HTTP_MAX_HEADER + HTTP_MAX_BODY)
 				conn_read(c, 0);
@@ -731,14 +703,8 @@ read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	if (c->busy) {
 		/* Bytes of a later request while one is being served. */
-		char *np = realloc(c->pending, c->pending_len + (size_t)nread);
-
-		if (np == NULL) {
-			conn_close(c);
-			return;
-		}
-		memcpy(np + c->pending_len, buf->base, (size_t)nread);
-		c->pending = np;
+		c->pending = xrealloc(c->pending, c->pending_len + (size_t)nread);
+		memcpy(c->pending + c->pending_len, buf->base, (size_t)nread);
 		c->pending_len += (size_t)nread;
 		if (c->pending_len > HTTP_MAX_HEADER + HTTP_MAX_BODY)
 			conn_read(c, 0);
@@ -773,14 +739,14 @@ struct ident {
 	uv_work_t work;
 	struct conn *c;
 	uid_t uid;
-	char user[33];
+	char user[UNIX_NAME_MAX + 1];
 	int admin;
-	char groups[HTTP_MAX_GROUPS][33];
+	char groups[HTTP_MAX_GROUPS][UNIX_NAME_MAX + 1];
 	size_t ngroups;
 };
 
 size_t
-http_user_groups(const char *user, gid_t gid, char (*out)[33], size_t max)
+http_user_groups(const char *user, gid_t gid, char (*out)[UNIX_NAME_MAX + 1], size_t max)
 {
 	gid_t gids[HTTP_MAX_GROUPS];
 	int n = HTTP_MAX_GROUPS;
@@ -837,6 +803,8 @@ ident_done(uv_work_t *w, int status)
 	if (status == 0 && !c->closing) {
 		snprintf(c->req.user, sizeof(c->req.user), "%s", id->user);
 		c->req.admin = id->admin;
+		_Static_assert(sizeof(c->req.groups) == sizeof(id->groups),
+		               "the groups looked up fit the request's");
 		memcpy(c->req.groups, id->groups, sizeof(id->groups));
 		c->req.ngroups = id->ngroups;
 		uv_timer_start(&c->timer, timeout_cb, (uint64_t)limits.request_timeout_ms,
@@ -874,12 +842,8 @@ conn_begin(struct conn *c)
 		return;
 	}
 	{
-		struct ident *id = calloc(1, sizeof(*id));
+		struct ident *id = xcalloc(1, sizeof(*id));
 
-		if (id == NULL) {
-			conn_close(c);
-			return;
-		}
 		id->c = c;
 		id->uid = cred.uid;
 		id->work.data = id;
@@ -895,18 +859,13 @@ conn_begin(struct conn *c)
 static struct conn *
 conn_new(void)
 {
-	struct conn *c = calloc(1, sizeof(*c));
+	struct conn *c = xcalloc(1, sizeof(*c));
 
-	if (c == NULL)
-		return NULL;
 	c->refs = 1;
 	uv_pipe_init(loop, &c->pipe, 0);
 	uv_timer_init(loop, &c->timer);
 	c->pipe.data = c->timer.data = c;
-	c->next = conns;
-	if (conns)
-		conns->prev = c;
-	conns = c;
+	LIST_INSERT_HEAD(&conns, c, entry);
 	nconns++;
 	c->req.conn = c;
 	return c;
@@ -917,8 +876,9 @@ accept_cb(uv_stream_t *srv, int status)
 {
 	struct conn *c;
 
-	if (status < 0 || (c = conn_new()) == NULL)
+	if (status < 0)
 		return;
+	c = conn_new();
 	if (uv_accept(srv, (uv_stream_t *)&c->pipe) != 0) {
 		conn_close(c);
 		return;
@@ -931,8 +891,6 @@ http_adopt(int fd)
 {
 	struct conn *c = conn_new();
 
-	if (c == NULL)
-		return -1;
 	if (uv_pipe_open(&c->pipe, fd) != 0) {
 		conn_close(c);
 		return -1;
@@ -992,8 +950,10 @@ http_listen(uv_loop_t *l, const char *path, const struct http_limits *lim, http_
 void
 http_shutdown(void)
 {
-	while (conns != NULL)
-		conn_close(conns);
+	struct conn *c;
+
+	while ((c = LIST_FIRST(&conns)) != NULL)
+		conn_close(c);
 	if (server_open) {
 		uv_close((uv_handle_t *)&server, NULL);
 		server_open = 0;

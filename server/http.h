@@ -13,6 +13,8 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "types.h"
+
 #define HTTP_MAX_HEADER (16 * 1024)
 #define HTTP_MAX_BODY (64 * 1024)
 #define HTTP_MAX_GROUPS 64
@@ -30,10 +32,10 @@ struct request {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
-	char user[33]; /* from the user database; "" when uid has no entry */
-	int admin;     /* root, or a member of admin_group */
+	char user[UNIX_NAME_MAX + 1]; /* from the user database; "" when uid has no entry */
+	int admin;                    /* root, or a member of admin_group */
 	/* The user's groups by name (primary first), for group quotas. */
-	char groups[HTTP_MAX_GROUPS][33];
+	char groups[HTTP_MAX_GROUPS][UNIX_NAME_MAX + 1];
 	size_t ngroups;
 };
 
@@ -70,7 +72,7 @@ void http_shutdown(void);
  * The names of user's groups (primary gid first) from the group database,
  * at most max. Blocking (NSS): pool threads only.
  */
-size_t http_user_groups(const char *user, gid_t gid, char (*out)[33], size_t max);
+size_t http_user_groups(const char *user, gid_t gid, char (*out)[UNIX_NAME_MAX + 1], size_t max);
 /* Open connections, for the tests of descriptor leaks. */
 size_t http_connections(void);
 

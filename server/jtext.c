@@ -3,8 +3,9 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+
+#include "xmalloc.h"
 
 static void
 grow_slow(struct jtext *b, size_t n)
@@ -12,9 +13,7 @@ grow_slow(struct jtext *b, size_t n)
 	b->cap = b->cap ? b->cap : 1024;
 	while (b->len + n + 1 > b->cap)
 		b->cap *= 2;
-	b->p = realloc(b->p, b->cap);
-	if (b->p == NULL)
-		abort();
+	b->p = xrealloc(b->p, b->cap);
 }
 
 static inline void

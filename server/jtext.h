@@ -2,7 +2,7 @@
  * JSON text written straight into a growing buffer, for the replies whose
  * size grows with the number of workspaces (lists): no json_t tree, no
  * second pass. Strings are escaped as RFC 8259 asks; bytes that are not
- * UTF-8 become U+FFFD. Out of memory aborts, as elsewhere in wsd.
+ * UTF-8 become U+FFFD. Out of memory aborts, as elsewhere in wsd (xmalloc.h).
  */
 #ifndef WSD_JTEXT_H
 #define WSD_JTEXT_H

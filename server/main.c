@@ -35,6 +35,7 @@
 #include "usage.h"
 #include "workspace.h"
 #include "wsfs.h"
+#include "xmalloc.h"
 
 static uv_loop_t *loop;
 static struct config cfg;
@@ -203,13 +204,12 @@ hello_done(const struct engine_hello *h)
 		reconcile(reconciled);
 		return;
 	}
-	c = calloc(1, sizeof(*c));
-	if (c == NULL || json_array_size(h->cdi_dirs) == 0) {
-		free(c);
+	if (json_array_size(h->cdi_dirs) == 0) {
 		ws_set_gpu_mode("nvidia");
 		reconcile(reconciled);
 		return;
 	}
+	c = xcalloc(1, sizeof(*c));
 	json_array_foreach(h->cdi_dirs, i, d)
 	{
 		const char *s = json_string_value(d);
@@ -326,11 +326,11 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	umask(022);
 	loop = uv_default_loop();
-	if (engine_init(&cfg, err, sizeof(err)) == -1 || fetch_init(loop) == -1 ||
-	    ws_init(loop, &cfg, err, sizeof(err)) == -1) {
-		log_err("%s", err);
+	if (engine_init(&cfg, err, sizeof(err)) == -1 || fetch_init(loop) == -1) {
+		log_err("%s", err[0] ? err : "cannot start curl");
 		return 1;
 	}
+	ws_init(loop, &cfg);
 	if (gpu_init(loop, &cfg) == -1)
 		return 1;
 	if (wsfs_mkdirs(cfg.state_dir, 0711) == -1) {
@@ -359,7 +359,7 @@ main(int argc, char **argv)
 	uv_run(loop, UV_RUN_DEFAULT);
 
 	/* Shutdown: workspaces keep running; a restarted wsd adopts them. */
-	TAILQ_FOREACH (ws, ws_registry(), link)
+	TAILQ_FOREACH(ws, ws_registry(), link)
 		n++;
 	stopping = 1;
 	http_shutdown();

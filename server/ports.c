@@ -3,6 +3,7 @@
  * quarantined until when. Loop only.
  */
 #include "ports.h"
+#include "xmalloc.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,14 +15,13 @@ static int pmin, pmax;
 static unsigned char *used;  /* one byte per port in the range */
 static int64_t *quarantined; /* until when another program holds it */
 
-int
+void
 ports_init(int min, int max)
 {
 	pmin = min;
 	pmax = max;
-	used = calloc((size_t)(max - min + 1), 1);
-	quarantined = calloc((size_t)(max - min + 1), sizeof(*quarantined));
-	return used != NULL && quarantined != NULL ? 0 : -1;
+	used = xcalloc((size_t)(max - min + 1), 1);
+	quarantined = xcalloc((size_t)(max - min + 1), sizeof(*quarantined));
 }
 
 void

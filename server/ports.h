@@ -6,7 +6,7 @@
 #ifndef WSD_PORTS_H
 #define WSD_PORTS_H
 
-int ports_init(int min, int max);
+void ports_init(int min, int max);
 void ports_shutdown(void);
 /* want in the range: mark it taken (adoption) and return it; else the first free one, or -1. */
 int ports_take(int want);

@@ -11,6 +11,8 @@
 
 #include <libssh/libssh.h>
 
+#include "xmalloc.h"
+
 struct ssh_probe {
 	uv_work_t work;
 	char host[64];
@@ -81,17 +83,15 @@ int
 probe_ssh(uv_loop_t *loop, const char *host, int port, const char *expected_pub, probe_ssh_cb *cb,
           void *arg)
 {
-	struct ssh_probe *p = calloc(1, sizeof(*p));
+	struct ssh_probe *p = xcalloc(1, sizeof(*p));
 
-	if (p == NULL)
-		return -1;
 	snprintf(p->host, sizeof(p->host), "%s", host);
 	p->port = port;
-	p->expected = strdup(expected_pub);
+	p->expected = xstrdup(expected_pub);
 	p->cb = cb;
 	p->arg = arg;
 	p->work.data = p;
-	if (p->expected == NULL || uv_queue_work(loop, &p->work, ssh_work, ssh_after) != 0) {
+	if (uv_queue_work(loop, &p->work, ssh_work, ssh_after) != 0) {
 		free(p->expected);
 		free(p);
 		return -1;

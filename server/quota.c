@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "size.h"
+#include "xmalloc.h"
 
 enum quota_kind_of_value { COUNT, SIZE, DURATION, NUMBER };
 
@@ -39,7 +40,7 @@ quota_valid_name(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > QUOTA_NAME_MAX)
+	if (n == 0 || n > UNIX_NAME_MAX)
 		return 0;
 	if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
 		return 0;
@@ -59,9 +60,12 @@ more_generous(double a, double b)
 	return a < 0 || a > b;
 }
 
+_Static_assert(sizeof(((struct quota_source *)0)->from[0]) >= sizeof("group ") + UNIX_NAME_MAX,
+               "a quota source names any group in full");
+
 void
 quota_effective(const struct quota *deflt, const struct quota_entry *entries, size_t n,
-                const char *user, const char (*groups)[QUOTA_NAME_MAX + 1], size_t ngroups,
+                const char *user, const char (*groups)[UNIX_NAME_MAX + 1], size_t ngroups,
                 struct quota *out, struct quota_source *src)
 {
 	const struct quota_entry *mine = NULL;
@@ -366,11 +370,7 @@ quota_table_put(struct quota_table *t, const struct quota_entry *e)
 	}
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 16;
-		struct quota_entry *ne = realloc(t->e, cap * sizeof(*ne));
-
-		if (ne == NULL)
-			return -1;
-		t->e = ne;
+		t->e = xrealloc(t->e, cap * sizeof(t->e[0]));
 		t->cap = cap;
 	}
 	t->e[t->n++] = *e;

@@ -20,7 +20,7 @@
 
 #include <jansson.h>
 
-#include "valid.h"
+#include "types.h"
 
 /* X(id, json name, kind, what it limits) */
 #define QUOTA_LIMITS(X)                                                                            \
@@ -37,7 +37,6 @@ enum quota_limit { QUOTA_LIMITS(QUOTA_ENUM) QL_N };
 #undef QUOTA_ENUM
 
 #define QUOTA_UNLIMITED (-1.0)
-#define QUOTA_NAME_MAX 32
 
 struct quota {
 	unsigned set;   /* bit i: v[i] is given */
@@ -48,13 +47,13 @@ enum quota_kind { QUOTA_USER, QUOTA_GROUP };
 
 struct quota_entry {
 	enum quota_kind kind;
-	char name[QUOTA_NAME_MAX + 1];
+	char name[UNIX_NAME_MAX + 1];
 	struct quota q;
 };
 
 /* Where each effective limit came from, for messages: "user alice". */
 struct quota_source {
-	char from[QL_N][QUOTA_NAME_MAX + 8];
+	char from[QL_N][UNIX_NAME_MAX + 8]; /* "group NAME" */
 };
 
 /* What a user holds now. */
@@ -81,7 +80,7 @@ const char *quota_kind_name(enum quota_kind k);
  * not NULL, names where each came from.
  */
 void quota_effective(const struct quota *deflt, const struct quota_entry *entries, size_t n,
-                     const char *user, const char (*groups)[QUOTA_NAME_MAX + 1], size_t ngroups,
+                     const char *user, const char (*groups)[UNIX_NAME_MAX + 1], size_t ngroups,
                      struct quota *out, struct quota_source *src);
 
 /*
@@ -110,13 +109,16 @@ struct quota_table {
 };
 
 struct quota_entry *quota_table_find(struct quota_table *t, enum quota_kind k, const char *name);
-/* Replace or add e; an entry that sets no limit is removed. Returns 0 or -1 (memory). */
+/*
+ * Replace or add e; an entry that sets no limit is removed. Returns 0 (out
+ * of memory aborts: xmalloc.h); the int stays while callers check it.
+ */
 int quota_table_put(struct quota_table *t, const struct quota_entry *e);
 /* Returns 1 when an entry was removed. */
 int quota_table_remove(struct quota_table *t, enum quota_kind k, const char *name);
 void quota_table_free(struct quota_table *t);
 
-/* 1 when s is a plausible user or group name ([a-z_][a-z0-9_.-]*, 1..32). */
+/* 1 when s is a plausible user or group name ([a-z_][a-z0-9_.-]*, 1..UNIX_NAME_MAX). */
 int quota_valid_name(const char *s);
 
 #endif

@@ -11,12 +11,13 @@
 #include "log.h"
 #include "store.h"
 #include "store_ws.h"
+#include "xmalloc.h"
 
 struct quota_write {
 	struct quota_entry before; /* to undo; set == 0: there was none */
 	struct quota_entry after;
 	int removing;
-	char actor[QUOTA_NAME_MAX + 1];
+	char actor[UNIX_NAME_MAX + 1];
 	unsigned actor_uid;
 	void (*done)(void *arg, int ok, const char *why);
 	void *arg;
@@ -109,7 +110,7 @@ quotas_busy(enum quota_kind kind, const char *name)
 {
 	struct quota_write *w;
 
-	LIST_FOREACH (w, &in_flight, link)
+	LIST_FOREACH(w, &in_flight, link)
 		if (w->after.kind == kind && strcmp(w->after.name, name) == 0)
 			return 1;
 	return 0;
@@ -144,19 +145,17 @@ quotas_written(void *arg, int ok, const char *why, json_t *rows)
 	free(w);
 }
 
-int
+void
 quotas_change(const struct quota_entry *e, int removing, const char *actor, unsigned actor_uid,
               void (*done)(void *arg, int ok, const char *why), void *arg)
 {
 	struct quota_entry *old = quota_table_find(&table, e->kind, e->name);
-	struct quota_write *w = calloc(1, sizeof(*w));
+	struct quota_write *w = xcalloc(1, sizeof(*w));
 	const char *kind = quota_kind_name(e->kind);
 	int rc;
 
 	/* e may point into the table, which the change below moves: copy first. */
 
-	if (w == NULL)
-		return -1;
 	if (old != NULL)
 		w->before = *old;
 	w->after = removing && old != NULL ? *old : *e;
@@ -168,9 +167,8 @@ quotas_change(const struct quota_entry *e, int removing, const char *actor, unsi
 	/* In memory now, so that the next request builds on it. */
 	if (removing) {
 		quota_table_remove(&table, w->after.kind, w->after.name);
-	} else if (quota_table_put(&table, &w->after) == -1) {
-		free(w);
-		return -1;
+	} else {
+		quota_table_put(&table, &w->after);
 	}
 	LIST_INSERT_HEAD(&in_flight, w, link);
 	if (w->after.q.set == 0 || removing) {
@@ -185,5 +183,4 @@ quotas_change(const struct quota_entry *e, int removing, const char *actor, unsi
 	}
 	if (rc == -1)
 		quotas_written(w, 0, "the store is not running", NULL);
-	return 0;
 }

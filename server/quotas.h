@@ -19,7 +19,7 @@
 struct ws_who {
 	uid_t uid;
 	const char *user;
-	const char (*groups)[QUOTA_NAME_MAX + 1];
+	const char (*groups)[UNIX_NAME_MAX + 1];
 	size_t ngroups;
 };
 
@@ -39,10 +39,9 @@ int quotas_busy(enum quota_kind kind, const char *name);
 /*
  * Set e (removing: remove the entry e names). done runs once, on the
  * loop, after the store answered (ok 0: undone, why says why); the
- * change is audited as actor. Returns 0, or -1 (out of memory: nothing
- * changed, done does not run).
+ * change is audited as actor.
  */
-int quotas_change(const struct quota_entry *e, int removing, const char *actor, unsigned actor_uid,
-                  void (*done)(void *arg, int ok, const char *why), void *arg);
+void quotas_change(const struct quota_entry *e, int removing, const char *actor, unsigned actor_uid,
+                   void (*done)(void *arg, int ok, const char *why), void *arg);
 
 #endif

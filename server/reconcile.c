@@ -23,6 +23,7 @@
 #include "store_ws.h"
 #include "workspace.h"
 #include "wsfs.h"
+#include "xmalloc.h"
 
 #define ORPHAN_TRIES 30
 #define ORPHAN_RETRY_MS 1000
@@ -50,12 +51,7 @@ reconcile_load(char *err, size_t errlen)
 
 	if (store_load_workspaces(&rows, err, errlen) == -1)
 		return -1;
-	known = calloc(json_array_size(rows) + 1, sizeof(*known));
-	if (known == NULL) {
-		json_decref(rows);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	known = xcalloc(json_array_size(rows) + 1, sizeof(*known));
 	json_array_foreach(rows, i, row)
 	{
 		const char *id = json_string_value(json_object_get(row, "id"));
@@ -148,12 +144,10 @@ reconcile_orphan_try(struct orphan *o)
 static void
 reconcile_remove_orphan(const char *ref, const char *why)
 {
-	struct orphan *o = calloc(1, sizeof(*o));
+	struct orphan *o = xcalloc(1, sizeof(*o));
 
 	log_warn("removing container %.12s: %s", ref, why);
 	n_removed++;
-	if (o == NULL)
-		return;
 	snprintf(o->ref, sizeof(o->ref), "%s", ref);
 	uv_timer_init(ws_context()->loop, &o->timer);
 	o->timer.data = o;
@@ -171,9 +165,7 @@ reconcile_adopt_gpus(struct workspace *ws, const char *uuids)
 
 	if (uuids == NULL || uuids[0] == '\0')
 		return 0;
-	copy = strdup(uuids);
-	if (copy == NULL)
-		abort();
+	copy = xstrdup(uuids);
 	for (tok = strtok_r(copy, ",", &save); tok && ws->ngpus < GPU_MAX;
 	     tok = strtok_r(NULL, ",", &save)) {
 		int p = gpu_lookup(inv, tok);
@@ -211,10 +203,8 @@ reconcile_adopt_mounts(struct workspace *ws, const char *label)
 		if (ws->nmounts == WS_MOUNTS_MAX || src == NULL || dst == NULL)
 			break;
 		r = &ws->mounts[ws->nmounts];
-		r->source = strdup(src);
-		r->target = strdup(dst);
-		if (r->source == NULL || r->target == NULL)
-			abort();
+		r->source = xstrdup(src);
+		r->target = xstrdup(dst);
 		r->read_only = json_is_true(json_object_get(m, "read_only"));
 		ws->nmounts++;
 	}
@@ -265,8 +255,6 @@ reconcile_adopt(const struct engine_ws *c)
 		return;
 	}
 	ws = ws_new();
-	if (ws == NULL)
-		return;
 	snprintf(ws->id, sizeof(ws->id), "%s", l->id);
 	ws_dir(ws->id, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/jupyter_token", dir);
@@ -282,7 +270,7 @@ reconcile_adopt(const struct engine_ws *c)
 	snprintf(ws->container_id, sizeof(ws->container_id), "%s", c->ref);
 	ws->uid = (uid_t)strtoul(l->uid, NULL, 10);
 	ws->tmpl = t;
-	ws->image = strdup(c->image ? c->image : t->image);
+	ws->image = xstrdup(c->image ? c->image : t->image);
 	ws->created_at = l->created;
 	ws->memory = l->memory ? l->memory : t->memory;
 	ws->shm = l->shm ? l->shm : t->shm;
@@ -388,14 +376,12 @@ reconcile_sweep(void)
 	struct sweep *sw;
 	size_t n = 0;
 
-	WS_FOREACH (ws)
+	WS_FOREACH(ws)
 		n++;
-	sw = calloc(1, sizeof(*sw) + n * sizeof(sw->ws[0]));
-	if (sw == NULL)
-		return;
+	sw = xcalloc(1, sizeof(*sw) + n * sizeof(sw->ws[0]));
 	snprintf(sw->state_dir, sizeof(sw->state_dir), "%s", ws_context()->cfg->state_dir);
 	clock_gettime(CLOCK_REALTIME_COARSE, &sw->taken); /* the clock of file times */
-	WS_FOREACH (ws) {
+	WS_FOREACH(ws) {
 		memcpy(sw->ws[sw->n].id, ws->id, 13);
 		sw->ws[sw->n++].staged = ws->state < WS_WAITING;
 	}
@@ -434,7 +420,7 @@ reconcile_listed(void *arg, const struct engine_result *r)
 		reconcile_done(0, 0, r->message ? r->message : "cannot list containers");
 		return;
 	}
-	WS_FOREACH (ws)
+	WS_FOREACH(ws)
 		ws->seen = 0;
 	for (size_t i = 0; i < r->n; i++)
 		reconcile_adopt(&r->all[i]);
@@ -478,7 +464,7 @@ reconcile_event(const struct engine_event *ev)
 			reconcile_remove_orphan(ev->ref, "no workspace owns it (a late create)");
 		return;
 	}
-	WS_FOREACH (ws) {
+	WS_FOREACH(ws) {
 		if (strcmp(ws->container_id, ev->ref) != 0 || ws->state != WS_READY ||
 		    ws->stop_requested)
 			continue;

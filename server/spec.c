@@ -14,7 +14,7 @@
 #include "config.h"
 #include "labels.h"
 #include "size.h"
-#include "valid.h"
+#include "types.h"
 
 static json_t *
 bind_mount(const char *src, const char *dst, int ro)

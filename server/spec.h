@@ -12,7 +12,7 @@
 #include <jansson.h>
 
 #include "config.h"
-#include "valid.h"
+#include "types.h"
 
 #define SPEC_JUPYTER_PORT 8888
 #define SPEC_SSH_PORT 2222

@@ -12,27 +12,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <time.h>
 
 #include <sqlite3.h>
 
 #include "log.h"
+#include "xmalloc.h"
 
 struct stmt {
 	char *sql;
 	json_t *params;
-	struct stmt *next;
+	STAILQ_ENTRY(stmt) entry;
 };
 
 struct store_tx {
-	struct stmt *first, *last;
+	STAILQ_HEAD(, stmt) stmts;
 	store_cb *cb;
 	void *arg;
 	int ok;
 	char err[256];
 	json_t *rows;
-	struct store_tx *next;
+	STAILQ_ENTRY(store_tx) entry;
 };
+
+STAILQ_HEAD(tx_list, store_tx);
 
 static sqlite3 *db;
 static int version;
@@ -41,7 +45,9 @@ static uv_mutex_t mu;
 static uv_cond_t cv;
 static uv_async_t done_async;
 static int running, quit;
-static struct store_tx *todo, *todo_last, *done, *done_last;
+/* Queued for the thread, and run and waiting for the loop: both under mu. */
+static struct tx_list todo = STAILQ_HEAD_INITIALIZER(todo);
+static struct tx_list done = STAILQ_HEAD_INITIALIZER(done);
 
 /* Statement cache: a handful of distinct statements, found by text. */
 #define CACHE_MAX 64
@@ -159,7 +165,7 @@ row_json(sqlite3_stmt *st)
 
 /* The statement for sql; *cached tells whether the cache keeps it. */
 static sqlite3_stmt *
-prepared(const char *sql, int *cached, char *err, size_t errlen)
+store_prepared(const char *sql, int *cached, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 
@@ -171,10 +177,12 @@ prepared(const char *sql, int *cached, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
 		return NULL;
 	}
-	if (ncache < CACHE_MAX && (cache[ncache].sql = strdup(sql)) != NULL)
+	if (ncache < CACHE_MAX) {
+		cache[ncache].sql = xstrdup(sql);
 		cache[ncache++].st = st;
-	else
+	} else {
 		*cached = 0;
+	}
 	return st;
 }
 
@@ -183,7 +191,7 @@ static int
 exec_one(const char *sql, json_t *params, json_t **rows, char *err, size_t errlen)
 {
 	int rc, cached;
-	sqlite3_stmt *st = prepared(sql, &cached, err, errlen);
+	sqlite3_stmt *st = store_prepared(sql, &cached, err, errlen);
 
 	if (st == NULL)
 		return -1;
@@ -308,10 +316,10 @@ store_query_sync(const char *sql, json_t *params, json_t **rows, char *err, size
 static void
 tx_free(struct store_tx *tx)
 {
-	struct stmt *s, *next;
+	struct stmt *s;
 
-	for (s = tx->first; s; s = next) {
-		next = s->next;
+	while ((s = STAILQ_FIRST(&tx->stmts)) != NULL) {
+		STAILQ_REMOVE_HEAD(&tx->stmts, entry);
 		free(s->sql);
 		json_decref(s->params);
 		free(s);
@@ -324,15 +332,16 @@ static void
 tx_exec(struct store_tx *tx)
 {
 	char why[256] = "";
+	struct stmt *s;
 
 	tx->ok = 0;
 	if (exec_script("BEGIN IMMEDIATE;", why, sizeof(why)) == -1)
 		goto out;
-	for (struct stmt *s = tx->first; s; s = s->next) {
+	STAILQ_FOREACH(s, &tx->stmts, entry) {
 		json_decref(tx->rows);
 		tx->rows = NULL;
-		if (exec_one(s->sql, s->params, s->next == NULL ? &tx->rows : NULL, why,
-		             sizeof(why)) == -1) {
+		if (exec_one(s->sql, s->params, STAILQ_NEXT(s, entry) == NULL ? &tx->rows : NULL,
+		             why, sizeof(why)) == -1) {
 			exec_script("ROLLBACK;", (char[64]){0}, 64);
 			goto out;
 		}
@@ -355,45 +364,37 @@ thread_main(void *arg)
 	for (;;) {
 		struct store_tx *tx;
 
-		while (todo == NULL && !quit)
+		while (STAILQ_EMPTY(&todo) && !quit)
 			uv_cond_wait(&cv, &mu);
-		if (todo == NULL)
+		if ((tx = STAILQ_FIRST(&todo)) == NULL)
 			break;
-		tx = todo;
-		todo = tx->next;
-		if (todo == NULL)
-			todo_last = NULL;
+		STAILQ_REMOVE_HEAD(&todo, entry);
 		uv_mutex_unlock(&mu);
 		tx_exec(tx);
-		tx->next = NULL;
 		uv_mutex_lock(&mu);
-		if (done_last)
-			done_last->next = tx;
-		else
-			done = tx;
-		done_last = tx;
+		STAILQ_INSERT_TAIL(&done, tx, entry);
 		uv_async_send(&done_async);
 	}
 	uv_mutex_unlock(&mu);
 }
 
 static void
-deliver(uv_async_t *a)
+store_deliver(uv_async_t *a)
 {
-	struct store_tx *list, *next;
+	struct tx_list list = STAILQ_HEAD_INITIALIZER(list);
+	struct store_tx *tx;
 
 	(void)a;
 	uv_mutex_lock(&mu);
-	list = done;
-	done = done_last = NULL;
+	STAILQ_CONCAT(&list, &done);
 	uv_mutex_unlock(&mu);
-	for (; list; list = next) {
-		next = list->next;
-		if (list->cb != NULL)
-			list->cb(list->arg, list->ok, list->ok ? NULL : list->err, list->rows);
-		else if (!list->ok)
-			log_err("store: a write failed: %s", list->err);
-		tx_free(list);
+	while ((tx = STAILQ_FIRST(&list)) != NULL) {
+		STAILQ_REMOVE_HEAD(&list, entry);
+		if (tx->cb != NULL)
+			tx->cb(tx->arg, tx->ok, tx->ok ? NULL : tx->err, tx->rows);
+		else if (!tx->ok)
+			log_err("store: a write failed: %s", tx->err);
+		tx_free(tx);
 	}
 }
 
@@ -404,7 +405,7 @@ store_start(uv_loop_t *loop)
 		return -1;
 	uv_mutex_init(&mu);
 	uv_cond_init(&cv);
-	uv_async_init(loop, &done_async, deliver);
+	uv_async_init(loop, &done_async, store_deliver);
 	running = 1;
 	if (uv_thread_create(&thread, thread_main, NULL) != 0) {
 		running = 0;
@@ -422,7 +423,7 @@ store_close(void)
 		uv_cond_signal(&cv);
 		uv_mutex_unlock(&mu);
 		uv_thread_join(&thread);
-		deliver(&done_async);
+		store_deliver(&done_async);
 		uv_close((uv_handle_t *)&done_async, NULL);
 		uv_cond_destroy(&cv);
 		uv_mutex_destroy(&mu);
@@ -442,26 +443,20 @@ store_close(void)
 struct store_tx *
 store_tx_new(void)
 {
-	struct store_tx *tx = calloc(1, sizeof(*tx));
+	struct store_tx *tx = xcalloc(1, sizeof(*tx));
 
-	if (tx == NULL)
-		abort();
+	STAILQ_INIT(&tx->stmts);
 	return tx;
 }
 
 void
 store_tx_add(struct store_tx *tx, const char *sql, json_t *params)
 {
-	struct stmt *s = calloc(1, sizeof(*s));
+	struct stmt *s = xcalloc(1, sizeof(*s));
 
-	if (s == NULL || (s->sql = strdup(sql)) == NULL)
-		abort();
+	s->sql = xstrdup(sql);
 	s->params = params;
-	if (tx->last)
-		tx->last->next = s;
-	else
-		tx->first = s;
-	tx->last = s;
+	STAILQ_INSERT_TAIL(&tx->stmts, s, entry);
 }
 
 int
@@ -474,11 +469,7 @@ store_tx_run(struct store_tx *tx, store_cb *cb, void *arg)
 	tx->cb = cb;
 	tx->arg = arg;
 	uv_mutex_lock(&mu);
-	if (todo_last)
-		todo_last->next = tx;
-	else
-		todo = tx;
-	todo_last = tx;
+	STAILQ_INSERT_TAIL(&todo, tx, entry);
 	uv_cond_signal(&cv);
 	uv_mutex_unlock(&mu);
 	return 0;

@@ -11,6 +11,7 @@
 #include "store.h"
 #include "store_ws.h"
 #include "types.h"
+#include "xmalloc.h"
 
 struct usage_rec {
 	char owner[UNIX_NAME_MAX + 1];
@@ -28,11 +29,7 @@ usage_add(const char *owner, int gpus, double start, double stop)
 		return;
 	if (nledger == capledger) {
 		size_t cap = capledger ? capledger * 2 : 64;
-		struct usage_rec *n = realloc(ledger, cap * sizeof(*n));
-
-		if (n == NULL)
-			return;
-		ledger = n;
+		ledger = xrealloc(ledger, cap * sizeof(*ledger));
 		capledger = cap;
 	}
 	snprintf(ledger[nledger].owner, sizeof(ledger[nledger].owner), "%s", owner);

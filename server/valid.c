@@ -7,27 +7,16 @@
 #include "valid.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "path.h"
 #include "size.h"
 #include "sshkey.h"
-
-void
-api_error_set(struct api_error *e, int status, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-
-	e->status = status;
-	snprintf(e->code, sizeof(e->code), "%s", code);
-	va_start(ap, fmt);
-	vsnprintf(e->message, sizeof(e->message), fmt, ap);
-	va_end(ap);
-}
+#include "xmalloc.h"
 
 int
 valid_ws_name(const char *s)
@@ -48,143 +37,8 @@ valid_ws_name(const char *s)
 	return 1;
 }
 
-int
-valid_path(const char *p, size_t len, char *why, size_t whylen)
-{
-	const char *c, *comp;
-
-	if (len == 0 || strlen(p) != len) {
-		snprintf(why, whylen, "must be a non-empty path");
-		return -1;
-	}
-	if (len >= WS_PATH_MAX) {
-		snprintf(why, whylen, "longer than %d bytes", WS_PATH_MAX - 1);
-		return -1;
-	}
-	for (c = p; *c; c++) {
-		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-			snprintf(why, whylen,
-			         "control characters (CR, LF, tab...) are not allowed");
-			return -1;
-		}
-	}
-	if (p[0] != '/') {
-		snprintf(why, whylen, "must be an absolute path (starting with /)");
-		return -1;
-	}
-	if (len == 1)
-		return 0;
-	if (p[len - 1] == '/') {
-		snprintf(why, whylen, "must not end with /");
-		return -1;
-	}
-	if (strstr(p, "//") != NULL) {
-		snprintf(why, whylen, "must not contain //");
-		return -1;
-	}
-	/* Lexical only: the kernel resolves "..", so no ".." is let through. */
-	for (comp = p + 1; comp != NULL; comp = strchr(comp, '/')) {
-		size_t n;
-
-		if (*comp == '/')
-			comp++;
-		n = strcspn(comp, "/");
-		if (n == 2 && comp[0] == '.' && comp[1] == '.') {
-			snprintf(why, whylen, "\"..\" is not allowed in a path");
-			return -1;
-		}
-		if (n == 1 && comp[0] == '.') {
-			snprintf(why, whylen, "\".\" is not allowed in a path");
-			return -1;
-		}
-	}
-	return 0;
-}
-
-int
-valid_path_under(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	if (strcmp(dir, "/") == 0)
-		return path[0] == '/';
-	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
-}
-
-int
-valid_path_list_next(const char **s, char *buf, size_t len)
-{
-	const char *p = *s, *e;
-	size_t n;
-
-	if (*p == '\0')
-		return 0;
-	e = p + strcspn(p, ",");
-	*s = *e == ',' ? e + 1 : e;
-	while (p < e && (*p == ' ' || *p == '\t'))
-		p++;
-	while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
-		e--;
-	n = (size_t)(e - p);
-	if (n >= len)
-		n = len - 1; /* too long to be valid: valid_path_list refuses it */
-	memcpy(buf, p, n);
-	buf[n] = '\0';
-	return 1;
-}
-
-const char *
-valid_path_list_find(const char *list, const char *path, char *buf, size_t len)
-{
-	while (valid_path_list_next(&list, buf, len))
-		if (buf[0] == '/' && valid_path_under(path, buf))
-			return buf;
-	return NULL;
-}
-
-int
-valid_path_list(const char *list, char *why, size_t whylen)
-{
-	char entry[WS_PATH_MAX + 1], w[128];
-
-	while (valid_path_list_next(&list, entry, sizeof(entry))) {
-		if (valid_path(entry, strlen(entry), w, sizeof(w)) == -1) {
-			snprintf(why, whylen, "\"%.200s\": %s", entry, w);
-			return -1;
-		}
-		if (strcmp(entry, "/") == 0) {
-			snprintf(why, whylen, "\"/\" is not allowed (name directories below it)");
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* wsd's own mounts: a user mount may be neither on, in nor around them. */
 static const char *const wsd_mounts[] = {"/etc/wslab", "/etc/passwd", "/etc/group"};
-/* Where no mount point may be: the above, and what the engine or wsd owns. */
-static const char *const reserved_points[] = {"/etc/wslab", "/etc/passwd", "/etc/group", "/home",
-                                              "/proc",      "/sys",        "/dev"};
-
-int
-valid_mount_points(const char *list, char *why, size_t whylen)
-{
-	char entry[WS_PATH_MAX + 1];
-
-	if (valid_path_list(list, why, whylen) == -1)
-		return -1;
-	while (valid_path_list_next(&list, entry, sizeof(entry))) {
-		for (size_t i = 0; i < sizeof(reserved_points) / sizeof(reserved_points[0]); i++) {
-			if (valid_path_under(entry, reserved_points[i]) ||
-			    valid_path_under(reserved_points[i], entry)) {
-				snprintf(why, whylen, "\"%.200s\" overlaps %s", entry,
-				         reserved_points[i]);
-				return -1;
-			}
-		}
-	}
-	return 0;
-}
 
 int
 valid_mount_target(const struct config *cfg, const char *target, const char *user, char *why,
@@ -193,8 +47,7 @@ valid_mount_target(const struct config *cfg, const char *target, const char *use
 	char buf[WS_PATH_MAX + 1];
 
 	for (size_t i = 0; i < sizeof(wsd_mounts) / sizeof(wsd_mounts[0]); i++) {
-		if (valid_path_under(target, wsd_mounts[i]) ||
-		    valid_path_under(wsd_mounts[i], target)) {
+		if (path_under(target, wsd_mounts[i]) || path_under(wsd_mounts[i], target)) {
 			snprintf(why, whylen,
 			         "%s collides with wsd's own mounts (/etc/wslab, /etc/passwd, "
 			         "/etc/group)",
@@ -202,7 +55,7 @@ valid_mount_target(const struct config *cfg, const char *target, const char *use
 			return -1;
 		}
 	}
-	if (valid_path_under(target, "/home")) {
+	if (path_under(target, "/home")) {
 		const char *name = target + 6, *slash;
 		size_t n;
 
@@ -223,7 +76,7 @@ valid_mount_target(const struct config *cfg, const char *target, const char *use
 		}
 		return 0;
 	}
-	if (valid_path_list_find(cfg->mount_points, target, buf, sizeof(buf)) != NULL)
+	if (path_list_find(cfg->mount_points, target, buf, sizeof(buf)) != NULL)
 		return 0;
 	snprintf(why, whylen,
 	         "%s is neither inside your home (/home/USER/...) nor under a mount point (%s)",
@@ -304,7 +157,7 @@ get_keys(json_t *v, struct start_req *req, struct api_error *err)
 			              "ssh_keys[%zu]: not an OpenSSH public key line", i);
 			return -1;
 		}
-		req->ssh_keys[req->nkeys++] = strdup(s);
+		req->ssh_keys[req->nkeys++] = xstrdup(s);
 	}
 	return 0;
 }
@@ -420,7 +273,7 @@ get_mount(json_t *m, size_t i, struct mount_req *out, struct api_error *err)
 			              i, fields[f]);
 			return -1;
 		}
-		if (valid_path(json_string_value(v), json_string_length(v), why, sizeof(why)) ==
+		if (path_check(json_string_value(v), json_string_length(v), why, sizeof(why)) ==
 		    -1) {
 			api_error_set(err, 400, "invalid_value", "mounts[%zu].%s: %s", i, fields[f],
 			              why);
@@ -434,12 +287,8 @@ get_mount(json_t *m, size_t i, struct mount_req *out, struct api_error *err)
 		return -1;
 	}
 	out->read_only = json_is_true(v);
-	out->source = strdup(json_string_value(json_object_get(m, "source")));
-	out->target = strdup(json_string_value(json_object_get(m, "target")));
-	if (out->source == NULL || out->target == NULL) {
-		api_error_set(err, 500, "internal", "out of memory");
-		return -1;
-	}
+	out->source = xstrdup(json_string_value(json_object_get(m, "source")));
+	out->target = xstrdup(json_string_value(json_object_get(m, "target")));
 	return 0;
 }
 
@@ -491,10 +340,9 @@ get_mounts(const struct config *cfg, json_t *v, struct start_req *req, struct ap
 			api_error_set(err, 403, "forbidden", "mounts[%zu].target: %s", i, why);
 			return -1;
 		}
-		if (valid_path_list_find(cfg->mount_roots, mr->source, buf, sizeof(buf)) != NULL)
+		if (path_list_find(cfg->mount_roots, mr->source, buf, sizeof(buf)) != NULL)
 			continue;
-		if (valid_path_list_find(cfg->shared_mount_roots, mr->source, buf, sizeof(buf)) !=
-		    NULL) {
+		if (path_list_find(cfg->shared_mount_roots, mr->source, buf, sizeof(buf)) != NULL) {
 			if (mr->read_only)
 				continue;
 			api_error_set(err, 403, "forbidden",

@@ -37,6 +37,7 @@
 #include "store_ws.h"
 #include "usage.h"
 #include "wsfs.h"
+#include "xmalloc.h"
 
 #define PROBE_INTERVAL_MS 50
 #define ALIVE_CHECK_EVERY 20 /* probe rounds between container checks */
@@ -104,8 +105,8 @@ ws_state_name(enum ws_state s)
 	return names[s];
 }
 
-int
-ws_init(uv_loop_t *loop, const struct config *cfg, char *err, size_t errlen)
+void
+ws_init(uv_loop_t *loop, const struct config *cfg)
 {
 	long n;
 
@@ -130,15 +131,11 @@ ws_init(uv_loop_t *loop, const struct config *cfg, char *err, size_t errlen)
 	n = sysconf(_SC_NPROCESSORS_ONLN);
 	ctx.host_cpus = n > 0 ? (int)n : 1;
 	quotas_init(cfg);
-	if (ports_init((int)cfg->port_min, (int)cfg->port_max) == -1) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	ports_init((int)cfg->port_min, (int)cfg->port_max);
 	uv_timer_init(loop, &expiry);
 	uv_timer_start(&expiry, ws_expiry_tick, 1000, 1000);
 	uv_unref((uv_handle_t *)&expiry); /* never what keeps the loop alive */
 	memtrim_init(loop);
-	return 0;
 }
 
 struct ws_list *
@@ -202,7 +199,7 @@ ws_find(uid_t uid, const char *key)
 {
 	struct workspace *ws;
 
-	WS_FOREACH (ws)
+	WS_FOREACH(ws)
 		if (ws->uid == uid && (strcmp(ws->name, key) == 0 || strcmp(ws->id, key) == 0))
 			return ws;
 	return NULL;
@@ -213,7 +210,7 @@ ws_find_id(const char *id)
 {
 	struct workspace *ws;
 
-	WS_FOREACH (ws)
+	WS_FOREACH(ws)
 		if (strcmp(ws->id, id) == 0)
 			return ws;
 	return NULL;
@@ -224,7 +221,7 @@ ws_find_ref(const char *container_id)
 {
 	struct workspace *ws;
 
-	WS_FOREACH (ws)
+	WS_FOREACH(ws)
 		if (strcmp(ws->container_id, container_id) == 0)
 			return ws;
 	return NULL;
@@ -308,11 +305,7 @@ ws_stage_dir(const char *id, char *buf, size_t len)
 static struct api_error *
 ws_error_new(void)
 {
-	struct api_error *e = calloc(1, sizeof(*e));
-
-	if (e == NULL)
-		abort();
-	return e;
+	return xcalloc(1, sizeof(struct api_error));
 }
 
 void
@@ -393,7 +386,7 @@ ws_quota_use(const struct ws_who *who, struct quota_use *use)
 
 	memset(use, 0, sizeof(*use));
 	use->gpu_seconds = usage_closed_seconds(who->user, since, now);
-	WS_FOREACH (ws) {
+	WS_FOREACH(ws) {
 		if (ws->uid != who->uid)
 			continue;
 		use->workspaces++;
@@ -465,10 +458,6 @@ ws_start(struct start_req *req, const struct ws_who *who, struct api_error *err)
 		return NULL;
 	}
 	ws = ws_new();
-	if (ws == NULL) {
-		api_error_set(err, 500, "internal", "out of memory");
-		return NULL;
-	}
 	ws->jupyter_port = ports_take(0);
 	ws->ssh_port = ports_take(0);
 	if (ws->jupyter_port < 0 || ws->ssh_port < 0) {
@@ -495,7 +484,7 @@ ws_start(struct start_req *req, const struct ws_who *who, struct api_error *err)
 	snprintf(ws->name, sizeof(ws->name), "%s", req->name);
 	ws->uid = who->uid;
 	ws->tmpl = req->tmpl;
-	ws->image = strdup(req->tmpl->image);
+	ws->image = xstrdup(req->tmpl->image);
 	ws->memory = ask.memory;
 	ws->shm = ask.shm;
 	ws->cpus = ask.cpus;
@@ -556,11 +545,7 @@ ws_recorded(void *arg, int ok, const char *why, json_t *rows)
 	ws->recorded = 1;
 	if (ws_stopped_meanwhile(ws))
 		goto out;
-	p = calloc(1, sizeof(*p));
-	if (p == NULL) {
-		ws_fail(ws, 500, "internal", "out of memory");
-		goto out;
-	}
+	p = xcalloc(1, sizeof(*p));
 	p->ws = ws;
 	ws_dir(ws->id, p->dir, sizeof(p->dir));
 	ws_stage_dir(ws->id, p->stage_dir, sizeof(p->stage_dir));
@@ -621,9 +606,7 @@ ws_prepared(uv_work_t *w, int status)
 		 */
 		for (size_t i = 0; i < ws->nmounts; i++) {
 			free(ws->mounts[i].source);
-			ws->mounts[i].source = strdup(p->out.mount_real[i]);
-			if (ws->mounts[i].source == NULL)
-				abort();
+			ws->mounts[i].source = xstrdup(p->out.mount_real[i]);
 		}
 		if (!ws_stopped_meanwhile(ws))
 			ws_create(ws);
@@ -771,8 +754,9 @@ ws_unstage(const struct workspace *ws)
 {
 	struct ws_unstage *u;
 
-	if (ws->nmounts == 0 || (u = calloc(1, sizeof(*u))) == NULL)
-		return; /* the stop or the next sweep removes them */
+	if (ws->nmounts == 0)
+		return;
+	u = xcalloc(1, sizeof(*u));
 	ws_stage_dir(ws->id, u->dir, sizeof(u->dir));
 	u->work.data = u;
 	if (uv_queue_work(ctx.loop, &u->work, ws_unstage_work, ws_unstage_done) != 0)
@@ -1111,10 +1095,8 @@ ws_dir_remove_work(uv_work_t *w)
 static void
 ws_remove_dir(struct workspace *ws)
 {
-	uv_work_t *w = calloc(1, sizeof(*w));
+	uv_work_t *w = xcalloc(1, sizeof(*w));
 
-	if (w == NULL)
-		abort();
 	w->data = ws;
 	if (uv_queue_work(ctx.loop, w, ws_dir_remove_work, ws_dir_removed) != 0) {
 		ws_dir_remove_work(w);
@@ -1179,10 +1161,9 @@ ws_expiry_tick(uv_timer_t *t)
 struct workspace *
 ws_new(void)
 {
-	struct workspace *ws = calloc(1, sizeof(*ws));
+	struct workspace *ws = xcalloc(1, sizeof(*ws));
 
-	if (ws != NULL)
-		LIST_INIT(&ws->waiters);
+	LIST_INIT(&ws->waiters);
 	return ws;
 }
 

@@ -98,7 +98,7 @@ struct ws_ctx {
 	const char *gpu_mode; /* "nvidia" or "cdi" */
 };
 
-int ws_init(uv_loop_t *loop, const struct config *cfg, char *err, size_t errlen);
+void ws_init(uv_loop_t *loop, const struct config *cfg);
 void ws_shutdown(void);
 int ws_shutting_down(void);
 const struct ws_ctx *ws_context(void);
@@ -106,7 +106,7 @@ void ws_set_gpu_mode(const char *mode);
 
 /* Every workspace wsd knows, newest first. */
 struct ws_list *ws_registry(void);
-#define WS_FOREACH(ws) TAILQ_FOREACH (ws, ws_registry(), link)
+#define WS_FOREACH(ws) TAILQ_FOREACH(ws, ws_registry(), link)
 
 /* What who holds now: workspaces, GPUs, GPU-seconds of the rolling week. */
 void ws_quota_use(const struct ws_who *who, struct quota_use *use);

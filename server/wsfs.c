@@ -34,6 +34,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "path.h"
 #include "sshkey.h"
 #include "valid.h"
 
@@ -121,11 +122,11 @@ real_root(const char *list, const char *real, char *root, size_t len)
 {
 	char entry[WS_PATH_MAX + 1], *r;
 
-	while (valid_path_list_next(&list, entry, sizeof(entry))) {
+	while (path_list_next(&list, entry, sizeof(entry))) {
 		r = realpath(entry, NULL);
 		if (r == NULL)
 			continue;
-		if (valid_path_under(real, r) && strlen(r) < len) {
+		if (path_under(real, r) && strlen(r) < len) {
 			snprintf(root, len, "%s", r);
 			free(r);
 			return root;

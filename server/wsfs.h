@@ -11,7 +11,7 @@
 #include <sys/types.h>
 
 #include "config.h"
-#include "valid.h"
+#include "types.h"
 
 struct wsfs_in {
 	uid_t uid;
@@ -27,7 +27,7 @@ struct wsfs_in {
 };
 
 struct wsfs_out {
-	char user[33];
+	char user[UNIX_NAME_MAX + 1];
 	gid_t gid;
 	char home[512];                              /* host path of the home */
 	char host_key_pub[128];                      /* "ssh-ed25519 B64" */

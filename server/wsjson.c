@@ -116,7 +116,7 @@ wsjson_reply_list(struct request *req, int (*keep)(const struct workspace *, uid
 
 	jt_reserve(&b, 64 * 1024);
 	jt_lit(&b, "{\"workspaces\":[");
-	WS_FOREACH (ws) {
+	WS_FOREACH(ws) {
 		if (keep != NULL && !keep(ws, req->uid))
 			continue;
 		jt_lit(&b, n++ ? ",{" : "{");

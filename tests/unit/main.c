@@ -10,11 +10,13 @@ main(void)
 	int failed;
 
 	srunner_add_suite(sr, valid_suite());
+	srunner_add_suite(sr, path_suite());
 	srunner_add_suite(sr, spec_suite());
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, gpu_suite());
 	srunner_add_suite(sr, quota_suite());
 	srunner_add_suite(sr, jtext_suite());
+	srunner_add_suite(sr, xmalloc_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -1,4 +1,7 @@
-/* Quota policy (precedence, each limit, several groups, boundaries) and the store's migrations. */
+/*
+ * Quota policy (precedence, each limit, several groups, boundaries) and the
+ * store: its migrations and its queue of transactions.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +53,7 @@ teardown(void)
 	quota_table_free(&tab);
 }
 
-static const char groups2[][QUOTA_NAME_MAX + 1] = {"students", "phd"};
+static const char groups2[][UNIX_NAME_MAX + 1] = {"students", "phd"};
 
 static void
 eff(const char *user, size_t ngroups, struct quota *q, struct quota_source *src)
@@ -358,6 +361,72 @@ START_TEST(store_migrates)
 }
 END_TEST
 
+/* What a transaction's callback saw, in the order the callbacks ran. */
+struct seen {
+	int n;
+	int ok[4];
+	json_int_t value[4];
+	char err[4][64];
+};
+
+static void
+seen_cb(void *arg, int ok, const char *err, json_t *rows)
+{
+	struct seen *s = arg;
+	json_t *row = json_array_get(rows, json_array_size(rows) - 1);
+
+	ck_assert_int_lt(s->n, 4);
+	s->ok[s->n] = ok;
+	s->value[s->n] = json_integer_value(json_object_get(row, "n"));
+	snprintf(s->err[s->n], sizeof(s->err[0]), "%s", err ? err : "");
+	s->n++;
+}
+
+/*
+ * Transactions on the store's thread: run in the order queued, the rows of
+ * the last statement handed back, and one that fails rolled back whole.
+ */
+START_TEST(store_transactions_in_order)
+{
+	char path[] = "/tmp/wslab-unit-XXXXXX", db[64], err[256], cmd[200];
+	struct seen s = {0};
+	struct store_tx *tx;
+	uv_loop_t loop;
+
+	ck_assert_ptr_nonnull(mkdtemp(path));
+	snprintf(db, sizeof(db), "%s/wsd.db", path);
+	ck_assert_int_eq(store_open(db, err, sizeof(err)), 0);
+	ck_assert_int_eq(uv_loop_init(&loop), 0);
+	ck_assert_int_eq(store_start(&loop), 0);
+
+	tx = store_tx_new();
+	store_tx_add(tx, "INSERT INTO quotas VALUES ('user', 'a', '{}', 0)", NULL);
+	store_tx_add(tx, "INSERT INTO quotas VALUES (?, ?, '{}', 0)",
+	             json_pack("[s, s]", "user", "b"));
+	store_tx_add(tx, "SELECT count(*) AS n FROM quotas", NULL);
+	ck_assert_int_eq(store_tx_run(tx, seen_cb, &s), 0);
+	tx = store_tx_new();
+	store_tx_add(tx, "INSERT INTO quotas VALUES ('user', 'c', '{}', 0)", NULL);
+	store_tx_add(tx, "INSERT INTO no_such_table VALUES (1)", NULL);
+	ck_assert_int_eq(store_tx_run(tx, seen_cb, &s), 0);
+	ck_assert_int_eq(store_run("SELECT count(*) AS n FROM quotas", NULL, seen_cb, &s), 0);
+	while (s.n < 3)
+		uv_run(&loop, UV_RUN_ONCE);
+	store_close();
+	uv_run(&loop, UV_RUN_DEFAULT);
+	ck_assert_int_eq(uv_loop_close(&loop), 0);
+
+	ck_assert_int_eq(s.ok[0], 1);
+	ck_assert_int_eq(s.value[0], 2);
+	ck_assert_int_eq(s.ok[1], 0);
+	ck_assert_ptr_nonnull(strstr(s.err[1], "no_such_table"));
+	ck_assert_int_eq(s.ok[2], 1);
+	ck_assert_int_eq(s.value[2], 2); /* "c" was rolled back with its transaction */
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", path);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 Suite *
 quota_suite(void)
 {
@@ -380,6 +449,7 @@ quota_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("store");
 	tcase_add_test(tc, store_migrates);
+	tcase_add_test(tc, store_transactions_in_order);
 	suite_add_tcase(s, tc);
 	return s;
 }

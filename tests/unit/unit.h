@@ -5,10 +5,12 @@
 
 Suite *size_suite(void);
 Suite *valid_suite(void);
+Suite *path_suite(void);
 Suite *spec_suite(void);
 Suite *config_suite(void);
 Suite *gpu_suite(void);
 Suite *quota_suite(void);
 Suite *jtext_suite(void);
+Suite *xmalloc_suite(void);
 
 #endif
