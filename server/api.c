@@ -7,6 +7,7 @@
 #include "api.h"
 
 #include "admin.h"
+#include "audit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -343,8 +344,8 @@ api_handle(struct request *req)
 			continue;
 		if (routes[i].admin && !req->admin) {
 			/* Refused before the body or the arguments are looked at. */
-			store_audit(req->user[0] ? req->user : "?", (unsigned)req->uid, "admin",
-			            routes[i].pattern, "denied", "not an admin");
+			audit_refusal(req->user[0] ? req->user : "?", (unsigned)req->uid, "admin",
+			              routes[i].pattern, "denied", "not an admin");
 			http_reply_error(req, 403, "forbidden",
 			                 "%s is for admins (root and members of the admin group)",
 			                 req->path);

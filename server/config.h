@@ -55,7 +55,10 @@
 	X(DBL, cpus, 2, 0.01, 1024)                                                                \
 	X(DBL, cpus_max, 16, 0.01, 1024)                                                           \
 	X(INT, pids_limit, 4096, 64, 1000000)                                                      \
-	X(STR, memlock, "", 0, 0)
+	X(STR, memlock, "", 0, 0)                                                                  \
+	X(SIZE, log_max_size, INT64_C(10) << 20, INT64_C(64) << 10, INT64_C(1) << 40)              \
+	X(INT, log_max_files, 2, 1, 100)                                                           \
+	X(SIZE, disk, 0, 0, INT64_C(1) << 50)
 
 #define CONFIG_CTYPE_STR char *
 #define CONFIG_CTYPE_INT int64_t

@@ -1,6 +1,7 @@
 /*
  * The engine seam's backend for one Docker Engine: workspaces are
- * containers named wslab-OWNER-NAME and labelled (labels.c) with this
+ * containers named wslab-ID (the workspace id: unique, so no two users'
+ * names can collide, whatever characters their names hold) and labelled (labels.c) with this
  * wsd's instance. Every Engine API path that wsd calls is in this file;
  * docker.c carries the calls. Timeouts are the backend's: engine_timeout
  * for what changes the engine, short fixed ones for what only reads.
@@ -26,6 +27,7 @@ struct op {
 	enum op_kind kind;
 	engine_cb *cb;
 	void *arg;
+	char msg[512]; /* the message, scrubbed */
 };
 
 static const struct config *cfg;
@@ -38,9 +40,47 @@ change_ms(void)
 
 /* Its container's name: what a create that timed out can be removed by. */
 static void
-container_name(const char *owner, const char *name, char *buf, size_t len)
+container_name(const char *ws_id, char *buf, size_t len)
 {
-	snprintf(buf, len, "wslab-%s-%s", owner, name);
+	snprintf(buf, len, "wslab-%s", ws_id);
+}
+
+static int
+is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/*
+ * An engine message fit for a student: container ids (64 hex digits) are
+ * cut out, so that no error carries another workspace's identifiers.
+ */
+static const char *
+scrub(const char *msg, char *out, size_t len)
+{
+	size_t o = 0;
+
+	if (msg == NULL)
+		return NULL;
+	for (const char *p = msg; *p != '\0' && o + 1 < len;) {
+		size_t n = 0;
+
+		while (is_hex(p[n]))
+			n++;
+		if (n >= 64) {
+			o += (size_t)snprintf(out + o, len - o, "(a container)");
+			if (o >= len)
+				o = len - 1;
+			p += n;
+		} else if (n > 0) {
+			for (size_t i = 0; i < n && o + 1 < len; i++)
+				out[o++] = *p++;
+		} else {
+			out[o++] = *p++;
+		}
+	}
+	out[o] = '\0';
+	return out;
 }
 
 /* The URL-encoded filter for this instance's workspace containers. */
@@ -118,7 +158,7 @@ op_done(void *arg, const struct docker_reply *r)
 	char line[200] = "";
 	long st = r->status;
 
-	res.message = r->error;
+	res.message = scrub(r->error, o->msg, sizeof(o->msg));
 	if (st == 0) {
 		res.status = ENGINE_UNREACHABLE;
 		res.message = r->error ? r->error : "no answer";
@@ -133,14 +173,14 @@ op_done(void *arg, const struct docker_reply *r)
 		if (res.status == ENGINE_OK && (st != 201 || res.ref == NULL))
 			res.status = ENGINE_REFUSED;
 		if (res.status == ENGINE_REFUSED)
-			res.message = engine_reason(r->error);
+			res.message = engine_reason(res.message);
 		break;
 	case OP_START:
 		if (res.status == ENGINE_REFUSED && r->error &&
 		    strstr(r->error, "address already in use"))
 			res.status = ENGINE_PORT_TAKEN;
 		if (res.status != ENGINE_UNREACHABLE)
-			res.message = engine_reason(r->error);
+			res.message = engine_reason(res.message);
 		break;
 	case OP_INSPECT:
 		if (res.status == ENGINE_OK) {
@@ -216,7 +256,7 @@ d_create(const struct spec_in *in, engine_cb *cb, void *arg)
 
 	if (body == NULL)
 		return -1;
-	container_name(in->owner, in->name, name, sizeof(name));
+	container_name(in->id, name, sizeof(name));
 	snprintf(path, sizeof(path), "/containers/create?name=%s", name);
 	rc = call(OP_CREATE, "POST", path, body, change_ms(), cb, arg);
 	json_decref(body);
@@ -257,11 +297,12 @@ d_remove(const char *ref, const char *ws_id, const char *owner, const char *name
 {
 	char path[160], cname[128];
 
-	(void)ws_id;
+	(void)owner;
+	(void)name;
 	if (ref != NULL && ref[0] != '\0') {
 		snprintf(path, sizeof(path), "/containers/%s?force=1", ref);
 	} else {
-		container_name(owner, name, cname, sizeof(cname));
+		container_name(ws_id, cname, sizeof(cname));
 		snprintf(path, sizeof(path), "/containers/%s?force=1", cname);
 	}
 	return call(OP_REMOVE, "DELETE", path, NULL, change_ms(), cb, arg);

@@ -22,6 +22,7 @@
 #include <uv.h>
 
 #include "api.h"
+#include "audit.h"
 #include "config.h"
 #include "engine.h"
 #include "fetch.h"
@@ -331,6 +332,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	ws_init(loop, &cfg);
+	audit_init(loop);
 	if (gpu_init(loop, &cfg) == -1)
 		return 1;
 	if (wsfs_mkdirs(cfg.state_dir, 0711) == -1) {
@@ -364,6 +366,7 @@ main(int argc, char **argv)
 	stopping = 1;
 	http_shutdown();
 	ws_shutdown();
+	audit_shutdown();
 	reconcile_shutdown();
 	store_close();
 	fetch_shutdown();

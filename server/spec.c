@@ -207,6 +207,25 @@ spec_build(const struct spec_in *in)
 
 	if (in->ngpus > 0)
 		json_object_set_new(host, "DeviceRequests", device_requests(in));
+	/*
+	 * The engine's disk: what the workspace writes to its output is kept
+	 * in at most log_max_files files of log_max_size (json-file, so that
+	 * the last line still explains a failed start); its writable layer is
+	 * capped where the storage driver can (overlay2 on xfs with pquota).
+	 */
+	{
+		char size[24], files[24];
+
+		snprintf(size, sizeof(size), "%lld", (long long)in->tmpl->log_max_size);
+		snprintf(files, sizeof(files), "%lld", (long long)in->tmpl->log_max_files);
+		json_object_set_new(host, "LogConfig",
+		                    json_pack("{s:s, s:{s:s, s:s}}", "Type", "json-file", "Config",
+		                              "max-size", size, "max-file", files));
+		if (in->tmpl->disk > 0) {
+			snprintf(size, sizeof(size), "%lld", (long long)in->tmpl->disk);
+			json_object_set_new(host, "StorageOpt", json_pack("{s:s}", "size", size));
+		}
+	}
 
 	body = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:{s:{}, s:{}}, s:o}", "Image",
 	                 in->tmpl->image, "User", user, "Hostname", hostname, "WorkingDir", home,

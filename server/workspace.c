@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "engine.h"
 #include "fetch.h"
 #include "gpu.h"
@@ -42,6 +43,7 @@
 #define PROBE_INTERVAL_MS 50
 #define ALIVE_CHECK_EVERY 20 /* probe rounds between container checks */
 #define REMOVE_RETRY_MS 2000
+#define PORT_RETRIES 3 /* new ports for a start whose ports were taken meanwhile */
 
 static struct ws_ctx ctx;
 static struct ws_list registry = TAILQ_HEAD_INITIALIZER(registry);
@@ -55,6 +57,8 @@ static void ws_prepared(uv_work_t *w, int status);
 static void ws_create(struct workspace *ws);
 static void ws_created(void *arg, const struct engine_result *r);
 static void ws_started(void *arg, const struct engine_result *r);
+static void ws_port_retry(struct workspace *ws);
+static void ws_port_retry_removed(void *arg, const struct engine_result *r);
 static void ws_unstage(const struct workspace *ws);
 static void ws_inspected(void *arg, const struct engine_result *r);
 static void ws_begin_waiting(struct workspace *ws);
@@ -131,7 +135,7 @@ ws_init(uv_loop_t *loop, const struct config *cfg)
 	n = sysconf(_SC_NPROCESSORS_ONLN);
 	ctx.host_cpus = n > 0 ? (int)n : 1;
 	quotas_init(cfg);
-	ports_init((int)cfg->port_min, (int)cfg->port_max);
+	ports_init((int)cfg->port_min, (int)cfg->port_max, cfg->publish_address);
 	uv_timer_init(loop, &expiry);
 	uv_timer_start(&expiry, ws_expiry_tick, 1000, 1000);
 	uv_unref((uv_handle_t *)&expiry); /* never what keeps the loop alive */
@@ -402,7 +406,7 @@ ws_quota_use(const struct ws_who *who, struct quota_use *use)
 static void
 ws_refused(const struct ws_who *who, const char *name, const struct api_error *err)
 {
-	store_audit(who->user, (unsigned)who->uid, "start", name, "refused", err->message);
+	audit_refusal(who->user, (unsigned)who->uid, "start", name, "refused", err->message);
 }
 
 struct workspace *
@@ -701,6 +705,10 @@ ws_started(void *arg, const struct engine_result *r)
 
 	if (ws_stopped_meanwhile(ws) || ws_engine_unreachable(ws, r, "start"))
 		goto out;
+	if (r->status == ENGINE_PORT_TAKEN && ws->port_retries < PORT_RETRIES) {
+		ws_port_retry(ws);
+		goto out;
+	}
 	if (r->status == ENGINE_PORT_TAKEN) {
 		/* The next start gets other ports. */
 		ports_quarantine(ws->jupyter_port);
@@ -720,6 +728,64 @@ ws_started(void *arg, const struct engine_result *r)
 		ws_begin_waiting(ws);
 	else
 		ws_sent(ws, engine_inspect(ws->container_id, ws_inspected, ws));
+out:
+	ws_unref(ws);
+}
+
+/*
+ * Another program took one of its ports between the bind test and the
+ * engine's bind: give the ports up for a while, take others, and make the
+ * container again with them.
+ */
+static void
+ws_port_retry(struct workspace *ws)
+{
+	struct store_ws_row row;
+	const char *uuids[GPU_MAX];
+	int jp, sp;
+
+	ws->port_retries++;
+	ports_quarantine(ws->jupyter_port);
+	ports_quarantine(ws->ssh_port);
+	jp = ports_take(0);
+	sp = ports_take(0);
+	if (jp < 0 || sp < 0) {
+		ports_free(jp);
+		ports_free(sp);
+		ws_fail(ws, 503, "no_ports",
+		        "host ports %d and %d are taken and no others are free", ws->jupyter_port,
+		        ws->ssh_port);
+		return;
+	}
+	log_info("workspace %s: host port %d or %d taken by another program; retrying on %d, %d",
+	         ws->id, ws->jupyter_port, ws->ssh_port, jp, sp);
+	ports_free(ws->jupyter_port);
+	ports_free(ws->ssh_port);
+	ws->jupyter_port = jp;
+	ws->ssh_port = sp;
+	ws_row(ws, &row, uuids);
+	store_ws_record(&row);
+	ws_sent(ws, engine_remove(ws->container_id, ws->id, ws->owner, ws->name,
+	                          ws_port_retry_removed, ws));
+}
+
+static void
+ws_port_retry_removed(void *arg, const struct engine_result *r)
+{
+	struct workspace *ws = arg;
+
+	if (r->status == ENGINE_OK) {
+		ws->container_id[0] = '\0';
+		ws->create_sent = 0;
+	}
+	if (ws_stopped_meanwhile(ws) || ws_engine_unreachable(ws, r, "remove"))
+		goto out;
+	if (r->status != ENGINE_OK) {
+		ws_fail(ws, 502, "start_failed", "cannot remove the container to retry: %s",
+		        r->message ? r->message : "engine error");
+		goto out;
+	}
+	ws_create(ws);
 out:
 	ws_unref(ws);
 }

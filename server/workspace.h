@@ -80,6 +80,7 @@ struct workspace {
 	int adopted;
 	int seen;                /* listed by the engine in the last reconcile */
 	int create_sent;         /* an engine object may exist even without a reference */
+	int port_retries;        /* starts retried on other ports (a port was taken meanwhile) */
 	struct api_error *error; /* set once it failed */
 	/* readiness */
 	uv_timer_t timer;

@@ -67,7 +67,15 @@ ensure_engine() {
 start_dockerd() {
 	mkdir -p "$GPU_DIR"
 	install -m 755 "$SRC/tests/fake/nvidia-container-runtime-hook" "$GPU_DIR/"
-	(PATH=$GPU_DIR:$PATH setsid dockerd >>/var/log/wslab-test-dockerd.log 2>&1 &)
+	# The engine outlives this test: it must not inherit the test's open
+	# files (a lock the caller holds, a pipe a runner waits on).
+	( (
+		for fd in /proc/$BASHPID/fd/*; do
+			fd=${fd##*/}
+			[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+		done
+		PATH=$GPU_DIR:$PATH exec setsid dockerd >>/var/log/wslab-test-dockerd.log 2>&1 </dev/null
+	) &)
 	for _ in $(seq 1 60); do
 		if timeout 5 docker info >/dev/null 2>&1; then return 0; fi
 		sleep 1

@@ -341,6 +341,52 @@ START_TEST(no_gpus_means_void)
 }
 END_TEST
 
+/* The engine's disk: logs rotated by default, the writable layer only when asked. */
+START_TEST(log_limits_and_disk)
+{
+	json_t *lc = json_object_get(host(), "LogConfig");
+	struct config c2;
+	struct spec_in in = {0};
+	json_t *b;
+
+	ck_assert_str_eq(json_string_value(json_object_get(lc, "Type")), "json-file");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(json_object_get(lc, "Config"), "max-size")),
+	    "10485760");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(json_object_get(lc, "Config"), "max-file")), "2");
+	ck_assert_ptr_null(json_object_get(host(), "StorageOpt"));
+
+	config_defaults(&c2);
+	ck_assert_int_eq(config_parse_buffer(
+	                     &c2, "t",
+	                     "default_template = t\n[template t]\nimage = i:1\nlog_max_size = 1m\n"
+	                     "log_max_files = 3\ndisk = 20g\n",
+	                     NULL, 0),
+	                 0);
+	in.id = "0123456789ab";
+	in.name = "w";
+	in.owner = "alice";
+	in.tmpl = config_template(&c2, "t");
+	in.home_src = "/h";
+	in.etc_src = "/e";
+	in.publish_address = "127.0.0.1";
+	b = spec_build(&in);
+	lc = json_object_get(json_object_get(b, "HostConfig"), "LogConfig");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(json_object_get(lc, "Config"), "max-size")),
+	    "1048576");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(json_object_get(lc, "Config"), "max-file")), "3");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(
+	        json_object_get(json_object_get(b, "HostConfig"), "StorageOpt"), "size")),
+	    "21474836480");
+	json_decref(b);
+	config_free(&c2);
+}
+END_TEST
+
 Suite *
 spec_suite(void)
 {
@@ -359,6 +405,7 @@ spec_suite(void)
 	tcase_add_test(tc, gpus_nvidia_mode);
 	tcase_add_test(tc, gpus_cdi_mode);
 	tcase_add_test(tc, no_gpus_means_void);
+	tcase_add_test(tc, log_limits_and_disk);
 	suite_add_tcase(s, tc);
 	return s;
 }
