@@ -23,6 +23,7 @@
 	X(DUR, stop_timeout, 5, 0, 300)                                                            \
 	X(DUR, engine_timeout, 60, 1, 600)                                                         \
 	X(STR, instance, "default", 0, 0)                                                          \
+	X(STR, network, "wslab", 0, 0)                                                             \
 	X(DUR, request_timeout, 10, 1, 600)                                                        \
 	X(INT, max_connections, 512, 1, 100000)                                                    \
 	X(STR, default_template, "offline", 0, 0)                                                  \

@@ -381,6 +381,44 @@ info_read(void *arg, const struct docker_reply *r)
 	hello_cb(&h);
 }
 
+/*
+ * The network workspaces join: a bridge without traffic between its
+ * containers (enable_icc false), so one student's workspace cannot reach
+ * another's Jupyter or sshd; published ports still answer on the host.
+ * Made once; "bridge" is the engine's default network, left as it is.
+ */
+static void
+network_made(void *arg, const struct docker_reply *r)
+{
+	struct engine_hello h = {.ok = 1, .api = docker_api_version()};
+	int want_cdi = arg != NULL;
+
+	if (r->status != 201 && r->status != 409) {
+		h.ok = 0;
+		h.error = r->error ? r->error : "cannot create the workspace network";
+		log_err("network %s: %s", cfg->network, h.error);
+		hello_cb(&h);
+		return;
+	}
+	if (r->status == 201)
+		log_info("network %s created (no traffic between workspaces)", cfg->network);
+	if (!want_cdi || docker_call("GET", "/info", NULL, READ_MS, info_read, NULL) == -1)
+		hello_cb(&h);
+}
+
+static int
+network_make(void *want_cdi)
+{
+	json_t *body =
+	    json_pack("{s:s, s:s, s:b, s:{s:s}, s:{s:s}}", "Name", cfg->network, "Driver", "bridge",
+	              "CheckDuplicate", 1, "Options", "com.docker.network.bridge.enable_icc",
+	              "false", "Labels", "wslab.network", "isolated");
+	int rc = docker_call("POST", "/networks/create", body, READ_MS, network_made, want_cdi);
+
+	json_decref(body);
+	return rc;
+}
+
 static void
 versioned(void *arg, const struct docker_reply *r)
 {
@@ -401,6 +439,8 @@ versioned(void *arg, const struct docker_reply *r)
 	}
 	h.ok = 1;
 	h.api = docker_api_version();
+	if (strcmp(cfg->network, "bridge") != 0 && network_make(arg) == 0)
+		return;
 	if (!want_cdi || docker_call("GET", "/info", NULL, READ_MS, info_read, NULL) == -1)
 		hello_cb(&h);
 }

@@ -186,14 +186,15 @@ spec_build(const struct spec_in *in)
 	snprintf(path, sizeof(path), "%d/tcp", SPEC_SSH_PORT);
 	json_object_set_new(ports, path, port_binding(in->publish_address, in->ssh_port));
 
-	host = json_pack("{s:o, s:[s], s:[s], s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:o, s:{s:s},"
-	                 " s:s, s:s}",
-	                 "Mounts", mounts, "CapDrop", "ALL", "SecurityOpt", "no-new-privileges",
-	                 "PidsLimit", (json_int_t)in->tmpl->pids_limit, "Memory",
-	                 (json_int_t)in->memory, "MemorySwap", (json_int_t)in->memory, "ShmSize",
-	                 (json_int_t)in->shm, "NanoCpus", (json_int_t)(in->cpus * 1e9 + 0.5),
-	                 "Init", 1, "Privileged", 0, "PortBindings", ports, "RestartPolicy", "Name",
-	                 "no", "NetworkMode", "bridge", "IpcMode", "private");
+	host =
+	    json_pack("{s:o, s:[s], s:[s], s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:o, s:{s:s},"
+	              " s:s, s:s}",
+	              "Mounts", mounts, "CapDrop", "ALL", "SecurityOpt", "no-new-privileges",
+	              "PidsLimit", (json_int_t)in->tmpl->pids_limit, "Memory",
+	              (json_int_t)in->memory, "MemorySwap", (json_int_t)in->memory, "ShmSize",
+	              (json_int_t)in->shm, "NanoCpus", (json_int_t)(in->cpus * 1e9 + 0.5), "Init",
+	              1, "Privileged", 0, "PortBindings", ports, "RestartPolicy", "Name", "no",
+	              "NetworkMode", in->network ? in->network : "bridge", "IpcMode", "private");
 	if (in->tmpl->memlock[0] != '\0') {
 		/* NCCL wants locked memory; the host's hard limit must allow it. */
 		int64_t v = -1;

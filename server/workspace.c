@@ -662,6 +662,7 @@ ws_create(struct workspace *ws)
 	in.ngpus = (size_t)ws->ngpus;
 	in.gpu_mode = ctx.gpu_mode;
 	in.instance = ctx.cfg->instance;
+	in.network = ctx.cfg->network;
 	in.mounts = ws->mounts;
 	in.nmounts = ws->nmounts;
 	in.mount_src = mount_src;

@@ -118,6 +118,20 @@ o2=$(as $AB "$WSCTL" start --name c --json 2>&1)
 expect_eq "$A's workspace b-c starts" "$(jq -r .state <<<"$o1" 2>/dev/null)" ready
 expect_eq "$AB's workspace c starts beside it" "$(jq -r .state <<<"$o2" 2>/dev/null)" ready
 c1=$(jq -r .container_id <<<"$o1")
+c2=$(jq -r .container_id <<<"$o2")
+ip2=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$c2")
+reach=$(docker exec -u "$(id -u $A)" "$c1" python3 -c "
+import socket
+for p in (8888, 2222):
+    s = socket.socket(); s.settimeout(2)
+    print(s.connect_ex(('$ip2', p)), end=' ')")
+[[ "$reach" != *"0 "* ]] && pass "$A's workspace cannot reach $AB's Jupyter or sshd ($ip2: $reach)" ||
+	fail "$A's workspace reaches $AB's at $ip2 ($reach)"
+expect_eq "workspaces are on the isolated network" \
+	"$(docker inspect -f '{{.HostConfig.NetworkMode}}' "$c1") $(docker network inspect -f '{{index .Options "com.docker.network.bridge.enable_icc"}}' wslab)" \
+	"wslab false"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$(jq -r .jupyter_port <<<"$o2")/api/status")
+expect_match "published ports still answer on the host" "$code" '^(200|403)$'
 expect_eq "container names are the workspace ids" \
 	"$(docker inspect -f '{{.Name}}' "$c1")" "/wslab-$(jq -r .id <<<"$o1")"
 if grep -q "${c1:0:12}" <<<"$o2"; then fail "$AB's reply carries $A's container id"; else
