@@ -45,6 +45,12 @@ labels_build(const struct ws_labels_in *in)
 	}
 	if (in->gpus != NULL && in->gpus[0] != '\0')
 		json_object_set_new(l, "wslab.gpus", json_string(in->gpus));
+	if (in->gpu_hours >= 0) {
+		char buf[32];
+
+		snprintf(buf, sizeof(buf), "%.3f", in->gpu_hours);
+		json_object_set_new(l, "wslab.gpu_hours", json_string(buf));
+	}
 	return l;
 }
 
@@ -83,4 +89,12 @@ labels_read(json_t *labels, struct ws_labels *out)
 	out->memory = get_int(labels, "wslab.memory");
 	out->shm = get_int(labels, "wslab.shm");
 	out->nanocpus = get_int(labels, "wslab.nanocpus");
+	{
+		const char *v = get_str(labels, "wslab.gpu_hours");
+		char *end;
+
+		out->gpu_hours = v ? strtod(v, &end) : -1;
+		if (v == NULL || *end != '\0' || out->gpu_hours < 0)
+			out->gpu_hours = -1;
+	}
 }

@@ -29,6 +29,7 @@ struct ws_labels {
 	int64_t memory;       /* wslab.memory, bytes; 0: absent */
 	int64_t shm;          /* wslab.shm; 0: absent */
 	int64_t nanocpus;     /* wslab.nanocpus; 0: absent */
+	double gpu_hours;     /* wslab.gpu_hours: the weekly limit at its start; < 0: none */
 };
 
 /* What is written: the workspace's identity and limits. */
@@ -36,6 +37,7 @@ struct ws_labels_in {
 	const char *id, *name, *owner, *tmpl, *instance;
 	unsigned uid;
 	int64_t created, expires, memory, shm, nanocpus;
+	double gpu_hours; /* < 0: no limit (no label) */
 	const char *gpus; /* NULL or "": none */
 	json_t *mounts;   /* borrowed; NULL or empty: none */
 };

@@ -287,6 +287,7 @@ reconcile_adopt(const struct engine_ws *c)
 		return;
 	}
 	ws->expires_at = l->expires;
+	ws->gpu_hours = l->gpu_hours;
 	reconcile_adopt_mounts(ws, l->mounts);
 	reconcile_match_record(ws, c->ref);
 	if (!ws->recorded) {

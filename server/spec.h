@@ -34,6 +34,7 @@ struct spec_in {
 	int ssh_port;
 	int64_t created_at;           /* unix seconds */
 	int64_t expires_at;           /* unix seconds; 0: no lifetime limit */
+	double gpu_hours;             /* the weekly GPU-hours limit in force; < 0: none */
 	const char *const *gpu_uuids; /* the GPUs handed to the workspace */
 	size_t ngpus;
 	const char *gpu_mode; /* "nvidia" (DeviceRequests driver) or "cdi" */

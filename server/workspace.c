@@ -43,7 +43,9 @@
 #define PROBE_INTERVAL_MS 50
 #define ALIVE_CHECK_EVERY 20 /* probe rounds between container checks */
 #define REMOVE_RETRY_MS 2000
-#define PORT_RETRIES 3 /* new ports for a start whose ports were taken meanwhile */
+#define GPU_HOURS_CHECK_S 10  /* seconds between checks of the weekly GPU-hours */
+#define GPU_HOURS_WARN_S 1800 /* GPU-seconds left at the warning (or a tenth, if less) */
+#define PORT_RETRIES 3        /* new ports for a start whose ports were taken meanwhile */
 
 static struct ws_ctx ctx;
 static struct ws_list registry = TAILQ_HEAD_INITIALIZER(registry);
@@ -502,6 +504,7 @@ ws_start(struct start_req *req, const struct ws_who *who, struct api_error *err)
 	ws->created_at = now.tv_sec;
 	if (q.v[QL_LIFETIME] >= 0)
 		ws->expires_at = now.tv_sec + (int64_t)q.v[QL_LIFETIME];
+	ws->gpu_hours = q.v[QL_GPU_HOURS];
 	snprintf(ws->owner, sizeof(ws->owner), "%s", who->user);
 	ws_register(ws);
 	ws_set_state(ws, WS_PREPARING);
@@ -658,6 +661,7 @@ ws_create(struct workspace *ws)
 	in.ssh_port = ws->ssh_port;
 	in.created_at = ws->created_at;
 	in.expires_at = ws->expires_at;
+	in.gpu_hours = ws->gpu_hours;
 	in.gpu_uuids = uuids;
 	in.ngpus = (size_t)ws->ngpus;
 	in.gpu_mode = ctx.gpu_mode;
@@ -1203,17 +1207,72 @@ ws_dir_removed(uv_work_t *w, int status)
 	ws_unref(ws);
 }
 
-/* ---- lifetime ---- */
+/* ---- lifetime and the weekly GPU-hours ---- */
+
+/*
+ * GPU-seconds its owner used in the rolling week, closed and running
+ * (the same sum as the quota check at a start).
+ */
+static double
+ws_owner_gpu_seconds(const struct workspace *ws)
+{
+	struct ws_who who = {.uid = ws->uid, .user = ws->owner};
+	struct quota_use use;
+
+	ws_quota_use(&who, &use);
+	return use.gpu_seconds;
+}
+
+/*
+ * A workspace holding GPUs stops when its owner's GPU-hours of the week
+ * reach the limit that was in force at its start: warned (log and audit)
+ * when half an hour of GPU time is left (a tenth of the limit for small
+ * limits, and never later than three checks before the end), stopped at
+ * the limit. Checked every GPU_HOURS_CHECK_S.
+ */
+static void
+ws_gpu_hours_check(struct workspace *ws)
+{
+	double used, limit, lead;
+
+	if (ws->gpu_hours < 0 || ws->ngpus == 0 || ws->state != WS_READY || ws->stop_requested)
+		return;
+	used = ws_owner_gpu_seconds(ws) / 3600.0;
+	limit = ws->gpu_hours;
+	if (used >= limit) {
+		log_info("workspace %s (%s/%s): %.2f of %.2f GPU-hours this week used; stopping",
+		         ws->id, ws->owner, ws->name, used, limit);
+		ws_stop_by(ws, "wsd", 0, "gpu_hours");
+		return;
+	}
+	lead = limit * 3600 / 10 < GPU_HOURS_WARN_S ? limit * 3600 / 10 : GPU_HOURS_WARN_S;
+	if (lead < 3 * GPU_HOURS_CHECK_S * ws->ngpus)
+		lead = 3 * GPU_HOURS_CHECK_S * ws->ngpus;
+	if ((limit - used) * 3600 <= lead && !ws->gpu_hours_warned) {
+		char target[80], detail[96];
+
+		ws->gpu_hours_warned = 1;
+		snprintf(target, sizeof(target), "%s/%s", ws->owner, ws->name);
+		snprintf(detail, sizeof(detail), "%.2f of %.2f GPU-hours this week used", used,
+		         limit);
+		log_warn("workspace %s (%s): %s; it stops at the limit", ws->id, target, detail);
+		store_audit("wsd", 0, "gpu_hours_warning", target, "ok", detail);
+	}
+}
 
 static void
 ws_expiry_tick(uv_timer_t *t)
 {
+	static unsigned ticks;
 	int64_t now = (int64_t)store_now();
 	struct workspace *ws, *next;
+	int check_hours = ++ticks % GPU_HOURS_CHECK_S == 0;
 
 	(void)t;
 	for (ws = TAILQ_FIRST(&registry); ws; ws = next) {
 		next = TAILQ_NEXT(ws, link);
+		if (check_hours)
+			ws_gpu_hours_check(ws);
 		if (ws->expires_at == 0 || now < ws->expires_at || ws->stop_requested ||
 		    ws->state >= WS_STOPPING)
 			continue;

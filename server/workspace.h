@@ -73,6 +73,8 @@ struct workspace {
 	int ngpus;
 	int64_t created_at, ready_at;
 	int64_t expires_at; /* 0: no lifetime limit */
+	double gpu_hours;   /* the owner's weekly GPU-hours limit at its start; < 0: none */
+	int gpu_hours_warned;
 	double usage_start; /* when it became ready (usage counts from here); 0: not yet */
 	int recorded;       /* its row is in the store */
 	enum ws_state state;

@@ -17,7 +17,11 @@ NOISY=wslab-test/noisy:2
 docker image inspect $NOISY >/dev/null 2>&1 ||
 	printf 'FROM %s\nENTRYPOINT ["/bin/sh","-c","head -c 209715200 /dev/zero | tr \\"\\\\0\\" x | fold -w 1000; exec /usr/local/bin/wslab-entrypoint"]\n' "$IMAGE" |
 	DOCKER_BUILDKIT=0 docker build -q -t $NOISY - >/dev/null
-start_wsd "admin_group = wslab-nobody-admins" "log_max_size = 1m
+GPU1=GPU-44444444-0000-4000-8000-00000000000e
+fake_gpus "gpu $GPU1 NVIDIA-H100-80GB-HBM3 00000000:18:00.0 81559 0 0"
+start_wsd "admin_group = wslab-nobody-admins
+nvml_library = $FAKE_NVML
+quota_gpu_hours = 0.005" "log_max_size = 1m
 log_max_files = 2
 
 [template noisy]
@@ -139,5 +143,21 @@ if grep -q "${c1:0:12}" <<<"$o2"; then fail "$AB's reply carries $A's container 
 as $A "$WSCTL" stop b-c >/dev/null
 as $AB "$WSCTL" stop c >/dev/null
 expect_eq "no containers left" "$(wslab_containers)" 0
+
+# 5. The weekly GPU-hours run out while a workspace runs: warned, then stopped.
+out=$(as $A "$WSCTL" start --name gh --gpus 1 --json 2>&1)
+expect_eq "a GPU workspace starts within a 0.005 GPU-hour (18 s) budget" "$(jq -r .state <<<"$out" 2>/dev/null)" ready
+for _ in $(seq 1 80); do
+	[ "$(as $A "$WSCTL" ls --json | jq '.workspaces | length')" = 0 ] && break
+	sleep 0.5
+done
+expect_eq "it is stopped once the week's GPU-hours are used up" \
+	"$(as $A "$WSCTL" ls --json | jq '.workspaces | length')" 0
+expect_match "the stop is audited as gpu_hours, after a warning" \
+	"$(sqlite3 "$DB" "SELECT action FROM audit WHERE target = '$A/gh' ORDER BY seq" | tr '\n' ' ')" \
+	'gpu_hours_warning gpu_hours'
+expect_eq "the home is kept" "$(test -d "$T/home/$A" && echo yes)" yes
+expect_match "a new GPU start is refused: the budget is spent" \
+	"$(as $A "$WSCTL" start --gpus 1 2>&1)" 'GPU-hours'
 
 finish
