@@ -11,6 +11,9 @@
 #   P5  wsd's VmRSS idle and with the population
 #   P6  wsd killed with SIGKILL and restarted: time until every running
 #       workspace is adopted and ready again
+#   S   a class starts at once (bench/storm.sh): N users through wsd with
+#       boots paced, with pacing off, and N bare runs at once: per-user
+#       p50/p95 and wall
 #   K   P3 and P5 again with 1,000 workspace records: the offline
 #       population of P3-P6 is replaced by "lite" workspaces (bench/lite: the
 #       offline image with the real sshd and a static HTTP responder in
@@ -34,6 +37,7 @@
 #                   drop under 6 GiB: the machine is shared)
 #   --rounds N      P2 rounds; rounds alternate wsd-first and bare-first (default 4)
 #   --records N     workspace records for phase K (default 1000)
+#   --storm N       users of phase S (default 40, quick 8; 0 skips it)
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -58,10 +62,12 @@ CONC=16
 ROUNDS=4
 LOAD_S=5
 RECORDS=1000
+STORM=40
 LITE_IMAGE=wslab-bench/lite:1
 while [ $# -gt 0 ]; do
 	case $1 in
-	--quick) QUICK=1 PAIRS=3 POP=8 CONC=4 ROUNDS=1 LOAD_S=2 RECORDS=40 ;;
+	--quick) QUICK=1 PAIRS=3 POP=8 CONC=4 ROUNDS=1 LOAD_S=2 RECORDS=40 STORM=8 ;;
+	--storm) STORM=$2; shift ;;
 	--records) RECORDS=$2; shift ;;
 	--pairs) PAIRS=$2; shift ;;
 	--population) POP=$2; shift ;;
@@ -139,6 +145,12 @@ if [ "$(docker image inspect -f '{{index .Config.Labels "org.wslab.inputs"}}' "$
 	DOCKER_BUILDKIT=0 docker build -q --build-arg BASE="$IMAGE" -t "$LITE_IMAGE" "$lctx" >/dev/null 2>&1 ||
 		die "cannot build $LITE_IMAGE"
 	rm -rf "$lctx"
+fi
+
+# S: the storm runs first, on an idle machine, with its own wsd and users.
+if [ "$STORM" -gt 0 ]; then
+	log "S: $STORM users at once (bench/storm.sh)"
+	WSLAB_BENCH_BUILD=$BUILD WSLAB_BENCH_OUT=$OUTDIR "$SRC/bench/storm.sh" --n "$STORM" >/dev/null
 fi
 
 trap cleanup EXIT
@@ -246,71 +258,8 @@ ANON_IDLE=$(anon_kb)
 PRIV_IDLE=$(priv_kb)
 log "wsd up (pid $WSD_PID), idle VmRSS $RSS_IDLE kB"
 
-# ---------------------------------------------------------------- bare runs
-
-# bare_prepare SLOT USER: the files wsd prepares for a workspace (see
-# server/wsfs.c), with the same owners and modes: a home, a token, an SSH
-# host key, authorized_keys, passwd and group.
-bare_prepare() { # SLOT USER
-	local d=$T/bare/$1 u=$2 uid gid home etc
-	uid=$(id -u "$u")
-	gid=$(id -g "$u")
-	home=$(getent passwd "$u" | cut -d: -f6)
-	etc=$d/etc
-	mkdir -p "$d/home/$u"
-	chown "$uid:$gid" "$d/home/$u"
-	chmod 700 "$d/home/$u"
-	rm -rf "$etc"
-	mkdir -m 711 "$etc"
-	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$etc/jupyter_token"
-	chown "$uid:$gid" "$etc/jupyter_token"
-	chmod 400 "$etc/jupyter_token"
-	ssh-keygen -q -t ed25519 -N '' -C '' -f "$etc/ssh_host_ed25519_key"
-	chown "$uid:$gid" "$etc/ssh_host_ed25519_key"
-	cat "$home"/.ssh/*.pub >"$etc/authorized_keys"
-	printf 'root:x:0:0:root:/root:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n%s:x:%s:%s:%s:/home/%s:/bin/bash\n' \
-		"$u" "$uid" "$gid" "$u" "$u" >"$etc/passwd"
-	printf 'root:x:0:\nnogroup:x:65534:\n%s:x:%s:\n' "$(id -gn "$u")" "$gid" >"$etc/group"
-	chmod 644 "$etc/authorized_keys" "$etc/passwd" "$etc/group"
-}
-
-# wait_ready JPORT SPORT TOKEN: what wsd waits for, polled every 50 ms by
-# bench/ready.c: Jupyter's /api/status answers 200 with the token, and
-# sshd sends its banner.
-wait_ready() { "$READY" "$1" "$2" "$3" 180; }
-
-# bare_run SLOT USER: docker run of the files bare_prepare SLOT made, then
-# wait until ready; this is the timed part of a bare start (the files are
-# made before the clock starts, so wsd's own preparation counts against it).
-# Returns non-zero on failure. Container named wsbench-bare-SLOT.
-bare_run() {
-	local slot=$1 u=$2 d=$T/bare/$1 uid gid jp sp tok name=bare$1
-	uid=$(id -u "$u")
-	gid=$(id -g "$u")
-	jp=$((BARE_PORT_BASE + 2 * slot))
-	sp=$((jp + 1))
-	read -r tok <"$d/etc/jupyter_token" || true # no newline at its end
-	docker run -d --name "wsbench-bare-$slot" --label "$BARE_LABEL=1" \
-		--label "wslab.owner=$u" --label "wslab.uid=$uid" --label "wslab.name=$name" \
-		--user "$uid:$gid" --hostname "$name" --workdir "/home/$u" \
-		--init --cap-drop ALL --security-opt no-new-privileges --pids-limit "$PIDS" \
-		--memory "$MEM" --memory-swap "$MEM" --shm-size "$SHM" --cpus "$CPUS" \
-		--ipc private --network bridge --restart no \
-		--mount "type=bind,source=$d/home/$u,target=/home/$u" \
-		--mount "type=bind,source=$d/etc,target=/etc/wslab,readonly" \
-		--mount "type=bind,source=$d/etc/passwd,target=/etc/passwd,readonly" \
-		--mount "type=bind,source=$d/etc/group,target=/etc/group,readonly" \
-		-e "HOME=/home/$u" -e "USER=$u" -e "LOGNAME=$u" -e SHELL=/bin/bash \
-		-e "WSLAB_WORKSPACE=$name" -e WSLAB_JUPYTER_PORT=8888 -e WSLAB_SSH_PORT=2222 \
-		-e NVIDIA_VISIBLE_DEVICES=void -e CUDA_VISIBLE_DEVICES= \
-		-p "127.0.0.1:$jp:8888" -p "127.0.0.1:$sp:2222" "$IMAGE" >/dev/null || return 1
-	wait_ready "$jp" "$sp" "$tok"
-}
-bare_rm() { docker rm -f "wsbench-bare-$1" >/dev/null 2>&1 || true; }
-
-# wsd_once USER NAME: wsctl start until ready.
-wsd_once() { as "$1" "$WSCTL" start --name "$2" >/dev/null 2>&1; }
-wsd_stop() { as "$1" "$WSCTL" stop "$2" >/dev/null 2>&1 || true; }
+# Bare runs, wsd_once/wsd_stop and stats: bench/lib.sh.
+. "$SRC/bench/lib.sh"
 
 # ---------------------------------------------------------------- P1
 
@@ -336,12 +285,6 @@ for i in $(seq 1 "$PAIRS"); do
 	P1_ROWS+=("$i $w $b $r")
 	log "  pair $i: wsd $w s, bare $b s, ratio $r"
 done
-stats() { # numbers on stdin -> "median min max q1 q3"
-	sort -g | awk '{ a[NR] = $1 }
-	function q(p,  x, i, f) { x = 1 + p * (NR - 1); i = int(x); f = x - i
-		return i < NR ? a[i] + f * (a[i + 1] - a[i]) : a[i] }
-	END { printf "%.3f %.3f %.3f %.3f %.3f\n", q(0.5), a[1], a[NR], q(0.25), q(0.75) }'
-}
 read -r P1_MED P1_MIN P1_MAX P1_Q1 P1_Q3 < <(printf '%s\n' "${P1_ROWS[@]}" | cut -d' ' -f4 | stats)
 read -r P1_WMED _ < <(printf '%s\n' "${P1_ROWS[@]}" | cut -d' ' -f2 | stats)
 read -r P1_BMED _ < <(printf '%s\n' "${P1_ROWS[@]}" | cut -d' ' -f3 | stats)
@@ -716,6 +659,11 @@ MODE=full
 	echo "P1 pairs (wsd s, bare s, ratio):"
 	printf '  %s\n' "${P1_ROWS[@]}"
 	echo "population: $POP_READY of $POP started in $POP_S s ($POP_FAIL failed)"
+	if [ "$STORM" -gt 0 ] && [ -f "$OUTDIR/storm.txt" ]; then
+		echo
+		echo "S: a class starts at once (bench/storm.sh)"
+		cat "$OUTDIR/storm.txt"
+	fi
 } | tee "$T/table.txt"
 
 jq -n \

@@ -42,6 +42,20 @@ admin_ls(int argc, char **argv)
 		       json_string_value(json_object_get(ws, "state")), gpus, mem,
 		       (long long)json_integer_value(json_object_get(ws, "ssh_port")), age, left);
 	}
+	ws = json_object_get(reply, "boot");
+	if (json_is_object(ws)) {
+		if (json_is_true(json_object_get(ws, "paced")))
+			printf(
+			    "booting %lld (limit now %lld, between %lld and %lld), pending %lld\n",
+			    (long long)json_integer_value(json_object_get(ws, "booting")),
+			    (long long)json_integer_value(json_object_get(ws, "limit")),
+			    (long long)json_integer_value(json_object_get(ws, "min")),
+			    (long long)json_integer_value(json_object_get(ws, "max")),
+			    (long long)json_integer_value(json_object_get(ws, "pending")));
+		else
+			printf("booting %lld (pacing off)\n",
+			       (long long)json_integer_value(json_object_get(ws, "booting")));
+	}
 	json_decref(reply);
 	return EXIT_OK;
 }

@@ -15,6 +15,9 @@ struct progress {
 	int tty;
 	int json;
 	int step;
+	int ok_printed; /* the current step's " ok" is out already (a wait for a boot slot followed)
+	                 */
+	double pending_t0; /* when the wait for a boot slot began; 0: none */
 	double t0;
 	json_t *ws;
 	json_t *error;
@@ -39,12 +42,47 @@ now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/*
+ * A paced start waits for a boot slot: "[0/4] waiting to boot: 12 ahead
+ * of you, about 6 s", rewritten in place as the queue moves.
+ */
+static void
+pending_line(struct progress *p, json_t *v)
+{
+	json_int_t ahead = json_integer_value(json_object_get(v, "ahead"));
+	json_t *eta = json_object_get(v, "eta_s");
+
+	if (!p->tty)
+		return;
+	if (p->pending_t0 == 0) {
+		if (p->step >= 0)
+			fprintf(stderr, " ok\n");
+		p->ok_printed = 1;
+		p->pending_t0 = now();
+	}
+	fprintf(stderr, "\r[0/4] waiting to boot: %lld ahead of you", (long long)ahead);
+	if (json_is_number(eta))
+		fprintf(stderr, ", about %.0f s", json_number_value(eta) + 0.5);
+	fprintf(stderr, "\033[K");
+}
+
+static void
+pending_end(struct progress *p)
+{
+	if (!p->tty || p->pending_t0 == 0)
+		return;
+	fprintf(stderr, "\r[0/4] waiting to boot ........ ok (%.1f s)\033[K\n",
+	        now() - p->pending_t0);
+	p->pending_t0 = 0;
+}
+
 static void
 step_to(struct progress *p, int step)
 {
 	for (; p->tty && p->step < step; p->step++) {
-		if (p->step >= 0)
+		if (p->step >= 0 && !p->ok_printed)
 			fprintf(stderr, " ok\n");
+		p->ok_printed = 0;
 		if (p->step + 1 < step || p->step + 1 < 4)
 			fprintf(stderr, "[%d/4] %s", p->step + 2, phases[p->step + 1].label);
 	}
@@ -61,6 +99,12 @@ on_line(const char *line, size_t len, void *arg)
 	if ((v = json_object_get(o, "progress")) != NULL) {
 		const char *phase = json_string_value(json_object_get(v, "phase"));
 
+		if (phase && strcmp(phase, "pending") == 0) {
+			pending_line(p, v);
+			json_decref(o);
+			return 0;
+		}
+		pending_end(p);
 		for (int i = 0; phase && i < 4; i++)
 			if (strcmp(phase, phases[i].phase) == 0 && p->tty)
 				step_to(p, i);

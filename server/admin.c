@@ -110,7 +110,7 @@ void
 admin_list_workspaces(struct request *req, route_arg *args)
 {
 	(void)args;
-	wsjson_reply_list(req, NULL);
+	wsjson_reply_list(req, NULL, 1);
 }
 
 struct workspace *

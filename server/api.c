@@ -59,9 +59,20 @@ wait_cb(struct ws_waiter *w, struct workspace *ws, enum ws_event ev)
 	const struct api_error *e = ws_error(ws);
 
 	if (ev == WS_EV_PROGRESS) {
-		if (wt->stream)
-			http_stream_line(wt->req, json_pack("{s:{s:s}}", "progress", "phase",
-			                                    ws_state_name(ws->state)));
+		json_t *p;
+
+		if (!wt->stream)
+			return;
+		p = json_pack("{s:s}", "phase", ws_state_name(ws->state));
+		if (ws->state == WS_PENDING) {
+			int ahead;
+			double eta;
+
+			boot_position(&ws->boot, &ahead, &eta);
+			json_object_set_new(p, "ahead", json_integer(ahead));
+			json_object_set_new(p, "eta_s", eta >= 0 ? json_real(eta) : json_null());
+		}
+		http_stream_line(wt->req, json_pack("{s:o}", "progress", p));
 		return;
 	}
 	if (wt->stream) {
@@ -137,7 +148,7 @@ static void
 list_workspaces(struct request *req, route_arg *args)
 {
 	(void)args;
-	wsjson_reply_list(req, owned_by);
+	wsjson_reply_list(req, owned_by, 0);
 }
 
 static void

@@ -26,6 +26,8 @@
 	X(STR, network, "wslab", 0, 0)                                                             \
 	X(DUR, request_timeout, 10, 1, 600)                                                        \
 	X(INT, max_connections, 512, 1, 100000)                                                    \
+	X(INT, min_booting, 2, 1, 10000)                                                           \
+	X(INT, max_booting, 0, -1, 10000)                                                          \
 	X(STR, default_template, "offline", 0, 0)                                                  \
 	X(STR, nvml_library, "libnvidia-ml.so.1", 0, 0)                                            \
 	X(STR, static_gpus, "", 0, 0)                                                              \

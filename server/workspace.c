@@ -17,6 +17,7 @@
 #include "workspace.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,9 @@ static uv_timer_t expiry;
 static void ws_recorded(void *arg, int ok, const char *why, json_t *rows);
 static void ws_prepare_work(uv_work_t *w);
 static void ws_prepared(uv_work_t *w, int status);
+static void ws_boot(struct workspace *ws);
+static void ws_boot_go(struct boot_ticket *t);
+static void ws_boot_moved(void);
 static void ws_create(struct workspace *ws);
 static void ws_created(void *arg, const struct engine_result *r);
 static void ws_started(void *arg, const struct engine_result *r);
@@ -105,8 +109,9 @@ ws_shutting_down(void)
 const char *
 ws_state_name(enum ws_state s)
 {
-	static const char *const names[] = {"preparing", "creating", "starting", "waiting",
-	                                    "ready",     "stopping", "stopped",  "failed"};
+	static const char *const names[] = {"preparing", "pending", "creating",
+	                                    "starting",  "waiting", "ready",
+	                                    "stopping",  "stopped", "failed"};
 
 	return names[s];
 }
@@ -142,6 +147,8 @@ ws_init(uv_loop_t *loop, const struct config *cfg)
 	uv_timer_start(&expiry, ws_expiry_tick, 1000, 1000);
 	uv_unref((uv_handle_t *)&expiry); /* never what keeps the loop alive */
 	memtrim_init(loop);
+	boot_init(loop, (int)cfg->ntemplates, ctx.host_cpus, cfg->min_booting, cfg->max_booting,
+	          ws_boot_moved);
 }
 
 struct ws_list *
@@ -616,7 +623,7 @@ ws_prepared(uv_work_t *w, int status)
 			ws->mounts[i].source = xstrdup(p->out.mount_real[i]);
 		}
 		if (!ws_stopped_meanwhile(ws))
-			ws_create(ws);
+			ws_boot(ws);
 	} else {
 		ws_fail(ws, p->out.status,
 		        p->out.status == 500   ? "internal"
@@ -626,6 +633,41 @@ ws_prepared(uv_work_t *w, int status)
 	}
 	free(p);
 	ws_unref(ws);
+}
+
+/*
+ * Its boot (create, start, readiness) takes a slot of the pacing: at once
+ * when one is free, else in order of arrival ("pending").
+ */
+static void
+ws_boot(struct workspace *ws)
+{
+	ws->boot.go = ws_boot_go;
+	ws->boot.tmpl = (int)(ws->tmpl - ctx.cfg->templates);
+	boot_request(&ws->boot);
+	if (ws->boot.state == 1)
+		ws_set_state(ws, WS_PENDING);
+}
+
+#define WS_OF_TICKET(t) ((struct workspace *)((char *)(t)-offsetof(struct workspace, boot)))
+
+static void
+ws_boot_go(struct boot_ticket *t)
+{
+	ws_create(WS_OF_TICKET(t));
+}
+
+/* The queue moved: every pending start hears where it stands now. */
+static void
+ws_boot_moved(void)
+{
+	struct workspace *ws, *next;
+
+	for (ws = TAILQ_FIRST(&registry); ws; ws = next) {
+		next = TAILQ_NEXT(ws, link);
+		if (ws->state == WS_PENDING)
+			ws_notify(ws, WS_EV_PROGRESS);
+	}
 }
 
 /* Ask the engine for this workspace's container, as spec.c describes it. */
@@ -1002,6 +1044,7 @@ ws_became_ready(struct workspace *ws)
 	struct timespec now;
 
 	uv_timer_stop(&ws->timer);
+	boot_done(&ws->boot, 1);
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (!ws->adopted || ws->ready_at == 0)
 		ws->ready_at = now.tv_sec;
@@ -1025,8 +1068,8 @@ void
 ws_stop(struct workspace *ws)
 {
 	ws->stop_requested = 1;
-	/* A step in flight sees stop_requested when it returns. */
-	if (ws->state == WS_READY || ws->state == WS_WAITING)
+	/* A step in flight sees stop_requested when it returns; a pending one has none. */
+	if (ws->state == WS_READY || ws->state == WS_WAITING || ws->state == WS_PENDING)
 		ws_teardown(ws);
 }
 
@@ -1070,6 +1113,7 @@ ws_teardown(struct workspace *ws)
 	if (ws->state == WS_STOPPING || ws->state >= WS_STOPPED)
 		return;
 	uv_timer_stop(&ws->timer);
+	boot_done(&ws->boot, 0);
 	ws_set_state(ws, WS_STOPPING);
 	if (shutting_down) { /* it keeps running: a restarted wsd adopts it */
 		ws_unregister(ws);
@@ -1328,6 +1372,7 @@ ws_shutdown(void)
 		ws_notify(ws, WS_EV_STOPPED);
 	}
 	ports_shutdown();
+	boot_shutdown();
 	uv_timer_stop(&expiry);
 	memtrim_stop();
 	usage_shutdown();

@@ -2,8 +2,11 @@
  * Workspaces and their lifecycle. One state machine, driven by engine
  * replies, probe results and timers:
  *
- *   preparing -> creating -> starting -> waiting -> ready -> stopping -> stopped
- *        \__________\___________\__________\______________> failed
+ *   preparing -> [pending] -> creating -> starting -> waiting -> ready -> stopping -> stopped
+ *        \____________\____________\__________\__________\______________> failed
+ *
+ * A start waits in "pending" for a boot slot (boot.c) only when a class
+ * starts at once; one start alone never waits.
  *
  * Every state change goes through one function (ws_set_state), which
  * logs it at debug level. Every path into "failed" removes what the
@@ -22,6 +25,7 @@
 
 #include <uv.h>
 
+#include "boot.h"
 #include "config.h"
 #include "quotas.h"
 #include "types.h"
@@ -29,6 +33,7 @@
 
 enum ws_state {
 	WS_PREPARING,
+	WS_PENDING, /* holds its quota, GPUs and ports; waits for a boot slot */
 	WS_CREATING,
 	WS_STARTING,
 	WS_WAITING,
@@ -84,6 +89,7 @@ struct workspace {
 	int create_sent;         /* an engine object may exist even without a reference */
 	int port_retries;        /* starts retried on other ports (a port was taken meanwhile) */
 	struct api_error *error; /* set once it failed */
+	struct boot_ticket boot; /* its place in the boot pacing */
 	/* readiness */
 	uv_timer_t timer;
 	uint64_t deadline;

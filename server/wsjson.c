@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot.h"
 #include "gpu.h"
 #include "http.h"
 #include "jtext.h"
@@ -108,7 +109,7 @@ wsjson_text(struct jtext *b, const struct workspace *ws, uid_t viewer_uid)
 }
 
 void
-wsjson_reply_list(struct request *req, int (*keep)(const struct workspace *, uid_t))
+wsjson_reply_list(struct request *req, int (*keep)(const struct workspace *, uid_t), int with_boot)
 {
 	struct workspace *ws;
 	struct jtext b = {0};
@@ -123,7 +124,28 @@ wsjson_reply_list(struct request *req, int (*keep)(const struct workspace *, uid
 		wsjson_text(&b, ws, req->uid);
 		jt_lit(&b, "}");
 	}
-	jt_lit(&b, "]}\n");
+	jt_lit(&b, "]");
+	if (with_boot) {
+		struct boot_stats st;
+
+		boot_stats(&st);
+		jt_key(&b, "boot", 0);
+		jt_lit(&b, "{");
+		jt_key(&b, "booting", 1);
+		jt_int(&b, st.booting);
+		jt_key(&b, "pending", 0);
+		jt_int(&b, st.pending);
+		jt_key(&b, "limit", 0);
+		jt_int(&b, st.limit);
+		jt_key(&b, "min", 0);
+		jt_int(&b, st.min);
+		jt_key(&b, "max", 0);
+		jt_int(&b, st.max);
+		jt_key(&b, "paced", 0);
+		jt_lit(&b, st.off ? "false" : "true");
+		jt_lit(&b, "}");
+	}
+	jt_lit(&b, "}\n");
 	http_reply_owned(req, 200, b.p, b.len); /* zeroed there: it may hold tokens */
 }
 

@@ -17,7 +17,11 @@ struct workspace;
 void wsjson_text(struct jtext *b, const struct workspace *ws, uid_t viewer_uid);
 /* The same as a JSON object. */
 json_t *wsjson(const struct workspace *ws, uid_t viewer_uid);
-/* Reply {"workspaces": [...]} with every workspace keep(ws, uid) says yes to (NULL: all). */
-void wsjson_reply_list(struct request *req, int (*keep)(const struct workspace *, uid_t));
+/*
+ * Reply {"workspaces": [...]} with every workspace keep(ws, uid) says yes
+ * to (NULL: all); with_boot adds "boot": the pacing's counts (for admins).
+ */
+void wsjson_reply_list(struct request *req, int (*keep)(const struct workspace *, uid_t),
+                       int with_boot);
 
 #endif
