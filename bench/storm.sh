@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench/storm.sh: a class starts at once. N users start a workspace at
 # the same moment through wsd (boots paced, the default), through wsd with
-# pacing off (max_booting = -1), and as N bare `docker run`s of the same
+# pacing off (max_booting = unlimited), and as N bare `docker run`s of the same
 # container at once followed by the same readiness check. For each: the
 # per-user time from the common start to ready (p50, p95), the wall time
 # (the last one ready) and failures.
@@ -117,13 +117,14 @@ CONF
 	"$WSD" --config "$T/wsd.conf" >>"$T/wsd.log" 2>&1 &
 	WSD_PID=$!
 	for _ in $(seq 1 600); do [ -S "$SOCK" ] && return 0; sleep 0.01; done
+	tail -n 20 "$T/wsd.log" >&2
 	echo "wsd did not start" >&2
 	exit 1
 }
 
 # storm TAG: every user at once; per-user seconds (or "fail") into $T/times/TAG.
 storm() {
-	local tag=$1 t0 i
+	local tag=$1 t0 i pids=()
 	: >"$T/times/$tag"
 	[ "$tag" != bare ] || for i in $(seq 0 $((N - 1))); do bare_prepare "$i" "$(user_name "$i")"; done
 	t0=$(now)
@@ -133,14 +134,15 @@ storm() {
 				wsd_once "$(user_name "$i")" storm; fi && echo "$(sub "$(now)" "$t0")" >>"$T/times/$tag" ||
 				echo fail >>"$T/times/$tag"
 		) &
+		pids+=($!)
 	done
-	wait
-	if [ "$tag" = bare ]; then
-		for i in $(seq 0 $((N - 1))); do bare_rm "$i" & done
-	else
-		for i in $(seq 0 $((N - 1))); do wsd_stop "$(user_name "$i")" storm & done
-	fi
-	wait
+	wait "${pids[@]}" # not a bare wait: wsd is a child too
+	pids=()
+	for i in $(seq 0 $((N - 1))); do
+		if [ "$tag" = bare ]; then bare_rm "$i" & else wsd_stop "$(user_name "$i")" storm & fi
+		pids+=($!)
+	done
+	wait "${pids[@]}"
 }
 pct() { # TAG -> "p50 p95 wall failures"
 	local f=$T/times/$1
@@ -158,7 +160,7 @@ storm paced
 LIMIT=$(curl -sf --unix-socket "$SOCK" http://wsd/v1/admin/workspaces | jq -r '.boot.limit')
 stop_wsd
 log "storm: $N users at once, wsd with pacing off"
-start_wsd "max_booting = -1"
+start_wsd "max_booting = unlimited"
 storm unpaced
 stop_wsd
 

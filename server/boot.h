@@ -40,12 +40,12 @@ struct boot_stats {
 	int booting, pending;
 	int limit; /* the sum of the templates' limits now */
 	int min, max;
-	int off; /* pacing switched off (max_booting = -1) */
+	int off; /* pacing switched off (max_booting = unlimited) */
 };
 
 /*
  * min/max from wsd.conf; max 0: automatic (4 per CPU, at least 4); max
- * -1: no pacing at all. moved runs after pending tickets were admitted
+ * unlimited (-1): no pacing at all. moved runs after pending tickets were admitted
  * (the others' positions changed).
  */
 void boot_init(uv_loop_t *loop, int ntemplates, int host_cpus, int64_t min, int64_t max,
