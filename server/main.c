@@ -25,6 +25,7 @@
 #include "audit.h"
 #include "config.h"
 #include "engine.h"
+#include "expiry.h"
 #include "fetch.h"
 #include "gpu.h"
 #include "http.h"
@@ -332,6 +333,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	ws_init(loop, &cfg);
+	expiry_init(loop);
 	audit_init(loop);
 	if (gpu_init(loop, &cfg) == -1)
 		return 1;
@@ -365,6 +367,7 @@ main(int argc, char **argv)
 		n++;
 	stopping = 1;
 	http_shutdown();
+	expiry_stop();
 	ws_shutdown();
 	audit_shutdown();
 	reconcile_shutdown();

@@ -1,6 +1,7 @@
 /*
  * The workspace lifecycle: the registry, references, waiters, the state
- * machine from a start to ready, teardown and expiry. All transitions
+ * machine from a start to ready, and teardown (expiry.c decides when a
+ * running one has reached its limits). All transitions
  * happen in this file, on the loop, through ws_set_state. Blocking work
  * (user lookup, files, key generation) runs on pool threads through
  * uv_queue_work; the engine is asked through engine.h; Jupyter probes go
@@ -44,14 +45,11 @@
 #define PROBE_INTERVAL_MS 50
 #define ALIVE_CHECK_EVERY 20 /* probe rounds between container checks */
 #define REMOVE_RETRY_MS 2000
-#define GPU_HOURS_CHECK_S 10  /* seconds between checks of the weekly GPU-hours */
-#define GPU_HOURS_WARN_S 1800 /* GPU-seconds left at the warning (or a tenth, if less) */
-#define PORT_RETRIES 3        /* new ports for a start whose ports were taken meanwhile */
+#define PORT_RETRIES 3 /* new ports for a start whose ports were taken meanwhile */
 
 static struct ws_ctx ctx;
 static struct ws_list registry = TAILQ_HEAD_INITIALIZER(registry);
 static int shutting_down;
-static uv_timer_t expiry;
 
 /* A start, in the order it happens. */
 static void ws_recorded(void *arg, int ok, const char *why, json_t *rows);
@@ -84,7 +82,6 @@ static void ws_remove_object(struct workspace *ws);
 static void ws_removed(void *arg, const struct engine_result *r);
 static void ws_remove_dir(struct workspace *ws);
 static void ws_dir_removed(uv_work_t *w, int status);
-static void ws_expiry_tick(uv_timer_t *t);
 
 /* ---- context, registry, references, waiters, state ---- */
 
@@ -143,9 +140,6 @@ ws_init(uv_loop_t *loop, const struct config *cfg)
 	ctx.host_cpus = n > 0 ? (int)n : 1;
 	quotas_init(cfg);
 	ports_init((int)cfg->port_min, (int)cfg->port_max, cfg->publish_address);
-	uv_timer_init(loop, &expiry);
-	uv_timer_start(&expiry, ws_expiry_tick, 1000, 1000);
-	uv_unref((uv_handle_t *)&expiry); /* never what keeps the loop alive */
 	memtrim_init(loop);
 	boot_init(loop, (int)cfg->ntemplates, ctx.host_cpus, cfg->min_booting, cfg->max_booting,
 	          ws_boot_moved);
@@ -1251,81 +1245,6 @@ ws_dir_removed(uv_work_t *w, int status)
 	ws_unref(ws);
 }
 
-/* ---- lifetime and the weekly GPU-hours ---- */
-
-/*
- * GPU-seconds its owner used in the rolling week, closed and running
- * (the same sum as the quota check at a start).
- */
-static double
-ws_owner_gpu_seconds(const struct workspace *ws)
-{
-	struct ws_who who = {.uid = ws->uid, .user = ws->owner};
-	struct quota_use use;
-
-	ws_quota_use(&who, &use);
-	return use.gpu_seconds;
-}
-
-/*
- * A workspace holding GPUs stops when its owner's GPU-hours of the week
- * reach the limit that was in force at its start: warned (log and audit)
- * when half an hour of GPU time is left (a tenth of the limit for small
- * limits, and never later than three checks before the end), stopped at
- * the limit. Checked every GPU_HOURS_CHECK_S.
- */
-static void
-ws_gpu_hours_check(struct workspace *ws)
-{
-	double used, limit, lead;
-
-	if (ws->gpu_hours < 0 || ws->ngpus == 0 || ws->state != WS_READY || ws->stop_requested)
-		return;
-	used = ws_owner_gpu_seconds(ws) / 3600.0;
-	limit = ws->gpu_hours;
-	if (used >= limit) {
-		log_info("workspace %s (%s/%s): %.2f of %.2f GPU-hours this week used; stopping",
-		         ws->id, ws->owner, ws->name, used, limit);
-		ws_stop_by(ws, "wsd", 0, "gpu_hours");
-		return;
-	}
-	lead = limit * 3600 / 10 < GPU_HOURS_WARN_S ? limit * 3600 / 10 : GPU_HOURS_WARN_S;
-	if (lead < 3 * GPU_HOURS_CHECK_S * ws->ngpus)
-		lead = 3 * GPU_HOURS_CHECK_S * ws->ngpus;
-	if ((limit - used) * 3600 <= lead && !ws->gpu_hours_warned) {
-		char target[80], detail[96];
-
-		ws->gpu_hours_warned = 1;
-		snprintf(target, sizeof(target), "%s/%s", ws->owner, ws->name);
-		snprintf(detail, sizeof(detail), "%.2f of %.2f GPU-hours this week used", used,
-		         limit);
-		log_warn("workspace %s (%s): %s; it stops at the limit", ws->id, target, detail);
-		store_audit("wsd", 0, "gpu_hours_warning", target, "ok", detail);
-	}
-}
-
-static void
-ws_expiry_tick(uv_timer_t *t)
-{
-	static unsigned ticks;
-	int64_t now = (int64_t)store_now();
-	struct workspace *ws, *next;
-	int check_hours = ++ticks % GPU_HOURS_CHECK_S == 0;
-
-	(void)t;
-	for (ws = TAILQ_FIRST(&registry); ws; ws = next) {
-		next = TAILQ_NEXT(ws, link);
-		if (check_hours)
-			ws_gpu_hours_check(ws);
-		if (ws->expires_at == 0 || now < ws->expires_at || ws->stop_requested ||
-		    ws->state >= WS_STOPPING)
-			continue;
-		log_info("workspace %s (%s/%s) reached the end of its lifetime", ws->id, ws->owner,
-		         ws->name);
-		ws_stop_by(ws, "wsd", 0, "expire");
-	}
-}
-
 /* ---- adoption (reconcile.c) ---- */
 
 struct workspace *
@@ -1373,7 +1292,6 @@ ws_shutdown(void)
 	}
 	ports_shutdown();
 	boot_shutdown();
-	uv_timer_stop(&expiry);
 	memtrim_stop();
 	usage_shutdown();
 	quotas_shutdown();
