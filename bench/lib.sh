@@ -1,8 +1,35 @@
-# Shared by bench/run.sh and bench/storm.sh: bare runs of the workspace
-# container, wsd starts through wsctl, and statistics. The sourcing script
-# sets T, IMAGE, MEM, SHM, CPUS, PIDS, BARE_LABEL, BARE_PORT_BASE, READY,
-# WSCTL and defines as().
+# Shared by bench/run.sh and bench/storm.sh: logging and time, running as
+# a user, removing the bench's containers, bare runs of the workspace
+# container, wsd starts through wsctl, and statistics. Only functions: the
+# sourcing script sets T, SOCK, INSTANCE, IMAGE, MEM, SHM, CPUS, PIDS,
+# BARE_LABEL, BARE_PORT_BASE, READY and WSCTL before it calls them.
 # shellcheck shell=bash
+
+log() { printf '# %s\n' "$*" >&2; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+now() { echo "$EPOCHREALTIME"; }
+# sub A B: A - B in seconds, 3 decimals.
+sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
+
+remove_ours() {
+	local ids
+	ids=$( {
+		docker ps -aq --filter "label=wslab.instance=$INSTANCE"
+		docker ps -aq --filter "label=$BARE_LABEL"
+	} | sort -u)
+	if [ -n "$ids" ]; then
+		# shellcheck disable=SC2086
+		printf '%s\n' $ids | xargs -r -n 16 -P 4 docker rm -f >/dev/null 2>&1 || true
+	fi
+}
+
+# as USER COMMAND...: run as that user against the bench's wsd.
+as() {
+	local u=$1
+	shift
+	runuser -u "$u" -- env WSCTL_SOCKET="$SOCK" HOME="$(getent passwd "$u" | cut -d: -f6)" \
+		XDG_CACHE_HOME= "$@"
+}
 
 # ---------------------------------------------------------------- bare runs
 

@@ -78,6 +78,9 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
+# Helpers (log, now, sub, as, remove_ours, bare runs, stats): bench/lib.sh.
+. "$SRC/bench/lib.sh"
+
 WSD=$BUILD/server/wsd
 WSCTL=$BUILD/client/wsctl
 LOADGEN=$BUILD/loadgen
@@ -86,23 +89,7 @@ T=
 WSD_PID=
 BG_PIDS=()
 
-log() { printf '# %s\n' "$*" >&2; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
-now() { echo "$EPOCHREALTIME"; }
-# sub A B: A - B in seconds, 3 decimals.
-sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 
-remove_ours() {
-	local ids
-	ids=$( {
-		docker ps -aq --filter "label=wslab.instance=$INSTANCE"
-		docker ps -aq --filter "label=$BARE_LABEL"
-	} | sort -u)
-	if [ -n "$ids" ]; then
-		# shellcheck disable=SC2086
-		printf '%s\n' $ids | xargs -r -n 16 -P 4 docker rm -f >/dev/null 2>&1 || true
-	fi
-}
 
 cleanup() {
 	local p
@@ -177,13 +164,6 @@ U0=$(user_name 0)       # owns the population
 US=$(user_name $((CONC + 1))) # owns one workspace: a student's view of a full registry
 chmod 777 "$T/lat" # the load generators run as U0 and US and write their latencies here
 
-# as USER COMMAND...: run as that user against the bench's wsd.
-as() {
-	local u=$1
-	shift
-	runuser -u "$u" -- env WSCTL_SOCKET="$SOCK" HOME="$(getent passwd "$u" | cut -d: -f6)" \
-		XDG_CACHE_HOME= "$@"
-}
 
 cat >"$T/wsd.conf" <<CONF
 socket = $SOCK
@@ -257,9 +237,6 @@ RSS_IDLE=$(rss_kb)
 ANON_IDLE=$(anon_kb)
 PRIV_IDLE=$(priv_kb)
 log "wsd up (pid $WSD_PID), idle VmRSS $RSS_IDLE kB"
-
-# Bare runs, wsd_once/wsd_stop and stats: bench/lib.sh.
-. "$SRC/bench/lib.sh"
 
 # ---------------------------------------------------------------- P1
 

@@ -32,29 +32,18 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
+. "$SRC/bench/lib.sh"
 WSD=$BUILD/server/wsd
 WSCTL=$BUILD/client/wsctl
 READY=$BUILD/ready
 T=
 WSD_PID=
-log() { printf '# %s\n' "$*" >&2; }
-now() { echo "$EPOCHREALTIME"; }
-sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
 cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD" -j "$(nproc)" --target wsd wsctl >/dev/null
 cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror "$SRC/bench/ready.c" -o "$READY"
 
-remove_ours() {
-	local ids
-	ids=$( {
-		docker ps -aq --filter "label=wslab.instance=$INSTANCE"
-		docker ps -aq --filter "label=$BARE_LABEL"
-	} | sort -u)
-	# shellcheck disable=SC2086
-	[ -z "$ids" ] || printf '%s\n' $ids | xargs -r -n 16 -P 4 docker rm -f >/dev/null 2>&1 || true
-}
 stop_wsd() {
 	if [ -n "$WSD_PID" ]; then
 		kill "$WSD_PID" 2>/dev/null || true
@@ -84,13 +73,6 @@ for i in $(seq 0 $((N - 1))); do
 		runuser -u "$u" -- ssh-keygen -q -t ed25519 -N '' -f "$home/.ssh/id_ed25519"
 	fi
 done
-as() {
-	local u=$1
-	shift
-	runuser -u "$u" -- env WSCTL_SOCKET="$SOCK" HOME="$(getent passwd "$u" | cut -d: -f6)" \
-		XDG_CACHE_HOME= "$@"
-}
-. "$SRC/bench/lib.sh"
 
 start_wsd() { # EXTRA CONFIG LINES
 	cat >"$T/wsd.conf" <<CONF
