@@ -34,6 +34,7 @@ extern const struct cmd cmd_gpus_entry;
 extern const struct cmd cmd_quota_entry;
 extern const struct cmd cmd_admin_entry;
 extern const struct cmd cmd_ssh_entry;
+extern const struct cmd cmd_templates_entry;
 
 extern const char *wsctl_socket;
 

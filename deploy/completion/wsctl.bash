@@ -1,0 +1,69 @@
+# bash completion for wsctl: commands, their options, template names and
+# your workspace names (asked of wsd with a 2 s limit, so a slow or absent
+# wsd never hangs the shell). Installed as
+# share/bash-completion/completions/wsctl; zsh loads it through
+# bashcompinit (see _wsctl).
+
+_wsctl_names() { # your workspaces' names, from `wsctl ls`
+	timeout 2 wsctl ls 2>/dev/null | awk 'NR > 1 && $1 != "" { print $1 }'
+}
+
+_wsctl_templates() {
+	timeout 2 wsctl templates 2>/dev/null | awk 'NR > 1 && $1 != "(default/largest" { print $1 }'
+}
+
+_wsctl() {
+	local cur prev cmd i
+	COMPREPLY=()
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=${COMP_WORDS[COMP_CWORD - 1]}
+	cmd=
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		case ${COMP_WORDS[i]} in
+		--socket) i=$((i + 1)) ;;
+		-*) ;;
+		*) cmd=${COMP_WORDS[i]}; break ;;
+		esac
+	done
+	if [ -z "$cmd" ]; then
+		if [ "$prev" = --socket ]; then
+			mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+			return
+		fi
+		mapfile -t COMPREPLY < <(compgen -W "start ls show stop gpus quota admin ssh templates help --socket --version --help" -- "$cur")
+		return
+	fi
+	case $cmd in
+	start)
+		case $prev in
+		--template) mapfile -t COMPREPLY < <(compgen -W "$(_wsctl_templates)" -- "$cur") ;;
+		--mount) mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
+		--name | --memory | --shm | --cpus | --gpus | --gpu-ids) ;;
+		*) mapfile -t COMPREPLY < <(compgen -W "--name --template --memory --shm --cpus --gpus --gpu-ids --mount --json" -- "$cur") ;;
+		esac
+		;;
+	show | stop | ssh)
+		if [[ $cur == -* ]]; then
+			mapfile -t COMPREPLY < <(compgen -W "--json" -- "$cur")
+		else
+			mapfile -t COMPREPLY < <(compgen -W "$(_wsctl_names)" -- "$cur")
+		fi
+		;;
+	ls | gpus | quota | templates)
+		mapfile -t COMPREPLY < <(compgen -W "--json" -- "$cur")
+		;;
+	admin)
+		if [ "$prev" = admin ]; then
+			mapfile -t COMPREPLY < <(compgen -W "ls stop quota usage audit" -- "$cur")
+		elif [ "$prev" = quota ]; then
+			mapfile -t COMPREPLY < <(compgen -W "set show rm" -- "$cur")
+		else
+			mapfile -t COMPREPLY < <(compgen -W "--user --group --gpus --workspaces --memory --shm --cpus --lifetime --gpu-hours --since --json" -- "$cur")
+		fi
+		;;
+	help)
+		mapfile -t COMPREPLY < <(compgen -W "start ls show stop gpus quota admin ssh templates" -- "$cur")
+		;;
+	esac
+}
+complete -F _wsctl wsctl
