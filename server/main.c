@@ -31,6 +31,7 @@
 #include "http.h"
 #include "log.h"
 #include "memtrim.h"
+#include "notify.h"
 #include "quotas.h"
 #include "reconcile.h"
 #include "store.h"
@@ -43,6 +44,7 @@ static uv_loop_t *loop;
 static struct config cfg;
 static uv_signal_t sigterm, sigint;
 static uv_timer_t retry;
+static uv_timer_t status_timer;
 static uint64_t retry_ms = 500;
 static int listening;
 static int stopping;
@@ -84,6 +86,37 @@ start_listening(void)
 	return 0;
 }
 
+/* For systemd (STATUS=): the workspaces and the engine's state, in one line. */
+static void
+status_text(char *buf, size_t len)
+{
+	struct workspace *ws;
+	int n = 0, ready = 0;
+
+	TAILQ_FOREACH(ws, ws_registry(), link) {
+		n++;
+		ready += ws->state == WS_READY;
+	}
+	snprintf(buf, len, "%d workspaces (%d ready); engine %s", n, ready,
+	         api_engine_ready ? "ready" : "unreachable, retrying");
+}
+
+static void
+status_update(void)
+{
+	char s[200];
+
+	status_text(s, sizeof(s));
+	notify_status(s);
+}
+
+static void
+status_tick(uv_timer_t *t)
+{
+	(void)t;
+	status_update();
+}
+
 static void
 retry_fire(uv_timer_t *t)
 {
@@ -99,6 +132,7 @@ retry_later(const char *why)
 	uv_timer_start(&retry, retry_fire, retry_ms, 0);
 	if (retry_ms < 10000)
 		retry_ms *= 2;
+	status_update();
 }
 
 static void
@@ -125,8 +159,17 @@ reconciled(int adopted, int removed, const char *err)
 		         "%d containers removed",
 		         WSLAB_VERSION, cfg.socket, engine_api_version(), adopted, removed);
 	}
-	if (!listening && start_listening() == -1)
+	if (!listening && start_listening() == -1) {
 		uv_stop(loop);
+		return;
+	}
+	/* Ready for systemd once the socket accepts and the engine is reconciled. */
+	if (api_engine_ready) {
+		char s[200];
+
+		status_text(s, sizeof(s));
+		notify_ready(s);
+	}
 }
 
 /*
@@ -251,6 +294,7 @@ on_signal(uv_signal_t *s, int signum)
 {
 	(void)s;
 	log_info("signal %d: shutting down", signum);
+	notify_stopping();
 	stopping = 1;
 	uv_stop(loop);
 }
@@ -357,6 +401,10 @@ main(int argc, char **argv)
 	uv_signal_start(&sigterm, on_signal, SIGTERM);
 	uv_signal_start(&sigint, on_signal, SIGINT);
 	uv_timer_init(loop, &retry);
+	notify_init(loop);
+	uv_timer_init(loop, &status_timer);
+	uv_timer_start(&status_timer, status_tick, 5000, 5000);
+	uv_unref((uv_handle_t *)&status_timer);
 	/* A closed connection's buffers go back to the heap, then to the system. */
 	http_on_closed(memtrim_soon);
 	engine_connect();
@@ -381,6 +429,7 @@ main(int argc, char **argv)
 	uv_library_shutdown();
 	ssh_finalize();
 	engine_shutdown();
+	notify_shutdown();
 	log_info("wsd stopped: %d workspaces left running", n);
 	config_free(&cfg);
 	return 0;
