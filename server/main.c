@@ -54,12 +54,15 @@ static void engine_connect(void);
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: wsd [--config FILE] [--check-config] [--debug] [--version]\n"
-	           "\n"
-	           "  -c, --config FILE   configuration file (default " WSLAB_CONFIG_PATH ")\n"
-	           "  -n, --check-config  check the configuration, print it, and exit\n"
-	           "  -d, --debug         verbose logs\n"
-	           "  -V, --version       print the version\n");
+	fprintf(
+	    f, "usage: wsd [--config FILE] [--check-config] [--backup FILE] [--debug] [--version]\n"
+	       "\n"
+	       "  -c, --config FILE   configuration file (default " WSLAB_CONFIG_PATH ")\n"
+	       "  -n, --check-config  check the configuration, print it, and exit\n"
+	       "  -b, --backup FILE   copy wsd's state (wsd.db) into FILE, consistently, while\n"
+	       "                      wsd runs (or not), and exit\n"
+	       "  -d, --debug         verbose logs\n"
+	       "  -V, --version       print the version\n");
 }
 
 static int
@@ -310,16 +313,20 @@ close_walk(uv_handle_t *h, void *arg)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'}, {"check-config", no_argument, NULL, 'n'},
-	    {"debug", no_argument, NULL, 'd'},        {"version", no_argument, NULL, 'V'},
-	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+	                                     {"check-config", no_argument, NULL, 'n'},
+	                                     {"backup", required_argument, NULL, 'b'},
+	                                     {"debug", no_argument, NULL, 'd'},
+	                                     {"version", no_argument, NULL, 'V'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	const char *path = WSLAB_CONFIG_PATH;
 	int required = 0, check = 0, debug = 0, ch, n = 0;
+	const char *backup = NULL;
 	struct workspace *ws;
 	char err[512] = "";
 
-	while ((ch = getopt_long(argc, argv, "c:ndVh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:nb:dVh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -327,6 +334,9 @@ main(int argc, char **argv)
 			break;
 		case 'n':
 			check = 1;
+			break;
+		case 'b':
+			backup = optarg;
 			break;
 		case 'd':
 			debug = 1;
@@ -354,6 +364,19 @@ main(int argc, char **argv)
 	if (check) {
 		printf("%s: ok (%zu templates, engine %s, socket %s)\n", path, cfg.ntemplates,
 		       cfg.engine, cfg.socket);
+		config_free(&cfg);
+		return 0;
+	}
+	if (backup != NULL) {
+		char db[600];
+
+		snprintf(db, sizeof(db), "%s/wsd.db", cfg.state_dir);
+		if (store_backup(db, backup, err, sizeof(err)) == -1) {
+			fprintf(stderr, "wsd: backup of %s failed: %s\n", db, err);
+			config_free(&cfg);
+			return 1;
+		}
+		printf("%s: a consistent copy of %s\n", backup, db);
 		config_free(&cfg);
 		return 0;
 	}

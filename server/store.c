@@ -9,11 +9,14 @@
  */
 #include "store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -290,6 +293,48 @@ fail:
 	sqlite3_close(db);
 	db = NULL;
 	return -1;
+}
+
+int
+store_backup(const char *path, const char *out, char *err, size_t errlen)
+{
+	sqlite3 *src = NULL, *dst = NULL;
+	sqlite3_backup *b;
+	int fd, rc = -1;
+
+	/* The copy holds everything wsd keeps: root's only, and never over a file. */
+	fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		snprintf(err, errlen, "%s: %s", out, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	if (sqlite3_open_v2(path, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_open_v2(out, &dst, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(src && dst ? dst : src ? src : NULL));
+		goto out;
+	}
+	sqlite3_busy_timeout(src, 5000);
+	b = sqlite3_backup_init(dst, "main", src, "main");
+	if (b == NULL) {
+		snprintf(err, errlen, "backup: %s", sqlite3_errmsg(dst));
+		goto out;
+	}
+	/* All pages in one step: one read transaction, so one moment's state. */
+	rc = sqlite3_backup_step(b, -1);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "backup: %s", sqlite3_errstr(rc));
+		rc = -1;
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_close(src);
+	sqlite3_close(dst);
+	if (rc == -1)
+		unlink(out);
+	return rc;
 }
 
 int

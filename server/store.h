@@ -64,6 +64,14 @@ int store_run(const char *sql, json_t *params, store_cb *cb, void *arg);
 void store_audit(const char *actor, unsigned actor_uid, const char *action, const char *target,
                  const char *result, const char *detail);
 
+/*
+ * A consistent copy of the database at path into out (created, 0600; an
+ * existing out is refused), with SQLite's online backup API from a
+ * read-only connection of its own: a running wsd keeps writing (WAL), the
+ * copy is the state of one moment. Returns 0, or -1 with err.
+ */
+int store_backup(const char *path, const char *out, char *err, size_t errlen);
+
 /* Now, as Unix seconds with a fraction. */
 double store_now(void);
 
