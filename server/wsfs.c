@@ -4,12 +4,18 @@
  * real directory (not a symlink) owned by the user: a student cannot point
  * wsd at someone else's files by planting a link.
  *
- * User mounts are checked here too, on the real path: it must lie in a
+ * User mounts are checked here too, as the caller: the pool thread takes
+ * on the caller's file-system identity (cred.c: uid, primary and
+ * supplementary groups) for the whole check, so the kernel itself decides
+ * whether the caller may search every directory on the way to the source
+ * and read the source, ACLs included, and a path the caller cannot reach
+ * gets one answer whether it exists or not. The real path must lie in a
  * mount root, and every directory from the root down to it, and it, must
  * belong to the user (in a shared root, read-only, it need not). The walk
  * opens each component with O_PATH|O_NOFOLLOW, so a link that appears
- * after realpath() is refused, and nothing is ever opened for reading (a
- * FIFO cannot block us, a device is never touched).
+ * after realpath() is refused, and nothing is opened for reading but the
+ * checked object itself, once its type is known (a FIFO cannot block us,
+ * a device is never touched).
  *
  * What was checked is what gets mounted: the walk keeps the checked
  * object open, and wsd bind-mounts that very object (through its
@@ -34,6 +40,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cred.h"
 #include "path.h"
 #include "sshkey.h"
 #include "valid.h"
@@ -137,11 +144,13 @@ real_root(const char *list, const char *real, char *root, size_t len)
 }
 
 /*
- * Walk real down from root without following links. Every component below
- * root, and real itself, must not be a link (ELOOP) and, with owner set,
- * must belong to uid (EPERM); all but the last must be directories. The
- * last one's stat goes to st and, with keep set, its O_PATH descriptor to
- * *keep. 0, or -1 with errno.
+ * Walk real down from root without following links, as whoever this
+ * thread is (the caller, during the mount checks): every directory on the
+ * way must let it search (EACCES). Every component below root, and real
+ * itself, must not be a link (ELOOP) and, with owner set, must belong to
+ * uid (EPERM); all but the last must be directories. The last one's stat
+ * goes to st and, with keep set, its O_PATH descriptor to *keep. 0, or -1
+ * with errno.
  */
 static int
 walk(const char *root, const char *real, uid_t uid, int owner, struct stat *st, int *keep)
@@ -205,6 +214,28 @@ out:
 	return ret;
 }
 
+/*
+ * Whether this thread may read the object behind the O_PATH descriptor fd
+ * (a directory or a regular file, st its stat): it is opened again for
+ * reading through /proc/self/fd, which names that very object, and closed.
+ * O_NONBLOCK: a lease another process holds does not make us wait (the
+ * permission was granted when EWOULDBLOCK comes back). 0, or -1 with errno.
+ */
+static int
+readable(int fd, const struct stat *st)
+{
+	char path[32];
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	r = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC |
+	                   (S_ISDIR(st->st_mode) ? O_DIRECTORY : 0));
+	if (r == -1)
+		return errno == EWOULDBLOCK ? 0 : -1;
+	close(r);
+	return 0;
+}
+
 static const char *
 file_kind(mode_t m)
 {
@@ -218,11 +249,27 @@ file_kind(mode_t m)
 }
 
 /*
- * Check mount i on the host: its real path goes to out->mount_real[i] and
- * the checked object, held open, to out->mount_fd[i].
- * A source that does not exist is judged by its deepest existing
- * ancestor first, so that "does not exist" is never said of a path the
- * user may not look into.
+ * The one answer for a source the caller cannot reach: the same whether
+ * it exists or not, and naming nothing but what the caller sent.
+ */
+static void
+unreachable(struct wsfs_out *out, size_t i, const char *source)
+{
+	snprintf(out->err, sizeof(out->err),
+	         "mounts[%zu].source: %s: permission denied (you must be allowed to search "
+	         "every directory on the way to it and to read it)",
+	         i, source);
+	out->status = 403;
+}
+
+/*
+ * Check mount i on the host, with this thread as the caller: its real path
+ * goes to out->mount_real[i] and the checked object, held open, to
+ * out->mount_fd[i]. realpath() runs as the caller too, so a path below a
+ * directory the caller may not search is refused before anything says
+ * whether it exists. A source that does not exist is judged by its deepest
+ * existing ancestor first, so that "does not exist" is never said of a
+ * path in someone else's directory.
  */
 static int
 check_mount(const struct wsfs_in *in, size_t i, struct wsfs_out *out)
@@ -242,6 +289,10 @@ check_mount(const struct wsfs_in *in, size_t i, struct wsfs_out *out)
 	while ((real = realpath(probe, NULL)) == NULL) {
 		char *slash = strrchr(probe, '/');
 
+		if (errno == EACCES) {
+			unreachable(out, i, m->source);
+			return -1;
+		}
 		if ((errno != ENOENT && errno != ENOTDIR) || slash == NULL) {
 			snprintf(out->err, sizeof(out->err),
 			         "mounts[%zu].source: %s cannot be resolved: %s", i, m->source,
@@ -273,7 +324,9 @@ check_mount(const struct wsfs_in *in, size_t i, struct wsfs_out *out)
 		int e = errno;
 
 		out->status = e == EPERM ? 403 : e == ELOOP ? 409 : 400;
-		if (e == EPERM)
+		if (e == EACCES)
+			unreachable(out, i, m->source);
+		else if (e == EPERM)
 			snprintf(out->err, sizeof(out->err),
 			         "mounts[%zu].source: %s is not yours: it and every directory "
 			         "between it and the mount root %s must belong to you",
@@ -300,6 +353,10 @@ check_mount(const struct wsfs_in *in, size_t i, struct wsfs_out *out)
 		         i, m->source, file_kind(st.st_mode));
 		goto out;
 	}
+	if (readable(out->mount_fd[i], &st) == -1) {
+		unreachable(out, i, m->source);
+		goto out;
+	}
 	if (strlen(real) >= sizeof(out->mount_real[i])) {
 		snprintf(out->err, sizeof(out->err), "mounts[%zu].source: real path too long", i);
 		out->status = 400;
@@ -309,6 +366,39 @@ check_mount(const struct wsfs_in *in, size_t i, struct wsfs_out *out)
 	ret = 0;
 out:
 	free(real);
+	return ret;
+}
+
+/*
+ * Check every mount as the caller: this thread takes on the caller's
+ * identity for the checks and gives it back before anything is made.
+ */
+static int
+check_mounts(const struct wsfs_in *in, gid_t gid, struct wsfs_out *out)
+{
+	struct cred c;
+	struct cred_saved saved;
+	int ret = 0;
+
+	if (in->nmounts == 0)
+		return 0;
+	if (cred_lookup(&c, out->user, in->uid, gid) == -1) {
+		snprintf(out->err, sizeof(out->err), "cannot read the groups of %s", out->user);
+		out->status = 500;
+		return -1;
+	}
+	if (cred_enter(&c, &saved) == -1) {
+		snprintf(out->err, sizeof(out->err),
+		         "cannot check mounts as uid %u (wsd needs CAP_SETGID): %s",
+		         (unsigned)in->uid, strerror(errno));
+		out->status = 500;
+		cred_free(&c);
+		return -1;
+	}
+	for (size_t i = 0; i < in->nmounts && ret == 0; i++)
+		ret = check_mount(in, i, out);
+	cred_leave(&saved);
+	cred_free(&c);
 	return ret;
 }
 
@@ -447,9 +537,8 @@ prepare(const struct wsfs_in *in, struct wsfs_out *out)
 	getgrgid_r(out->gid, &gr, gbuf, sizeof(gbuf), &grp);
 
 	/* Before anything is made: a refused mount leaves no trace. */
-	for (size_t i = 0; i < in->nmounts; i++)
-		if (check_mount(in, i, out) == -1)
-			return -1;
+	if (check_mounts(in, out->gid, out) == -1)
+		return -1;
 	out->status = 500;
 	if (make_home(in, out) == -1)
 		return -1;

@@ -1,0 +1,108 @@
+#!/bin/bash
+# Files and mounts against a hostile student ("Security, round two"):
+# a mount is decided as the student would be allowed (search on every
+# directory on the way, read on the source, groups and ACLs included), and
+# a path the student cannot reach gets one answer whether it exists or not.
+. "$(dirname "$0")/lib.sh"
+PORT_BASE=24600
+setup_all
+A=wslab-ta
+B=wslab-tb
+G=wslab-tg
+make_user $A
+make_user $B
+getent group $G >/dev/null || groupadd $G
+id -nG $A | grep -qw $G || usermod -aG $G $A
+GID_A=$(id -g $A)
+GID_B=$(id -g $B)
+KEY_A=$(cat "$(getent passwd $A | cut -d: -f6)/.ssh/id_ed25519.pub")
+
+T=$(mktemp -d /tmp/wslab-it.XXXXXX)
+chmod 755 "$T"
+R=$T/roots
+U=$R/users
+SH=$R/shared
+install -d -m 755 "$R" "$U" "$SH"
+install -d -o $A -g $GID_A -m 755 "$U/$A"
+# B's private corner of the shared root: B's own 0700 directory with an
+# ordinary 0644 file in an ordinary directory.
+install -d -o $B -g $GID_B -m 700 "$SH/$B"
+install -d -o $B -g $GID_B -m 755 "$SH/$B/data"
+echo "B's notes" >"$SH/$B/data/file"
+chown $B:$GID_B "$SH/$B/data/file"
+chmod 644 "$SH/$B/data/file"
+runuser -u $A -- ln -s "$SH/$B/data" "$U/$A/tob"
+runuser -u $A -- ln -s "$SH/$B/nothing" "$U/$A/tonone"
+# What A may read: a public directory, one through a supplementary group,
+# one through an ACL (where the file system and setfacl allow).
+install -d -m 755 "$SH/pub"
+echo public >"$SH/pub/readme"
+install -d -m 750 -g $G "$SH/grp"
+echo group >"$SH/grp/readme"
+chmod 640 "$SH/grp/readme" && chgrp $G "$SH/grp/readme"
+ACL=0
+install -d -m 700 "$SH/acl"
+echo acl >"$SH/acl/readme"
+chmod 600 "$SH/acl/readme"
+if command -v setfacl >/dev/null && setfacl -m u:$A:rx "$SH/acl" 2>/dev/null &&
+	setfacl -m u:$A:r "$SH/acl/readme" 2>/dev/null; then
+	ACL=1
+else
+	log "no ACLs here (setfacl missing or not supported): the ACL case is skipped"
+fi
+
+start_wsd "mount_roots = $U
+shared_mount_roots = $SH
+mount_points = /mnt"
+
+nothing_made() {
+	echo "containers=$(wslab_containers) dirs=$(ls "$T/state/workspaces" 2>/dev/null | wc -l)" \
+		"home=$([ -e "$T/home/$A" ] && echo made || echo none)"
+}
+clean="containers=0 dirs=0 home=none"
+# attempt SRC: "STATUS MESSAGE" of A's read-only mount of SRC at /mnt/x,
+# with SRC itself in the message written as SRC.
+attempt() {
+	local r
+	r=$(api $A POST /v1/workspaces \
+		"{\"ssh_keys\":[\"$KEY_A\"],\"mounts\":[{\"source\":\"$1\",\"target\":\"/mnt/x\",\"read_only\":true}]}")
+	printf '%s %s' "$(echo "$r" | tail -1)" \
+		"$(echo "$r" | head -n -1 | jq -r .error.message 2>/dev/null | sed "s|$1|SRC|g")"
+}
+
+# ---- 1. read-only shared mounts as the caller ----
+got=$(attempt "$SH/$B/data")
+expect_match "B's data below B's 0700 directory is refused to A" "$got" '^403 '
+expect_eq "nothing made for the refused mount" "$(nothing_made)" "$clean"
+expect_eq "the refusal is the same as for a path there that does not exist" \
+	"$got" "$(attempt "$SH/$B/nothing")"
+expect_eq "B's file in it is refused the same way" "$(attempt "$SH/$B/data/file")" "$got"
+got=$(attempt "$U/$A/tob")
+expect_match "the same through a link in A's own root is refused" "$got" '^403 '
+expect_eq "with the same answer as a link to a path there that does not exist" \
+	"$got" "$(attempt "$U/$A/tonone")"
+expect_eq "and the same answer as the direct path" "$got" "$(attempt "$SH/$B/data")"
+expect_match "a missing path A can look into is said not to exist" \
+	"$(attempt "$SH/pub/nothing")" '^400 .*does not exist'
+expect_eq "still nothing made" "$(nothing_made)" "$clean"
+
+mounts="--mount $SH/pub:/mnt/pub:ro --mount $SH/grp:/mnt/grp:ro"
+[ $ACL = 1 ] && mounts="$mounts --mount $SH/acl:/mnt/acl:ro"
+out=$(as $A "$WSCTL" start --name ok $mounts --json 2>"$T/ok.err")
+expect_eq "A's mounts of what A may read start" "$(echo "$out" | json .state 2>/dev/null)" ready
+[ -s "$T/ok.err" ] && log "wsctl: $(cat "$T/ok.err")"
+expect_eq "a public directory reads" "$(as $A "$WSCTL" ssh ok -- cat /mnt/pub/readme </dev/null 2>&1)" public
+# (Inside, the container's process has only A's primary group, so only
+# the mount itself is seen there.)
+expect_eq "a directory A may read through a supplementary group (group database) is mounted" \
+	"$(as $A "$WSCTL" ssh ok -- stat -c %a /mnt/grp </dev/null 2>&1)" 750
+if [ $ACL = 1 ]; then
+	expect_eq "a directory that an ACL opens to A reads" \
+		"$(as $A "$WSCTL" ssh ok -- cat /mnt/acl/readme </dev/null 2>&1)" acl
+fi
+as $A "$WSCTL" stop ok >/dev/null 2>&1
+r=$(api $B POST /v1/workspaces \
+	"{\"ssh_keys\":[\"$KEY_A\"],\"mounts\":[{\"source\":\"$SH/grp\",\"target\":\"/mnt/x\",\"read_only\":true}]}")
+expect_eq "B, not in the group, may not read that directory: refused" "$(echo "$r" | tail -1)" 403
+
+finish
