@@ -45,6 +45,22 @@
 #include "sshkey.h"
 #include "valid.h"
 
+/* mkdir with exactly mode, whatever the umask; EEXIST when it is there. */
+static int
+mkdir_mode(const char *path, mode_t mode)
+{
+	if (mkdir(path, mode) == -1)
+		return -1;
+	if (chmod(path, mode) == -1) {
+		int e = errno;
+
+		rmdir(path);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
 int
 wsfs_mkdirs(const char *path, mode_t mode)
 {
@@ -58,13 +74,100 @@ wsfs_mkdirs(const char *path, mode_t mode)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(buf, mode) == -1 && errno != EEXIST)
+		if (mkdir_mode(buf, mode) == -1 && errno != EEXIST)
 			return -1;
 		*p = '/';
 	}
-	if (mkdir(buf, mode) == -1 && errno != EEXIST)
+	if (mkdir_mode(buf, mode) == -1 && errno != EEXIST)
 		return -1;
 	return 0;
+}
+
+/*
+ * path, made with mode when missing, must be a real directory (no link)
+ * owned by wsd's uid; the setuid, setgid and sticky bits and every bit of
+ * group and others that keep does not hold are taken away (never added).
+ */
+static int
+state_dir(const char *path, mode_t mode, mode_t keep, char *err, size_t errlen)
+{
+	struct stat st;
+	mode_t want;
+
+	if (wsfs_mkdirs(path, mode) == -1 || lstat(path, &st) == -1) {
+		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+		snprintf(err, errlen, "%s must be a directory owned by uid %u, not a link", path,
+		         (unsigned)geteuid());
+		return -1;
+	}
+	want = (st.st_mode & 0700) | (st.st_mode & keep);
+	if (want != (st.st_mode & 07777) && chmod(path, want) == -1) {
+		snprintf(err, errlen, "cannot chmod %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A file of the store: 0600, owned by wsd's uid, no link. With make, an
+ * empty one is made when missing (SQLite takes an empty file as a new
+ * database), so that its mode never depends on a umask; SQLite gives the
+ * -wal and -shm files it makes the database's mode and owner.
+ */
+static int
+state_file(const char *dir, const char *name, int make, char *err, size_t errlen)
+{
+	char path[600];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (make) {
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd != -1)
+			close(fd);
+		else if (errno != EEXIST)
+			goto fail;
+	}
+	if (lstat(path, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+		snprintf(err, errlen, "%s must be a regular file owned by uid %u, not a link", path,
+		         (unsigned)geteuid());
+		return -1;
+	}
+	if ((st.st_mode & 07777) != 0600 && chmod(path, 0600) == -1)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	return -1;
+}
+
+int
+wsfs_state_init(const char *dir, char *err, size_t errlen)
+{
+	char sub[600];
+
+	if (state_dir(dir, 0711, 011, err, errlen) == -1)
+		return -1;
+	snprintf(sub, sizeof(sub), "%s/workspaces", dir);
+	if (state_dir(sub, 0700, 0, err, errlen) == -1)
+		return -1;
+	snprintf(sub, sizeof(sub), "%s/mounts", dir);
+	if (state_dir(sub, 0700, 0, err, errlen) == -1)
+		return -1;
+	return state_file(dir, "wsd.db", 1, err, errlen) == -1 ||
+	               state_file(dir, "wsd.db-wal", 0, err, errlen) == -1 ||
+	               state_file(dir, "wsd.db-shm", 0, err, errlen) == -1
+	           ? -1
+	           : 0;
 }
 
 static int
@@ -498,6 +601,26 @@ wsfs_unstage(const char *stage_dir)
 
 static int prepare(const struct wsfs_in *in, struct wsfs_out *out);
 
+/*
+ * state_dir/workspaces/ID, 0711 root: the container's /etc/wslab, which
+ * its user must search; on the host, workspaces/ (0700) keeps everyone
+ * but root out.
+ */
+static int
+make_ws_dir(const char *ws_dir)
+{
+	char parent[512], *slash;
+
+	snprintf(parent, sizeof(parent), "%s", ws_dir);
+	slash = strrchr(parent, '/');
+	if (slash != NULL && slash != parent) {
+		*slash = '\0';
+		if (wsfs_mkdirs(parent, 0700) == -1)
+			return -1;
+	}
+	return wsfs_mkdirs(ws_dir, 0711);
+}
+
 int
 wsfs_prepare(const struct wsfs_in *in, struct wsfs_out *out)
 {
@@ -542,7 +665,7 @@ prepare(const struct wsfs_in *in, struct wsfs_out *out)
 	out->status = 500;
 	if (make_home(in, out) == -1)
 		return -1;
-	if (wsfs_mkdirs(in->ws_dir, 0711) == -1 || chmod(in->ws_dir, 0711) == -1) {
+	if (make_ws_dir(in->ws_dir) == -1) {
 		snprintf(out->err, sizeof(out->err), "cannot create %s: %s", in->ws_dir,
 		         strerror(errno));
 		return -1;
@@ -573,7 +696,7 @@ prepare(const struct wsfs_in *in, struct wsfs_out *out)
 		}
 		off += (size_t)n;
 	}
-	if (write_file(in->ws_dir, "authorized_keys", text, 0644, 0, 0, out) == -1)
+	if (write_file(in->ws_dir, "authorized_keys", text, 0400, in->uid, out->gid, out) == -1)
 		goto fail;
 	snprintf(text, sizeof(text),
 	         "root:x:0:0:root:/root:/usr/sbin/nologin\n"

@@ -53,7 +53,18 @@ int wsfs_unstage(const char *stage_dir);
 int wsfs_remove(const char *ws_dir);
 /* Read a small file into buf (NUL-terminated, trailing newline cut). 0 or -1. */
 int wsfs_read(const char *path, char *buf, size_t len);
-/* mkdir -p with mode for the created components. 0 or -1 (errno set). */
+/*
+ * mkdir -p: the components it creates get exactly mode, whatever the
+ * umask. 0 or -1 (errno set).
+ */
 int wsfs_mkdirs(const char *path, mode_t mode);
+/*
+ * wsd's own state, root's only whatever the umask or an older wsd left:
+ * state_dir (0711: searchable, so that a home_root inside it stays
+ * reachable, never listed), state_dir/workspaces and state_dir/mounts
+ * (0700), wsd.db and its -wal and -shm (0600). Each must be wsd's and no
+ * link; missing ones are made and wider modes narrowed. 0, or -1 with err.
+ */
+int wsfs_state_init(const char *state_dir, char *err, size_t errlen);
 
 #endif

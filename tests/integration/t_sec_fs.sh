@@ -51,9 +51,16 @@ else
 	log "no ACLs here (setfacl missing or not supported): the ACL case is skipped"
 fi
 
+# State an older wsd left world-readable, and a permissive umask: wsd's
+# state must still end up root's only.
+install -d -m 755 "$T/state" "$T/state/workspaces"
+install -m 644 /dev/null "$T/state/wsd.db"
+old_umask=$(umask)
+umask 000
 start_wsd "mount_roots = $U
 shared_mount_roots = $SH
 mount_points = /mnt"
+umask "$old_umask"
 
 nothing_made() {
 	echo "containers=$(wslab_containers) dirs=$(ls "$T/state/workspaces" 2>/dev/null | wc -l)" \
@@ -100,6 +107,38 @@ if [ $ACL = 1 ]; then
 	expect_eq "a directory that an ACL opens to A reads" \
 		"$(as $A "$WSCTL" ssh ok -- cat /mnt/acl/readme </dev/null 2>&1)" acl
 fi
+
+# ---- 4. wsd's state is root's ----
+id=$(echo "$out" | json .id 2>/dev/null)
+for _ in $(seq 1 50); do [ -z "$(ls "$T/state/mounts" 2>/dev/null)" ] && break; sleep 0.1; done
+want="711 root .
+600 root ./wsd.db
+600 root ./wsd.db-shm
+600 root ./wsd.db-wal
+700 root ./mounts
+700 root ./workspaces
+711 root ./workspaces/ID
+400 $A ./workspaces/ID/authorized_keys
+400 $A ./workspaces/ID/jupyter_token
+600 $A ./workspaces/ID/ssh_host_ed25519_key
+644 root ./workspaces/ID/group
+644 root ./workspaces/ID/passwd
+644 root ./workspaces/ID/ssh_host_ed25519_key.pub"
+got=$(cd "$T/state" && find . -printf '%m %u %p\n' | sed "s|/$id|/ID|" | sort -k3)
+expect_eq "every file and directory in state_dir: mode and owner" "$got" "$(echo "$want" | sort -k3)"
+for f in wsd.db wsd.db-wal wsd.db-shm workspaces/$id/authorized_keys workspaces/$id/passwd; do
+	runuser -u $B -- cat "$T/state/$f" >/dev/null 2>&1
+	rc=$?
+	expect_eq "another user cannot read ${f/$id/ID}" "$rc" 1
+done
+runuser -u $B -- ls "$T/state/workspaces" >/dev/null 2>&1
+expect_eq "another user cannot list the workspaces" "$?" 2
+runuser -u $B -- ls "$T/state" >/dev/null 2>&1
+expect_eq "nor state_dir" "$?" 2
+runuser -u $A -- cat "$T/state/workspaces/$id/jupyter_token" >/dev/null 2>&1
+expect_eq "on the host not even the owner reads the workspace's files (the API shows them)" "$?" 1
+expect_eq "the audit trail stays readable to admins through the API" \
+	"$(api root GET '/v1/admin/audit?limit=1' | tail -1)" 200
 as $A "$WSCTL" stop ok >/dev/null 2>&1
 r=$(api $B POST /v1/workspaces \
 	"{\"ssh_keys\":[\"$KEY_A\"],\"mounts\":[{\"source\":\"$SH/grp\",\"target\":\"/mnt/x\",\"read_only\":true}]}")
