@@ -44,6 +44,7 @@
 #include "path.h"
 #include "sshkey.h"
 #include "valid.h"
+#include "xmalloc.h"
 
 /* mkdir with exactly mode, whatever the umask; EEXIST when it is there. */
 static int
@@ -641,7 +642,6 @@ prepare(const struct wsfs_in *in, struct wsfs_out *out)
 	struct passwd pw, *pwp = NULL;
 	struct group gr, *grp = NULL;
 	char buf[4096], gbuf[4096], text[8192], pub[128];
-	size_t off = 0;
 
 	out->status = 500;
 	if (getpwuid_r(in->uid, &pw, buf, sizeof(buf), &pwp) != 0 || pwp == NULL) {
@@ -686,18 +686,15 @@ prepare(const struct wsfs_in *in, struct wsfs_out *out)
 		if (write_file(in->ws_dir, "ssh_host_ed25519_key.pub", text, 0644, 0, 0, out) == -1)
 			goto fail;
 	}
-	for (size_t i = 0; i < in->nkeys; i++) {
-		int n = snprintf(text + off, sizeof(text) - off, "%s\n", in->keys[i]);
+	{
+		char *keys = wsfs_authorized_keys(in->keys, in->nkeys);
+		int r =
+		    write_file(in->ws_dir, "authorized_keys", keys, 0400, in->uid, out->gid, out);
 
-		if (n < 0 || (size_t)n >= sizeof(text) - off) {
-			snprintf(out->err, sizeof(out->err), "ssh keys too long");
-			out->status = 400;
+		free(keys);
+		if (r == -1)
 			goto fail;
-		}
-		off += (size_t)n;
 	}
-	if (write_file(in->ws_dir, "authorized_keys", text, 0400, in->uid, out->gid, out) == -1)
-		goto fail;
 	snprintf(text, sizeof(text),
 	         "root:x:0:0:root:/root:/usr/sbin/nologin\n"
 	         "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
@@ -718,6 +715,26 @@ prepare(const struct wsfs_in *in, struct wsfs_out *out)
 fail:
 	wsfs_remove(in->ws_dir);
 	return -1;
+}
+
+char *
+wsfs_authorized_keys(char *const *keys, size_t n)
+{
+	size_t len = 1, off = 0;
+	char *text;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(keys[i]) + 1;
+	text = xmalloc(len);
+	for (size_t i = 0; i < n; i++) {
+		size_t k = strlen(keys[i]);
+
+		memcpy(text + off, keys[i], k);
+		off += k;
+		text[off++] = '\n';
+	}
+	text[off] = '\0';
+	return text;
 }
 
 int

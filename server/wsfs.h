@@ -49,6 +49,13 @@ int wsfs_prepare(const struct wsfs_in *in, struct wsfs_out *out);
  * never touched. 0, or -1 when something stays (it is still mounted).
  */
 int wsfs_unstage(const char *stage_dir);
+/*
+ * The text of authorized_keys: each key on its own line, as long as the
+ * keys are, so that whatever validation accepted (WS_KEYS_MAX keys of
+ * WS_KEY_LEN_MAX bytes) is written whole and a start is never refused for
+ * its keys after the home was made. Freed by the caller.
+ */
+char *wsfs_authorized_keys(char *const *keys, size_t n);
 /* Remove the workspace directory (never the home). 0 or -1. */
 int wsfs_remove(const char *ws_dir);
 /* Read a small file into buf (NUL-terminated, trailing newline cut). 0 or -1. */

@@ -3,6 +3,8 @@
 # a mount is decided as the student would be allowed (search on every
 # directory on the way, read on the source, groups and ACLs included), and
 # a path the student cannot reach gets one answer whether it exists or not.
+# wsd's state is root's only, whatever the umask or an older wsd left.
+# Every set of SSH keys that validation accepts is written whole.
 . "$(dirname "$0")/lib.sh"
 PORT_BASE=24600
 setup_all
@@ -143,5 +145,52 @@ as $A "$WSCTL" stop ok >/dev/null 2>&1
 r=$(api $B POST /v1/workspaces \
 	"{\"ssh_keys\":[\"$KEY_A\"],\"mounts\":[{\"source\":\"$SH/grp\",\"target\":\"/mnt/x\",\"read_only\":true}]}")
 expect_eq "B, not in the group, may not read that directory: refused" "$(echo "$r" | tail -1)" 403
+
+# ---- 10. every key set validation accepts is written whole ----
+# keys_body N LEN [LAST]: a start request with N keys of LEN bytes (a
+# valid key with a long comment), LAST (a real key) instead of the last.
+keys_body() {
+	local n=$1 len=$2 last=${3-} k="${KEY_A% *} " i
+	k=$k$(head -c $((len - ${#k})) /dev/zero | tr '\0' c)
+	printf '{"name":"keys","ssh_keys":['
+	for i in $(seq 1 "$n"); do
+		[ "$i" -gt 1 ] && printf ,
+		if [ "$i" = "$n" ] && [ -n "$last" ]; then printf '"%s"' "$last"; else printf '"%s"' "$k"; fi
+	done
+	printf ']}'
+}
+accepted_starts() {
+	api root GET /v1/admin/audit | head -n -1 |
+		jq "[.events[] | select(.actor == \"$B\" and .action == \"start\" and .result == \"accepted\")] | length"
+}
+# keys_start N LEN [LAST]: B starts with those keys; either the start is
+# ready, or it is refused with nothing made (no home for B, who has none
+# yet, no accepted start in the audit log).
+keys_start() {
+	local r code before
+	keys_body "$@" >"$T/keys.json"
+	chmod 644 "$T/keys.json"
+	before=$(accepted_starts)
+	r=$(as $B curl -s -w '\n%{http_code}' --unix-socket "$T/wsd.sock" -X POST \
+		-H 'Content-Type: application/json' --data-binary @"$T/keys.json" http://wsd/v1/workspaces)
+	code=$(echo "$r" | tail -1)
+	if [ "$code" = 201 ] && [ "$(echo "$r" | head -n -1 | jq -r .state)" = ready ]; then
+		pass "$1 keys of $2 bytes ($(stat -c %s "$T/keys.json") bytes): the start is ready"
+		return 0
+	fi
+	if [ ! -e "$T/home/$B" ] && [ "$(accepted_starts)" = "$before" ]; then
+		pass "$1 keys of $2 bytes: refused ($code) before anything was made"
+	else
+		fail "$1 keys of $2 bytes: refused ($code: $(echo "$r" | head -n -1 | jq -r .error.message 2>/dev/null)) after B's home was made or the start audited as accepted"
+	fi
+	return 1
+}
+KEY_B=$(cat "$(getent passwd $B | cut -d: -f6)/.ssh/id_ed25519.pub")
+keys_start 16 8192
+if keys_start 12 4500 "$KEY_B"; then
+	expect_eq "all 12 are in authorized_keys: B logs in with the last one" \
+		"$(as $B "$WSCTL" ssh keys -- id -un </dev/null 2>&1)" $B
+	as $B "$WSCTL" stop keys >/dev/null 2>&1
+fi
 
 finish
