@@ -367,6 +367,162 @@ unreachable(struct wsfs_out *out, size_t i, const char *source)
 }
 
 /*
+ * The part of a target in the home below /home/USER/ (valid_mount_target
+ * has made sure it is this user's home and not the home itself); NULL for
+ * a target elsewhere (under a mount point).
+ */
+static const char *
+home_rest(const char *target, const char *user)
+{
+	if (!path_under(target, "/home"))
+		return NULL;
+	return target + strlen("/home/") + strlen(user) + 1;
+}
+
+/*
+ * Walk rest (relative, '/' between components) down from dirfd without
+ * following links, as whoever this thread is. Every component but the
+ * last must be a directory (ENOTDIR); the last a directory when want_dir
+ * is set (ENOTDIR), else a regular file (EISDIR, EINVAL); a link anywhere
+ * is ELOOP. A missing component ends the walk with 0 when create is not
+ * set (what does not exist holds no link); with create set it is made, as
+ * this thread (a directory, or an empty file for the last when want_dir is
+ * not set), and the walk goes on. With keep, the last component's O_PATH
+ * descriptor goes to *keep. *end: where in rest the component that failed
+ * ends. 0, or -1 with errno.
+ */
+static int
+target_walk(int dirfd, const char *rest, int want_dir, int create, int *keep, size_t *end)
+{
+	const char *p = rest;
+	char comp[256];
+	struct stat st;
+	int cur = dirfd, next, ret = -1, e;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, "/");
+		int last = p[n] == '\0';
+
+		*end = (size_t)(p - rest) + n;
+		if (n >= sizeof(comp)) {
+			errno = ENAMETOOLONG;
+			goto out;
+		}
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		next = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (next == -1 && errno == ENOENT) {
+			if (!create) {
+				ret = 0;
+				goto out;
+			}
+			if (last && !want_dir) {
+				int f = openat(cur, comp,
+				               O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				               0644);
+
+				if (f == -1)
+					goto out;
+				close(f);
+			} else if (mkdirat(cur, comp, 0755) == -1) {
+				goto out;
+			}
+			next = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (next == -1)
+			goto out;
+		if (cur != dirfd)
+			close(cur);
+		cur = next;
+		if (fstat(cur, &st) == -1)
+			goto out;
+		if (S_ISLNK(st.st_mode)) {
+			errno = ELOOP;
+			goto out;
+		}
+		if ((!last || want_dir) && !S_ISDIR(st.st_mode)) {
+			errno = ENOTDIR;
+			goto out;
+		}
+		if (last && !want_dir && !S_ISREG(st.st_mode)) {
+			errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+			goto out;
+		}
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	ret = 0;
+	if (keep != NULL && cur != dirfd) {
+		*keep = cur;
+		return 0;
+	}
+out:
+	e = errno;
+	if (cur != dirfd)
+		close(cur);
+	errno = e;
+	return ret;
+}
+
+/* Why target_walk refused mounts[i].target; shown is its first len bytes. */
+static void
+target_refused(struct wsfs_out *out, size_t i, const char *target, size_t len, int e)
+{
+	int n = (int)len;
+
+	out->status = e == ELOOP || e == EACCES ? 403 : 400;
+	if (e == ELOOP)
+		snprintf(out->err, sizeof(out->err),
+		         "mounts[%zu].target: %.*s is a symbolic link; a mount target in your home "
+		         "must be reached through real directories",
+		         i, n, target);
+	else if (e == ENOTDIR && len < strlen(target))
+		snprintf(out->err, sizeof(out->err), "mounts[%zu].target: %.*s is not a directory",
+		         i, n, target);
+	else if (e == ENOTDIR)
+		snprintf(out->err, sizeof(out->err),
+		         "mounts[%zu].target: %s is not a directory, but the source is one", i,
+		         target);
+	else if (e == EISDIR || e == EINVAL)
+		snprintf(out->err, sizeof(out->err),
+		         "mounts[%zu].target: %s is not a regular file, but the source is one", i,
+		         target);
+	else
+		snprintf(out->err, sizeof(out->err), "mounts[%zu].target: %.*s: %s", i, n, target,
+		         strerror(e));
+}
+
+/*
+ * A target in the home, checked before anything is made: the host path
+ * below home_root/USER, walked as the caller, holds no link and no
+ * non-directory on the way, and what is there already is of the source's
+ * kind. Nothing to check when the home does not exist yet.
+ */
+static int
+check_target(const struct wsfs_in *in, size_t i, int src_dir, struct wsfs_out *out)
+{
+	const char *target = in->mounts[i].target, *rest = home_rest(target, out->user);
+	char home[WS_PATH_MAX];
+	size_t end = 0;
+	int fd;
+
+	if (rest == NULL)
+		return 0;
+	snprintf(home, sizeof(home), "%s/%s", in->home_root, out->user);
+	fd = open(home, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return 0; /* not there yet, or not a directory: make_home says so */
+	if (target_walk(fd, rest, src_dir, 0, NULL, &end) == -1) {
+		target_refused(out, i, target, (size_t)(rest - target) + end, errno);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
  * Check mount i on the host, with this thread as the caller: its real path
  * goes to out->mount_real[i] and the checked object, held open, to
  * out->mount_fd[i]. realpath() runs as the caller too, so a path below a
@@ -466,6 +622,8 @@ check_mount(const struct wsfs_in *in, size_t i, struct wsfs_out *out)
 		out->status = 400;
 		goto out;
 	}
+	if (check_target(in, i, S_ISDIR(st.st_mode), out) == -1)
+		goto out;
 	snprintf(out->mount_real[i], sizeof(out->mount_real[i]), "%s", real);
 	ret = 0;
 out:
@@ -475,34 +633,32 @@ out:
 
 /*
  * Check every mount as the caller: this thread takes on the caller's
- * identity for the checks and gives it back before anything is made.
+ * identity (looked up into out->cred, which stage() uses again) for the
+ * checks and gives it back before anything is made.
  */
 static int
 check_mounts(const struct wsfs_in *in, gid_t gid, struct wsfs_out *out)
 {
-	struct cred c;
 	struct cred_saved saved;
 	int ret = 0;
 
 	if (in->nmounts == 0)
 		return 0;
-	if (cred_lookup(&c, out->user, in->uid, gid) == -1) {
+	if (cred_lookup(&out->cred, out->user, in->uid, gid) == -1) {
 		snprintf(out->err, sizeof(out->err), "cannot read the groups of %s", out->user);
 		out->status = 500;
 		return -1;
 	}
-	if (cred_enter(&c, &saved) == -1) {
+	if (cred_enter(&out->cred, &saved) == -1) {
 		snprintf(out->err, sizeof(out->err),
 		         "cannot check mounts as uid %u (wsd needs CAP_SETGID): %s",
 		         (unsigned)in->uid, strerror(errno));
 		out->status = 500;
-		cred_free(&c);
 		return -1;
 	}
 	for (size_t i = 0; i < in->nmounts && ret == 0; i++)
 		ret = check_mount(in, i, out);
 	cred_leave(&saved);
-	cred_free(&c);
 	return ret;
 }
 
@@ -542,8 +698,89 @@ remove_flat(const char *dir, int staged)
 }
 
 /*
+ * Targets in the home. The engine would resolve /home/USER/... inside the
+ * container through the student's own directories, following any link the
+ * student plants there, at any time before it mounts. So wsd binds the
+ * home (home_root/USER) onto stage_dir/home, private, and binds each
+ * staged source onto its target inside that copy itself: the target is
+ * reached by a walk as the caller from the staged home (no link followed,
+ * missing directories made by and for the caller) and named by the walk's
+ * descriptor, never by a path. The engine gets stage_dir/home, with these
+ * mounts on it, for /home/USER (a recursive bind, as always) and no mount
+ * of its own for such a target. A read-only source stays read-only: a
+ * bind copies the staged mount's flags.
+ */
+static int
+stage_home(const struct wsfs_in *in, struct wsfs_out *out)
+{
+	char dir[WS_PATH_MAX], fdpath[32];
+	struct cred_saved saved;
+	struct stat st;
+	size_t i, end = 0;
+	int home = -1, top = -1, t = -1, ret = -1, any = 0;
+
+	for (i = 0; i < in->nmounts; i++)
+		any |= home_rest(in->mounts[i].target, out->user) != NULL;
+	if (!any)
+		return 0;
+	out->status = 500;
+	snprintf(dir, sizeof(dir), "%s/home", in->stage_dir);
+	home = open(out->home, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (home == -1 || fstat(home, &st) == -1 || st.st_uid != in->uid) {
+		snprintf(out->err, sizeof(out->err), "%s is not a directory owned by %s", out->home,
+		         out->user);
+		goto out;
+	}
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", home);
+	if (mkdir(dir, 0700) == -1 || mount(fdpath, dir, NULL, MS_BIND | MS_REC, NULL) == -1 ||
+	    mount(NULL, dir, NULL, MS_PRIVATE | MS_REC, NULL) == -1 ||
+	    (top = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		snprintf(out->err, sizeof(out->err), "cannot stage the home at %s: %s", dir,
+		         strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < in->nmounts; i++) {
+		const char *target = in->mounts[i].target, *rest = home_rest(target, out->user);
+		int r, e;
+
+		if (rest == NULL)
+			continue;
+		if (fstat(out->mount_fd[i], &st) == -1 || cred_enter(&out->cred, &saved) == -1) {
+			snprintf(out->err, sizeof(out->err), "mounts[%zu]: %s", i, strerror(errno));
+			goto out;
+		}
+		r = target_walk(top, rest, S_ISDIR(st.st_mode), 1, &t, &end);
+		e = errno;
+		cred_leave(&saved);
+		if (r == -1) {
+			target_refused(out, i, target, (size_t)(rest - target) + end, e);
+			goto out;
+		}
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", t);
+		if (mount(out->mount_src[i], fdpath, NULL, MS_BIND, NULL) == -1) {
+			snprintf(out->err, sizeof(out->err), "cannot mount mounts[%zu] at %s: %s",
+			         i, target, strerror(errno));
+			goto out;
+		}
+		close(t);
+		t = -1;
+		out->mount_src[i][0] = '\0';
+	}
+	ret = 0;
+out:
+	if (t != -1)
+		close(t);
+	if (top != -1)
+		close(top);
+	if (home != -1)
+		close(home);
+	return ret;
+}
+
+/*
  * Bind each checked object (out->mount_fd[i]) onto in->stage_dir/i, private
- * and, for :ro, read-only; out->mount_src[i] names the staging point.
+ * and, for :ro, read-only; out->mount_src[i] names the staging point,
+ * or is empty for a target in the home (stage_home mounted it there).
  */
 static int
 stage(const struct wsfs_in *in, struct wsfs_out *out)
@@ -583,6 +820,10 @@ stage(const struct wsfs_in *in, struct wsfs_out *out)
 		    mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
 		          NULL) == -1)
 			goto fail;
+	}
+	if (stage_home(in, out) == -1) {
+		wsfs_unstage(in->stage_dir);
+		return -1;
 	}
 	return 0;
 fail:
@@ -629,10 +870,12 @@ wsfs_prepare(const struct wsfs_in *in, struct wsfs_out *out)
 
 	for (size_t i = 0; i < WS_MOUNTS_MAX; i++)
 		out->mount_fd[i] = -1;
+	out->cred.groups = NULL;
 	ret = prepare(in, out);
 	for (size_t i = 0; i < WS_MOUNTS_MAX; i++)
 		if (out->mount_fd[i] != -1)
 			close(out->mount_fd[i]);
+	cred_free(&out->cred);
 	return ret;
 }
 

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "cred.h"
 #include "types.h"
 
 struct wsfs_in {
@@ -33,7 +34,9 @@ struct wsfs_out {
 	char host_key_pub[128];                      /* "ssh-ed25519 B64" */
 	char mount_real[WS_MOUNTS_MAX][WS_PATH_MAX]; /* real path of each mount's source */
 	char mount_src[WS_MOUNTS_MAX][WS_PATH_MAX];  /* its staging point: what the engine binds */
-	int mount_fd[WS_MOUNTS_MAX];                 /* internal: the checked objects */
+	/* (empty: in the staged home, stage_dir/home) */
+	int mount_fd[WS_MOUNTS_MAX]; /* internal: the checked objects */
+	struct cred cred;            /* internal: the caller, for mounts */
 	char err[WS_PATH_MAX + 256];
 	int status; /* HTTP status to report on error */
 };

@@ -4,7 +4,8 @@
 # directory on the way, read on the source, groups and ACLs included), and
 # a path the student cannot reach gets one answer whether it exists or not.
 # wsd's state is root's only, whatever the umask or an older wsd left.
-# Every set of SSH keys that validation accepts is written whole.
+# Every set of SSH keys that validation accepts is written whole. A mount
+# target in the home is never reached through a link the student planted.
 . "$(dirname "$0")/lib.sh"
 PORT_BASE=24600
 setup_all
@@ -95,7 +96,7 @@ expect_match "a missing path A can look into is said not to exist" \
 	"$(attempt "$SH/pub/nothing")" '^400 .*does not exist'
 expect_eq "still nothing made" "$(nothing_made)" "$clean"
 
-mounts="--mount $SH/pub:/mnt/pub:ro --mount $SH/grp:/mnt/grp:ro"
+mounts="--mount $SH/pub:/mnt/pub:ro --mount $SH/grp:/mnt/grp:ro --mount $SH/pub:/home/$A/new/deep:ro"
 [ $ACL = 1 ] && mounts="$mounts --mount $SH/acl:/mnt/acl:ro"
 out=$(as $A "$WSCTL" start --name ok $mounts --json 2>"$T/ok.err")
 expect_eq "A's mounts of what A may read start" "$(echo "$out" | json .state 2>/dev/null)" ready
@@ -109,6 +110,22 @@ if [ $ACL = 1 ]; then
 	expect_eq "a directory that an ACL opens to A reads" \
 		"$(as $A "$WSCTL" ssh ok -- cat /mnt/acl/readme </dev/null 2>&1)" acl
 fi
+
+# (11) A target in the home that does not exist yet is made by wsd, as A.
+expect_eq "a target in the home is mounted, read-only" \
+	"$(as $A "$WSCTL" ssh ok -- "cat ~/new/deep/readme; touch ~/new/deep/w 2>&1 | grep -c Read-only" </dev/null 2>&1)" \
+	"public
+1"
+expect_eq "its missing directories were made for A, in A's home" \
+	"$(stat -c %U "$T/home/$A/new" "$T/home/$A/new/deep" 2>&1 | tr '\n' ' ')" "$A $A "
+insp=$(docker inspect "$(echo "$out" | json .container_id)")
+expect_eq "the engine binds wsd's staged home, which carries the mount" \
+	"$(echo "$insp" | jq -r ".[0].Mounts[] | select(.Destination==\"/home/$A\") | .Source")" \
+	"$T/state/mounts/$(echo "$out" | json .id)/home"
+check "no mount is left in A's home on the host" \
+	sh -c "! awk '{print \$5}' /proc/self/mountinfo | grep -q '^$T/home'"
+expect_eq "and has no mount of its own in the home" \
+	"$(echo "$insp" | jq -r "[.[0].Mounts[] | select(.Destination | startswith(\"/home/$A/\"))] | length")" 0
 
 # ---- 4. wsd's state is root's ----
 id=$(echo "$out" | json .id 2>/dev/null)
@@ -145,6 +162,35 @@ as $A "$WSCTL" stop ok >/dev/null 2>&1
 r=$(api $B POST /v1/workspaces \
 	"{\"ssh_keys\":[\"$KEY_A\"],\"mounts\":[{\"source\":\"$SH/grp\",\"target\":\"/mnt/x\",\"read_only\":true}]}")
 expect_eq "B, not in the group, may not read that directory: refused" "$(echo "$r" | tail -1)" 403
+
+# ---- 11. mount targets in the home are not reached through links ----
+# mount_home TARGET: "STATUS MESSAGE" of A's read-only mount of pub at TARGET.
+mount_home() {
+	local r
+	r=$(api $A POST /v1/workspaces \
+		"{\"ssh_keys\":[\"$KEY_A\"],\"mounts\":[{\"source\":\"$SH/pub\",\"target\":\"$1\",\"read_only\":true}]}")
+	printf '%s %s' "$(echo "$r" | tail -1)" "$(echo "$r" | head -n -1 | jq -r .error.message 2>/dev/null)"
+}
+runuser -u $A -- ln -s /etc "$T/home/$A/data"
+runuser -u $A -- ln -s /etc/wslab "$T/home/$A/wslab"
+runuser -u $A -- touch "$T/home/$A/afile"
+runuser -u $A -- mkdir "$T/home/$A/adir"
+before=$(wslab_containers),$(ls "$T/state/workspaces" | wc -l)
+expect_match "a link in the home on the way to a target is refused" \
+	"$(mount_home /home/$A/data/x)" "^403 .*/home/$A/data is a symbolic link"
+expect_match "a link in the home as the target is refused" \
+	"$(mount_home /home/$A/wslab)" "^403 .*/home/$A/wslab is a symbolic link"
+expect_match "a file on the way to a target is refused" \
+	"$(mount_home /home/$A/afile/x)" "^400 .*/home/$A/afile is not a directory"
+expect_match "a directory source onto a file is refused" \
+	"$(mount_home /home/$A/afile)" "^400 .*is not a directory, but the source is one"
+expect_eq "nothing made for them" "$(wslab_containers),$(ls "$T/state/workspaces" | wc -l)" "$before"
+check "nothing made where the links point" test ! -e /etc/x
+expect_eq "nor in the home" "$(ls "$T/home/$A" | tr '\n' ' ')" "adir afile data new wslab "
+r=$(api $A POST /v1/workspaces \
+	"{\"ssh_keys\":[\"$KEY_A\"],\"mounts\":[{\"source\":\"$SH/pub\",\"target\":\"/mnt/a\",\"read_only\":true},{\"source\":\"$SH/pub\",\"target\":\"/mnt/a/b\",\"read_only\":true}]}")
+expect_match "nested targets are refused (the inner one would be resolved through the outer's files)" \
+	"$(echo "$r" | tail -1) $(echo "$r" | head -n -1 | jq -r .error.message)" "^400 .*nested"
 
 # ---- 10. every key set validation accepts is written whole ----
 # keys_body N LEN [LAST]: a start request with N keys of LEN bytes (a

@@ -332,6 +332,12 @@ static const struct {
     {M("{\"source\":\"/data/users/a\",\"target\":\"/mnt/a\"},"
        "{\"source\":\"/data/users/b\",\"target\":\"/mnt/a\"}"),
      400, "invalid_value", "already the target of mounts[0]"},
+    {M("{\"source\":\"/data/users/a\",\"target\":\"/mnt/a\"},"
+       "{\"source\":\"/data/users/b\",\"target\":\"/mnt/a/b\"}"),
+     400, "invalid_value", "nested"},
+    {M("{\"source\":\"/data/users/a\",\"target\":\"/home/u/x/y\"},"
+       "{\"source\":\"/data/users/b\",\"target\":\"/home/u/x\"}"),
+     400, "invalid_value", "nested"},
     {M("{\"source\":\"/etc\",\"target\":\"/mnt/a\"}"), 403, "forbidden",
      "outside the allowed mount roots"},
     {M("{\"source\":\"/var/run/docker.sock\",\"target\":\"/mnt/a\"}"), 403, "forbidden",
