@@ -6,7 +6,7 @@ set -eu
 
 BUILD_DEPS="build-essential cmake pkg-config libuv1-dev libcurl4-openssl-dev libjansson-dev
  libssh-dev libhttp-parser-dev libsqlite3-dev check clang-format clang libclang-rt-14-dev"
-RUN_DEPS="ca-certificates mmdebstrap openssh-client curl jq bc valgrind sqlite3 python3"
+RUN_DEPS="ca-certificates mmdebstrap openssh-client curl jq bc valgrind sqlite3 python3 acl"
 
 missing=
 for p in $BUILD_DEPS $RUN_DEPS; do

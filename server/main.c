@@ -393,7 +393,12 @@ main(int argc, char **argv)
 	 */
 	mallopt(M_ARENA_MAX, 2);
 	signal(SIGPIPE, SIG_IGN);
-	umask(022);
+	/*
+	 * What wsd makes is its own unless it says otherwise: every file and
+	 * directory that others may use (homes, the socket, a workspace's
+	 * files) gets its mode explicitly (wsfs.c, http.c).
+	 */
+	umask(077);
 	loop = uv_default_loop();
 	if (engine_init(&cfg, err, sizeof(err)) == -1 || fetch_init(loop) == -1) {
 		log_err("%s", err[0] ? err : "cannot start curl");
@@ -404,8 +409,8 @@ main(int argc, char **argv)
 	audit_init(loop);
 	if (gpu_init(loop, &cfg) == -1)
 		return 1;
-	if (wsfs_mkdirs(cfg.state_dir, 0711) == -1) {
-		log_err("cannot create %s: %s", cfg.state_dir, strerror(errno));
+	if (wsfs_state_init(cfg.state_dir, err, sizeof(err)) == -1) {
+		log_err("%s", err);
 		return 1;
 	}
 	/* The store is read before the loop serves anyone; then it gets its thread. */

@@ -150,9 +150,12 @@ spec_build(const struct spec_in *in)
 	json_array_append_new(mounts, bind_mount(path, "/etc/passwd", 1));
 	snprintf(path, sizeof(path), "%s/group", in->etc_src);
 	json_array_append_new(mounts, bind_mount(path, "/etc/group", 1));
-	for (size_t i = 0; i < in->nmounts; i++)
+	for (size_t i = 0; i < in->nmounts; i++) {
+		if (in->mount_src != NULL && in->mount_src[i] == NULL)
+			continue; /* wsd mounted it inside home_src */
 		json_array_append_new(
 		    mounts, user_mount(&in->mounts[i], in->mount_src ? in->mount_src[i] : NULL));
+	}
 
 	{
 		struct ws_labels_in li = {0};

@@ -43,7 +43,9 @@ struct spec_in {
 	/*
 	 * User mounts: mounts[i] as checked (its source the real path, shown in
 	 * the label wslab.mounts), mount_src[i] what the engine binds (the
-	 * staging point; NULL: mounts[i].source).
+	 * staging point). mount_src NULL: each mounts[i].source; mount_src[i]
+	 * NULL: no engine mount, wsd mounted it inside home_src (a target in
+	 * the home), but it is in the label.
 	 */
 	const struct mount_req *mounts;
 	const char *const *mount_src;

@@ -318,11 +318,25 @@ get_mounts(const struct config *cfg, json_t *v, struct start_req *req, struct ap
 		if (get_mount(m, i, mr, err) == -1)
 			return -1;
 		for (size_t j = 0; j < i; j++) {
-			if (strcmp(req->mounts[j].target, mr->target) == 0) {
+			const char *other = req->mounts[j].target;
+
+			if (strcmp(other, mr->target) == 0) {
 				api_error_set(err, 400, "invalid_value",
 				              "mounts[%zu].target: %s is already the target of "
 				              "mounts[%zu]",
 				              i, mr->target, j);
+				return -1;
+			}
+			/*
+			 * The engine would resolve the inner target through the
+			 * outer mount's files, links included.
+			 */
+			if (path_under(mr->target, other) || path_under(other, mr->target)) {
+				api_error_set(
+				    err, 400, "invalid_value",
+				    "mounts[%zu].target: %s and mounts[%zu].target %s are "
+				    "nested; mount targets cannot lie inside one another",
+				    i, mr->target, j, other);
 				return -1;
 			}
 		}

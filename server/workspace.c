@@ -33,6 +33,7 @@
 #include "gpu.h"
 #include "log.h"
 #include "memtrim.h"
+#include "path.h"
 #include "ports.h"
 #include "probe.h"
 #include "spec.h"
@@ -677,9 +678,17 @@ ws_create(struct workspace *ws)
 	ws_stage_dir(ws->id, sdir, sizeof(sdir));
 	for (int i = 0; i < ws->ngpus; i++)
 		uuids[i] = gpu_inventory()->gpus[ws->gpu_pos[i]].uuid;
+	/*
+	 * Targets in the home are mounted by wsd inside the staged home
+	 * (wsfs.c), which the engine then gets as the home.
+	 */
 	for (size_t i = 0; i < ws->nmounts; i++) {
 		snprintf(stage[i], sizeof(stage[i]), "%s/%zu", sdir, i);
 		mount_src[i] = stage[i];
+		if (path_under(ws->mounts[i].target, "/home")) {
+			mount_src[i] = NULL;
+			snprintf(home, sizeof(home), "%s/home", sdir);
+		}
 	}
 	in.id = ws->id;
 	in.name = ws->name;

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "cred.h"
 #include "types.h"
 
 struct wsfs_in {
@@ -33,7 +34,9 @@ struct wsfs_out {
 	char host_key_pub[128];                      /* "ssh-ed25519 B64" */
 	char mount_real[WS_MOUNTS_MAX][WS_PATH_MAX]; /* real path of each mount's source */
 	char mount_src[WS_MOUNTS_MAX][WS_PATH_MAX];  /* its staging point: what the engine binds */
-	int mount_fd[WS_MOUNTS_MAX];                 /* internal: the checked objects */
+	/* (empty: in the staged home, stage_dir/home) */
+	int mount_fd[WS_MOUNTS_MAX]; /* internal: the checked objects */
+	struct cred cred;            /* internal: the caller, for mounts */
 	char err[WS_PATH_MAX + 256];
 	int status; /* HTTP status to report on error */
 };
@@ -49,11 +52,29 @@ int wsfs_prepare(const struct wsfs_in *in, struct wsfs_out *out);
  * never touched. 0, or -1 when something stays (it is still mounted).
  */
 int wsfs_unstage(const char *stage_dir);
+/*
+ * The text of authorized_keys: each key on its own line, as long as the
+ * keys are, so that whatever validation accepted (WS_KEYS_MAX keys of
+ * WS_KEY_LEN_MAX bytes) is written whole and a start is never refused for
+ * its keys after the home was made. Freed by the caller.
+ */
+char *wsfs_authorized_keys(char *const *keys, size_t n);
 /* Remove the workspace directory (never the home). 0 or -1. */
 int wsfs_remove(const char *ws_dir);
 /* Read a small file into buf (NUL-terminated, trailing newline cut). 0 or -1. */
 int wsfs_read(const char *path, char *buf, size_t len);
-/* mkdir -p with mode for the created components. 0 or -1 (errno set). */
+/*
+ * mkdir -p: the components it creates get exactly mode, whatever the
+ * umask. 0 or -1 (errno set).
+ */
 int wsfs_mkdirs(const char *path, mode_t mode);
+/*
+ * wsd's own state, root's only whatever the umask or an older wsd left:
+ * state_dir (0711: searchable, so that a home_root inside it stays
+ * reachable, never listed), state_dir/workspaces and state_dir/mounts
+ * (0700), wsd.db and its -wal and -shm (0600). Each must be wsd's and no
+ * link; missing ones are made and wider modes narrowed. 0, or -1 with err.
+ */
+int wsfs_state_init(const char *state_dir, char *err, size_t errlen);
 
 #endif

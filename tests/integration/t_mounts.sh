@@ -71,6 +71,9 @@ check "no file made in the shared root" test ! -e "$R/shared/ds/new"
 expect_eq "the shared file is unchanged" "$(cat "$R/shared/ds/readme.txt")" "dataset v1"
 expect_eq "a regular file mounts :ro" \
 	"$(as $A "$WSCTL" ssh m1 -- cat /home/$A/notes.txt </dev/null 2>&1)" "my notes"
+got=$(as $A "$WSCTL" ssh m1 -- "echo more >>/home/$A/notes.txt 2>&1; true" </dev/null 2>&1)
+expect_match "the :ro file in the home refuses writes" "$got" "Read-only file system"
+expect_eq "the file is unchanged" "$(cat "$R/users/$A/notes.txt")" "my notes"
 expect_eq "a symlink mount shows its target's files" \
 	"$(as $A "$WSCTL" ssh m1 -- cat /mnt/link/a.txt </dev/null 2>&1)" from-home
 
@@ -79,9 +82,11 @@ id=$(echo "$out" | json .id)
 m() { echo "$insp" | jq -r ".[0].Mounts[] | select(.Destination==\"$1\") | $2"; }
 hm() { echo "$insp" | jq -r ".[0].HostConfig.Mounts[] | select(.Target==\"$1\") | $2"; }
 sm() { as $A "$WSCTL" show m1 --json | jq -r ".mounts[] | select(.target==\"$1\") | $2"; }
-expect_eq "engine: /home/USER/proj bound from wsd's staging point, not the user's path" \
-	"$(m /home/$A/proj .Source)" "$T/state/mounts/$id/0"
-expect_eq "engine: /home/USER/proj is rw" "$(m /home/$A/proj .RW)" true
+expect_eq "engine: /data/proj bound from wsd's staging point, not the user's path" \
+	"$(m /data/proj .Source)" "$T/state/mounts/$id/1"
+expect_eq "engine: the home bound from wsd's staged home, which carries /home/USER/proj" \
+	"$(m /home/$A .Source)" "$T/state/mounts/$id/home"
+expect_eq "engine: no mount of its own inside the home" "$(m /home/$A/proj .Source)" ""
 expect_eq "engine: /data/proj is rw" "$(m /data/proj .RW)" true
 expect_eq "engine: /mnt/ds is read-only" "$(m /mnt/ds .RW)" false
 expect_eq "show: /home/USER/proj from the real path" "$(sm /home/$A/proj .source)" "$R/users/$A/proj"

@@ -76,8 +76,8 @@ log_lines=$(grep -c "audit: $A" "$T/wsd.log")
 	fail "wsd's log has $log_lines audit lines for the flood"
 
 # 2. A squatter listens on the next 40 ports of the range.
-as $C python3 - "$PORT_BASE" >"$T/squat.out" 2>&1 <<'PY' &
-import socket, sys, time
+as $C python3 - "$PORT_BASE" "$T/squat.stop" >"$T/squat.out" 2>&1 <<'PY' &
+import os, socket, sys, time
 base = int(sys.argv[1])
 socks = []
 for p in range(base, base + 40):
@@ -86,7 +86,10 @@ for p in range(base, base + 40):
     s.listen(1)
     socks.append(s)
 print("squatting", flush=True)
-time.sleep(120)
+for _ in range(1200):  # until told to stop, at most 2 minutes
+    if os.path.exists(sys.argv[2]):
+        break
+    time.sleep(0.1)
 PY
 SQUAT=$!
 for _ in $(seq 1 50); do grep -q squatting "$T/squat.out" && break; sleep 0.1; done
@@ -97,7 +100,7 @@ jp=$(jq -r .jupyter_port <<<"$out" 2>/dev/null)
 sp=$(jq -r .ssh_port <<<"$out" 2>/dev/null)
 [ "${jp:-0}" -ge $((PORT_BASE + 40)) ] && [ "${sp:-0}" -ge $((PORT_BASE + 40)) ] &&
 	pass "its ports ($jp, $sp) are past the squatted ones" || fail "its ports: $jp, $sp"
-kill $SQUAT 2>/dev/null
+touch "$T/squat.stop"
 wait $SQUAT 2>/dev/null
 
 as $A "$WSCTL" stop sq >/dev/null

@@ -210,6 +210,57 @@ START_TEST(user_mounts_as_given)
 }
 END_TEST
 
+/*
+ * A target in the home is mounted by wsd inside the staged home
+ * (mount_src[i] NULL): the engine gets the staged home and no mount of its
+ * own there, so it never resolves a path inside the student's home; the
+ * label still lists the mount.
+ */
+START_TEST(home_targets_in_the_staged_home)
+{
+	static const char *const src[] = {NULL, "/var/lib/wslab/mounts/0123456789ab/1"};
+	struct spec_in in = {0};
+	json_t *b, *m, *e;
+	const char *label;
+	size_t i;
+
+	in.id = "0123456789ab";
+	in.name = "w";
+	in.owner = "alice";
+	in.uid = 1234;
+	in.gid = 1234;
+	in.tmpl = config_template(&cfg, "offline");
+	in.memory = INT64_C(1) << 30;
+	in.shm = INT64_C(64) << 20;
+	in.cpus = 1;
+	in.home_src = "/var/lib/wslab/mounts/0123456789ab/home";
+	in.etc_src = "/var/lib/wslab/workspaces/0123456789ab";
+	in.publish_address = "127.0.0.1";
+	in.mounts = user_mounts;
+	in.mount_src = src;
+	in.nmounts = 2;
+	b = spec_build(&in);
+	ck_assert_ptr_nonnull(b);
+	m = json_object_get(json_object_get(b, "HostConfig"), "Mounts");
+	ck_assert_int_eq(json_array_size(m), 5);
+	json_array_foreach(m, i, e)
+	{
+		const char *dst = json_string_value(json_object_get(e, "Target"));
+
+		ck_assert_str_ne(dst, "/home/alice/proj");
+		if (strcmp(dst, "/home/alice") == 0) {
+			ck_assert_str_eq(json_string_value(json_object_get(e, "Source")),
+			                 in.home_src);
+			/* Recursive, so that the mounts wsd made on it come along. */
+			ck_assert_ptr_null(json_object_get(e, "BindOptions"));
+		}
+	}
+	label = json_string_value(json_object_get(json_object_get(b, "Labels"), "wslab.mounts"));
+	ck_assert_ptr_nonnull(strstr(label, "/home/alice/proj"));
+	json_decref(b);
+}
+END_TEST
+
 /* Without user mounts, only wsd's four. */
 START_TEST(no_user_mounts)
 {
@@ -401,6 +452,7 @@ spec_suite(void)
 	tcase_add_test(tc, mounts);
 	tcase_add_test(tc, user_mounts_as_given);
 	tcase_add_test(tc, no_user_mounts);
+	tcase_add_test(tc, home_targets_in_the_staged_home);
 	tcase_add_test(tc, labels_and_env);
 	tcase_add_test(tc, gpus_nvidia_mode);
 	tcase_add_test(tc, gpus_cdi_mode);

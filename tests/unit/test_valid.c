@@ -8,6 +8,7 @@
 #include "config.h"
 #include "unit.h"
 #include "valid.h"
+#include "wsfs.h"
 
 #define KEY "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG1M2Nk578yN2BF4rcTb6Tdga/jU5RHrD/7n3fZDekpP t@x"
 
@@ -43,6 +44,50 @@ check(const char *body, struct start_req *req, struct api_error *err)
 	memset(err, 0, sizeof(*err));
 	return valid_start_request(&cfg, 8, body, strlen(body), req, err);
 }
+
+/*
+ * The most keys validation accepts, each as long as it may be, are
+ * accepted and written whole into authorized_keys: nothing the request
+ * passed can be refused later, after the home was made.
+ */
+START_TEST(max_keys_fit_authorized_keys)
+{
+	static const char prefix[] =
+	    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG1M2Nk578yN2BF4rcTb6Tdga/"
+	    "jU5RHrD/7n3fZDekpP ";
+	size_t keylen = WS_KEY_LEN_MAX, blen = WS_KEYS_MAX * (keylen + 3) + 64, off = 0;
+	char *key = malloc(keylen + 1), *body = malloc(blen), *text;
+	struct start_req req;
+	struct api_error err;
+
+	memcpy(key, prefix, sizeof(prefix) - 1);
+	memset(key + sizeof(prefix) - 1, 'c', keylen - (sizeof(prefix) - 1));
+	key[keylen] = '\0';
+	off += (size_t)snprintf(body + off, blen - off, "{\"ssh_keys\":[");
+	for (int i = 0; i < WS_KEYS_MAX; i++)
+		off += (size_t)snprintf(body + off, blen - off, "%s\"%s\"", i ? "," : "", key);
+	snprintf(body + off, blen - off, "]}");
+	ck_assert_int_eq(check(body, &req, &err), 0);
+	ck_assert_uint_eq(req.nkeys, WS_KEYS_MAX);
+	text = wsfs_authorized_keys(req.ssh_keys, req.nkeys);
+	ck_assert_uint_eq(strlen(text), WS_KEYS_MAX * (keylen + 1));
+	for (int i = 0; i < WS_KEYS_MAX; i++) {
+		ck_assert(strncmp(text + (size_t)i * (keylen + 1), key, keylen) == 0);
+		ck_assert_int_eq(text[(size_t)i * (keylen + 1) + keylen], '\n');
+	}
+	free(text);
+	start_req_free(&req);
+	/* One byte more is refused by validation itself. */
+	key = realloc(key, keylen + 2);
+	key[keylen] = 'c';
+	key[keylen + 1] = '\0';
+	snprintf(body, blen, "{\"ssh_keys\":[\"%s\"]}", key);
+	ck_assert_int_eq(check(body, &req, &err), -1);
+	ck_assert_int_eq(err.status, 400);
+	free(key);
+	free(body);
+}
+END_TEST
 
 START_TEST(minimal_uses_defaults)
 {
@@ -287,6 +332,12 @@ static const struct {
     {M("{\"source\":\"/data/users/a\",\"target\":\"/mnt/a\"},"
        "{\"source\":\"/data/users/b\",\"target\":\"/mnt/a\"}"),
      400, "invalid_value", "already the target of mounts[0]"},
+    {M("{\"source\":\"/data/users/a\",\"target\":\"/mnt/a\"},"
+       "{\"source\":\"/data/users/b\",\"target\":\"/mnt/a/b\"}"),
+     400, "invalid_value", "nested"},
+    {M("{\"source\":\"/data/users/a\",\"target\":\"/home/u/x/y\"},"
+       "{\"source\":\"/data/users/b\",\"target\":\"/home/u/x\"}"),
+     400, "invalid_value", "nested"},
     {M("{\"source\":\"/etc\",\"target\":\"/mnt/a\"}"), 403, "forbidden",
      "outside the allowed mount roots"},
     {M("{\"source\":\"/var/run/docker.sock\",\"target\":\"/mnt/a\"}"), 403, "forbidden",
@@ -426,6 +477,7 @@ valid_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, minimal_uses_defaults);
+	tcase_add_test(tc, max_keys_fit_authorized_keys);
 	tcase_add_test(tc, full_request);
 	tcase_add_loop_test(tc, refused, 0, (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, too_many_keys);
