@@ -7,6 +7,10 @@
  * One request is served at a time per connection. When a request is
  * complete the parser is paused; bytes after it wait in `pending` until
  * the reply is finished (pipelining without reordering).
+ *
+ * A client's end of input (a half-close) stops reading, nothing more:
+ * what it asked for before is still served, and the connection closes
+ * once every reply is written.
  */
 #include "http.h"
 
@@ -41,6 +45,7 @@ struct conn {
 	int started;    /* bytes of the next request have arrived */
 	int reading;
 	int draining;      /* refused: discard input until the client is done */
+	int eof;           /* the client sent its last byte (it may still read) */
 	int expect100;     /* the client waits for "100 Continue" */
 	size_t header_len; /* URL and header bytes of the current request */
 	char *url;
@@ -53,6 +58,7 @@ struct conn {
 	size_t value_len;
 	char *pending; /* bytes after the current request */
 	size_t pending_len;
+	size_t queued; /* bytes of replies handed to libuv, not yet written */
 	LIST_ENTRY(conn) entry;
 };
 
@@ -83,7 +89,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void
 conn_read(struct conn *c, int on)
 {
-	if (c->closing || c->reading == on)
+	if (c->closing || c->reading == on || (on && c->eof))
 		return;
 	c->reading = on;
 	if (on)
@@ -146,9 +152,23 @@ shutdown_write(struct conn *c)
 	}
 }
 
+/*
+ * The client has sent its last byte (a half-close): once no request is
+ * left with a handler and every reply is written, close. It still gets
+ * every answer it asked for, deferred ones included.
+ */
+static void
+conn_finish(struct conn *c)
+{
+	if (c->closing || !c->eof || c->busy || c->queued > 0)
+		return;
+	conn_close(c);
+}
+
 struct wreq {
 	uv_write_t w;
 	struct conn *c;
+	size_t len; /* counted in c->queued */
 	int close_after;
 	char *owned; /* a body handed over: zeroed (it may hold tokens) and freed */
 	size_t owned_len;
@@ -159,12 +179,16 @@ static void
 http_write_cb(uv_write_t *w, int status)
 {
 	struct wreq *wr = (struct wreq *)w;
+	struct conn *c = wr->c;
 
-	if (status < 0 || (wr->close_after && !wr->c->draining))
-		conn_close(wr->c);
+	c->queued -= wr->len;
+	if (status < 0 || (wr->close_after && (!c->draining || c->eof)))
+		conn_close(c);
 	else if (wr->close_after)
-		shutdown_write(wr->c);
-	conn_unref(wr->c);
+		shutdown_write(c);
+	else
+		conn_finish(c);
+	conn_unref(c);
 	if (wr->owned != NULL) {
 		explicit_bzero(wr->owned, wr->owned_len);
 		free(wr->owned);
@@ -185,11 +209,14 @@ conn_write(struct conn *c, const char *a, size_t alen, const char *b, size_t ble
 	if (blen)
 		memcpy(wr->data + alen, b, blen);
 	wr->c = c;
+	wr->len = alen + blen;
 	wr->close_after = close_after;
 	wr->owned = NULL;
 	c->refs++;
+	c->queued += wr->len;
 	buf = uv_buf_init(wr->data, (unsigned)(alen + blen));
 	if (uv_write(&wr->w, (uv_stream_t *)&c->pipe, &buf, 1, http_write_cb) != 0) {
+		c->queued -= wr->len;
 		conn_unref(c);
 		free(wr);
 		conn_close(c);
@@ -212,13 +239,16 @@ conn_write_owned(struct conn *c, const char *head, size_t hlen, char *body, size
 	wr = xmalloc(sizeof(*wr) + hlen);
 	memcpy(wr->data, head, hlen);
 	wr->c = c;
+	wr->len = hlen + blen;
 	wr->close_after = close_after;
 	wr->owned = body;
 	wr->owned_len = blen;
 	c->refs++;
+	c->queued += wr->len;
 	bufs[0] = uv_buf_init(wr->data, (unsigned)hlen);
 	bufs[1] = uv_buf_init(body, (unsigned)blen);
 	if (uv_write(&wr->w, (uv_stream_t *)&c->pipe, bufs, 2, http_write_cb) != 0) {
+		c->queued -= wr->len;
 		conn_unref(c);
 		explicit_bzero(body, blen);
 		free(body);
@@ -290,8 +320,10 @@ request_done(struct conn *c)
 			conn_parse(c, p, n);
 			free(p);
 		}
-		if (!c->busy)
+		if (!c->busy) {
 			conn_read(c, 1);
+			conn_finish(c);
+		}
 	}
 	conn_unref(c);
 }
@@ -689,13 +721,36 @@ alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init(slab, sizeof(slab));
 }
 
+/*
+ * The client will send nothing more. What it sent before is still served,
+ * and every reply written, before the connection closes (conn_finish);
+ * a request it left unfinished can never complete.
+ */
+static void
+conn_eof(struct conn *c)
+{
+	c->eof = 1;
+	conn_read(c, 0);
+	if (c->draining) {
+		/* Our refusal is out, or its write closes the connection. */
+		if (c->queued == 0)
+			conn_close(c);
+		return;
+	}
+	conn_finish(c);
+}
+
 static void
 read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct conn *c = s->data;
 
+	if (nread == UV_EOF) {
+		conn_eof(c);
+		return;
+	}
 	if (nread < 0) {
-		/* EOF or error: a handler still holding the request keeps c alive. */
+		/* An error: a handler still holding the request keeps c alive. */
 		conn_close(c);
 		return;
 	}
@@ -724,7 +779,9 @@ timeout_cb(uv_timer_t *t)
 	}
 	if (c->busy)
 		return;
-	if (c->started)
+	if (c->eof) /* its replies were not taken in time */
+		conn_close(c);
+	else if (c->started)
 		conn_fail(c, 408, "timeout", "request not received within %d ms",
 		          limits.request_timeout_ms);
 	else
