@@ -8,6 +8,11 @@
  * complete the parser is paused; bytes after it wait in `pending` until
  * the reply is finished (pipelining without reordering).
  *
+ * Replies a client does not read stay queued in wsd. Past HTTP_MAX_QUEUED
+ * of them, the connection's requests wait (not read, not parsed) until the
+ * client has taken every reply; a client that has not taken them within
+ * request_timeout of the first one queued is disconnected.
+ *
  * A client's end of input (a half-close) stops reading, nothing more:
  * what it asked for before is still served, and the connection closes
  * once every reply is written.
@@ -35,6 +40,7 @@
 struct conn {
 	uv_pipe_t pipe;
 	uv_timer_t timer;
+	uv_timer_t wtimer; /* replies must be taken within request_timeout */
 	http_parser parser;
 	struct request req;
 	int refs;
@@ -46,6 +52,7 @@ struct conn {
 	int reading;
 	int draining;      /* refused: discard input until the client is done */
 	int eof;           /* the client sent its last byte (it may still read) */
+	int stalled;       /* replies queued past HTTP_MAX_QUEUED: requests wait */
 	int expect100;     /* the client waits for "100 Continue" */
 	size_t header_len; /* URL and header bytes of the current request */
 	char *url;
@@ -58,7 +65,7 @@ struct conn {
 	size_t value_len;
 	char *pending; /* bytes after the current request */
 	size_t pending_len;
-	size_t queued; /* bytes of replies handed to libuv, not yet written */
+	size_t queued; /* memory of replies handed to libuv, not yet written */
 	LIST_ENTRY(conn) entry;
 };
 
@@ -75,6 +82,7 @@ static http_parser_settings settings;
 static void (*on_closed)(void);
 
 static void conn_close(struct conn *c);
+static void conn_next(struct conn *c);
 
 void
 http_on_closed(void (*cb)(void))
@@ -127,9 +135,10 @@ conn_close(struct conn *c)
 	nconns--;
 	if (on_closed != NULL)
 		on_closed();
-	/* Two handles, one reference each. */
-	c->refs++;
+	/* Three handles, one reference each. */
+	c->refs += 2;
 	uv_close((uv_handle_t *)&c->timer, closed_cb);
+	uv_close((uv_handle_t *)&c->wtimer, closed_cb);
 	uv_close((uv_handle_t *)&c->pipe, closed_cb);
 }
 
@@ -168,7 +177,7 @@ conn_finish(struct conn *c)
 struct wreq {
 	uv_write_t w;
 	struct conn *c;
-	size_t len; /* counted in c->queued */
+	size_t len; /* counted in c->queued: this, the bytes, the body handed over */
 	int close_after;
 	char *owned; /* a body handed over: zeroed (it may hold tokens) and freed */
 	size_t owned_len;
@@ -182,10 +191,14 @@ http_write_cb(uv_write_t *w, int status)
 	struct conn *c = wr->c;
 
 	c->queued -= wr->len;
+	if (c->queued == 0 && !c->closing)
+		uv_timer_stop(&c->wtimer);
 	if (status < 0 || (wr->close_after && (!c->draining || c->eof)))
 		conn_close(c);
 	else if (wr->close_after)
 		shutdown_write(c);
+	else if (c->stalled && c->queued == 0)
+		conn_next(c);
 	else
 		conn_finish(c);
 	conn_unref(c);
@@ -194,6 +207,29 @@ http_write_cb(uv_write_t *w, int status)
 		free(wr->owned);
 	}
 	free(wr);
+}
+
+static void
+wtimeout_cb(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+
+	log_debug("connection of uid %u closed: its replies were not taken within %d ms",
+	          (unsigned)c->req.uid, limits.request_timeout_ms);
+	conn_close(c);
+}
+
+/*
+ * Count a write's memory until its callback. From the moment something is
+ * queued, the client has request_timeout to take all of it; new replies
+ * do not move that deadline, only an empty queue ends it.
+ */
+static void
+queue_add(struct conn *c, size_t len)
+{
+	if (c->queued == 0)
+		uv_timer_start(&c->wtimer, wtimeout_cb, (uint64_t)limits.request_timeout_ms, 0);
+	c->queued += len;
 }
 
 static void
@@ -209,11 +245,11 @@ conn_write(struct conn *c, const char *a, size_t alen, const char *b, size_t ble
 	if (blen)
 		memcpy(wr->data + alen, b, blen);
 	wr->c = c;
-	wr->len = alen + blen;
+	wr->len = sizeof(*wr) + alen + blen;
 	wr->close_after = close_after;
 	wr->owned = NULL;
 	c->refs++;
-	c->queued += wr->len;
+	queue_add(c, wr->len);
 	buf = uv_buf_init(wr->data, (unsigned)(alen + blen));
 	if (uv_write(&wr->w, (uv_stream_t *)&c->pipe, &buf, 1, http_write_cb) != 0) {
 		c->queued -= wr->len;
@@ -239,12 +275,12 @@ conn_write_owned(struct conn *c, const char *head, size_t hlen, char *body, size
 	wr = xmalloc(sizeof(*wr) + hlen);
 	memcpy(wr->data, head, hlen);
 	wr->c = c;
-	wr->len = hlen + blen;
+	wr->len = sizeof(*wr) + hlen + blen;
 	wr->close_after = close_after;
 	wr->owned = body;
 	wr->owned_len = blen;
 	c->refs++;
-	c->queued += wr->len;
+	queue_add(c, wr->len);
 	bufs[0] = uv_buf_init(wr->data, (unsigned)hlen);
 	bufs[1] = uv_buf_init(body, (unsigned)blen);
 	if (uv_write(&wr->w, (uv_stream_t *)&c->pipe, bufs, 2, http_write_cb) != 0) {
@@ -301,7 +337,43 @@ reason(int status)
 static void request_reset(struct conn *c);
 static void timeout_cb(uv_timer_t *t);
 
-/* The handler is finished with the request: resume reading. */
+/*
+ * No request is with a handler: serve the next one, or wait for it. While
+ * the replies queued exceed HTTP_MAX_QUEUED, nothing more is read or
+ * parsed (the parser stays paused, so the rest of a read waits in
+ * `pending`) until the client has taken all of them.
+ */
+static void
+conn_next(struct conn *c)
+{
+	if (c->closing || c->busy)
+		return;
+	if (c->queued > HTTP_MAX_QUEUED) {
+		c->stalled = 1;
+		conn_read(c, 0);
+		uv_timer_stop(&c->timer); /* the write deadline runs */
+		return;
+	}
+	c->stalled = 0;
+	uv_timer_start(&c->timer, timeout_cb, (uint64_t)limits.request_timeout_ms,
+	               (uint64_t)limits.request_timeout_ms);
+	http_parser_pause(&c->parser, 0);
+	if (c->pending_len > 0) {
+		char *p = c->pending;
+		size_t n = c->pending_len;
+
+		c->pending = NULL;
+		c->pending_len = 0;
+		conn_parse(c, p, n);
+		free(p);
+	}
+	if (!c->busy && !c->stalled) {
+		conn_read(c, 1);
+		conn_finish(c);
+	}
+}
+
+/* The handler is finished with the request. */
 static void
 request_done(struct conn *c)
 {
@@ -309,21 +381,7 @@ request_done(struct conn *c)
 	c->streaming = 0;
 	if (!c->closing) {
 		request_reset(c);
-		uv_timer_again(&c->timer);
-		http_parser_pause(&c->parser, 0);
-		if (c->pending_len > 0) {
-			char *p = c->pending;
-			size_t n = c->pending_len;
-
-			c->pending = NULL;
-			c->pending_len = 0;
-			conn_parse(c, p, n);
-			free(p);
-		}
-		if (!c->busy) {
-			conn_read(c, 1);
-			conn_finish(c);
-		}
+		conn_next(c);
 	}
 	conn_unref(c);
 }
@@ -756,7 +814,7 @@ read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	}
 	if (nread == 0 || c->draining)
 		return;
-	if (c->busy) {
+	if (c->busy || c->stalled) {
 		/* Bytes of a later request while one is being served. */
 		c->pending = xrealloc(c->pending, c->pending_len + (size_t)nread);
 		memcpy(c->pending + c->pending_len, buf->base, (size_t)nread);
@@ -921,7 +979,8 @@ conn_new(void)
 	c->refs = 1;
 	uv_pipe_init(loop, &c->pipe, 0);
 	uv_timer_init(loop, &c->timer);
-	c->pipe.data = c->timer.data = c;
+	uv_timer_init(loop, &c->wtimer);
+	c->pipe.data = c->timer.data = c->wtimer.data = c;
 	LIST_INSERT_HEAD(&conns, c, entry);
 	nconns++;
 	c->req.conn = c;

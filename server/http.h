@@ -17,6 +17,8 @@
 
 #define HTTP_MAX_HEADER (16 * 1024)
 #define HTTP_MAX_BODY (64 * 1024)
+/* Memory of replies a client has not taken, past which its requests wait. */
+#define HTTP_MAX_QUEUED (256 * 1024)
 #define HTTP_MAX_GROUPS 64
 
 struct conn;
