@@ -13,6 +13,14 @@
  * client has taken every reply; a client that has not taken them within
  * request_timeout of the first one queued is disconnected.
  *
+ * Connections are counted per user (uid): each holds at most
+ * max_connections_per_user of them, and max_requests_per_user requests
+ * with a handler. When all max_connections are taken, a newcomer gets the
+ * connection idle longest of the user holding the most, if that user
+ * holds more than the newcomer would; so the cap is only reached by many
+ * users, never held by one against the others. A connection idle between
+ * requests closes after keepalive_timeout.
+ *
  * A client's end of input (a half-close) stops reading, nothing more:
  * what it asked for before is still served, and the connection closes
  * once every reply is written.
@@ -36,6 +44,8 @@
 
 #include "log.h"
 #include "xmalloc.h"
+
+struct peer;
 
 struct conn {
 	uv_pipe_t pipe;
@@ -66,7 +76,29 @@ struct conn {
 	char *pending; /* bytes after the current request */
 	size_t pending_len;
 	size_t queued; /* memory of replies handed to libuv, not yet written */
+	struct peer *peer;
+	int served;          /* counted in peer->nconns (not refused at accept) */
+	int refused;         /* counted in peer->nrefused */
+	int counted;         /* the current request counts in peer->inflight */
+	int idle;            /* between requests: keepalive_timeout runs */
+	uint64_t idle_since; /* loop time of the last reply, or of the accept */
 	LIST_ENTRY(conn) entry;
+	LIST_ENTRY(conn) peer_entry;
+};
+
+/*
+ * A user with connections open: what they hold, for the limits per user.
+ * Lives as long as one of its connections (refs).
+ */
+struct peer {
+	uid_t uid;
+	int refs;
+	size_t nconns;   /* served connections, on conns */
+	size_t nrefused; /* refused ones still being answered */
+	size_t inflight; /* requests with a handler */
+	int warned;      /* the cap was logged */
+	LIST_HEAD(, conn) conns;
+	LIST_ENTRY(peer) entry;
 };
 
 enum { H_OTHER, H_ACCEPT, H_EXPECT };
@@ -77,7 +109,9 @@ static int server_open;
 static http_handler *handler;
 static struct http_limits limits;
 static LIST_HEAD(, conn) conns = LIST_HEAD_INITIALIZER(conns);
-static size_t nconns;
+static size_t nconns;  /* all, refused ones too */
+static size_t nserved; /* not refused: what max_connections caps */
+static LIST_HEAD(, peer) peers = LIST_HEAD_INITIALIZER(peers);
 static http_parser_settings settings;
 static void (*on_closed)(void);
 
@@ -106,11 +140,40 @@ conn_read(struct conn *c, int on)
 		uv_read_stop((uv_stream_t *)&c->pipe);
 }
 
+static struct peer *
+peer_get(uid_t uid)
+{
+	struct peer *p;
+
+	LIST_FOREACH(p, &peers, entry) {
+		if (p->uid == uid) {
+			p->refs++;
+			return p;
+		}
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->uid = uid;
+	p->refs = 1;
+	LIST_INIT(&p->conns);
+	LIST_INSERT_HEAD(&peers, p, entry);
+	return p;
+}
+
+static void
+peer_put(struct peer *p)
+{
+	if (p == NULL || --p->refs > 0)
+		return;
+	LIST_REMOVE(p, entry);
+	free(p);
+}
+
 static void
 conn_unref(struct conn *c)
 {
 	if (--c->refs > 0)
 		return;
+	peer_put(c->peer);
 	free(c->url);
 	free(c->pending);
 	free(c->req.path);
@@ -133,6 +196,13 @@ conn_close(struct conn *c)
 	c->closing = 1;
 	LIST_REMOVE(c, entry);
 	nconns--;
+	if (c->served) {
+		LIST_REMOVE(c, peer_entry);
+		c->peer->nconns--;
+		nserved--;
+	} else if (c->refused) {
+		c->peer->nrefused--;
+	}
 	if (on_closed != NULL)
 		on_closed();
 	/* Three handles, one reference each. */
@@ -355,8 +425,10 @@ conn_next(struct conn *c)
 		return;
 	}
 	c->stalled = 0;
-	uv_timer_start(&c->timer, timeout_cb, (uint64_t)limits.request_timeout_ms,
-	               (uint64_t)limits.request_timeout_ms);
+	/* Idle until the next request begins (on_message_begin). */
+	c->idle = 1;
+	c->idle_since = uv_now(loop);
+	uv_timer_start(&c->timer, timeout_cb, (uint64_t)limits.keepalive_timeout_ms, 0);
 	http_parser_pause(&c->parser, 0);
 	if (c->pending_len > 0) {
 		char *p = c->pending;
@@ -379,6 +451,10 @@ request_done(struct conn *c)
 {
 	c->busy = 0;
 	c->streaming = 0;
+	if (c->counted) {
+		c->counted = 0;
+		c->peer->inflight--;
+	}
 	if (!c->closing) {
 		request_reset(c);
 		conn_next(c);
@@ -556,6 +632,11 @@ on_message_begin(http_parser *p)
 	struct conn *c = p->data;
 
 	c->started = 1;
+	if (c->idle) {
+		/* The whole request within request_timeout of its first byte. */
+		c->idle = 0;
+		uv_timer_start(&c->timer, timeout_cb, (uint64_t)limits.request_timeout_ms, 0);
+	}
 	return 0;
 }
 
@@ -728,6 +809,15 @@ on_message_complete(http_parser *p)
 		return 0;
 	}
 	c->refs++; /* held by the handler until it replies */
+	if (c->peer->inflight >= (size_t)limits.max_requests_per_user) {
+		http_reply_error(&c->req, 429, "too_many_requests",
+		                 "you have %zu requests in progress, the most one user may have "
+		                 "(max_requests_per_user); try again when one is answered",
+		                 c->peer->inflight);
+		return 0;
+	}
+	c->counted = 1;
+	c->peer->inflight++;
 	handler(&c->req);
 	return 0;
 }
@@ -922,12 +1012,80 @@ ident_done(uv_work_t *w, int status)
 		               "the groups looked up fit the request's");
 		memcpy(c->req.groups, id->groups, sizeof(id->groups));
 		c->req.ngroups = id->ngroups;
-		uv_timer_start(&c->timer, timeout_cb, (uint64_t)limits.request_timeout_ms,
-		               (uint64_t)limits.request_timeout_ms);
+		/* The first request within request_timeout of the accept. */
+		uv_timer_start(&c->timer, timeout_cb, (uint64_t)limits.request_timeout_ms, 0);
 		conn_read(c, 1);
 	}
 	conn_unref(c);
 	free(id);
+}
+
+static void conn_refuse(struct conn *c, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Refuse a new connection with status and a message. A user's refusals
+ * still being answered are capped like their connections: past that,
+ * one more is closed at once, unanswered.
+ */
+static void
+conn_refuse(struct conn *c, int status, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (c->peer->nrefused >= (size_t)limits.max_connections_per_user) {
+		conn_close(c);
+		return;
+	}
+	c->refused = 1;
+	c->peer->nrefused++;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	conn_fail(c, status, "too_many_connections", "%s", msg);
+}
+
+/* Nothing is going on: no request, no reply, nothing to read. */
+static int
+conn_idle(const struct conn *c)
+{
+	return c->served && c->reading && !c->closing && !c->busy && !c->started &&
+	       c->pending_len == 0 && c->queued == 0 && !c->stalled && !c->eof;
+}
+
+/*
+ * All max_connections are taken and p asks for one more: close the
+ * connection idle longest of the user holding the most, when they hold
+ * more than p will (so no one loses a connection to a user holding
+ * fewer). Returns 0 when one was closed, -1 when none may be.
+ */
+static int
+conn_evict_for(struct peer *p)
+{
+	struct peer *q;
+	struct conn *c, *victim = NULL;
+
+	LIST_FOREACH(q, &peers, entry) {
+		if (q->nconns <= p->nconns + 1)
+			continue;
+		LIST_FOREACH(c, &q->conns, peer_entry) {
+			if (!conn_idle(c))
+				continue;
+			if (victim == NULL || q->nconns > victim->peer->nconns ||
+			    (q->nconns == victim->peer->nconns &&
+			     c->idle_since < victim->idle_since))
+				victim = c;
+		}
+	}
+	if (victim == NULL)
+		return -1;
+	log_info("idle connection of uid %u (of %zu) closed: all %d connections are taken and "
+	         "uid %u (%zu) asks for one",
+	         (unsigned)victim->peer->uid, victim->peer->nconns, limits.max_connections,
+	         (unsigned)p->uid, p->nconns);
+	conn_close(victim);
+	return 0;
 }
 
 /* Set up a connection on a connected pipe handle; takes ownership of c. */
@@ -937,6 +1095,7 @@ conn_begin(struct conn *c)
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
 	uv_os_fd_t fd;
+	struct peer *p;
 
 	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 ||
 	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0) {
@@ -949,13 +1108,35 @@ conn_begin(struct conn *c)
 	http_parser_init(&c->parser, HTTP_REQUEST);
 	c->parser.data = c;
 	request_reset(c);
-	if (nconns > (size_t)limits.max_connections) {
-		log_warn("connection from uid %u refused: %zu connections open", (unsigned)cred.uid,
-		         nconns - 1);
-		conn_fail(c, 503, "too_many_connections",
-		          "wsd is serving %d connections; try again", limits.max_connections);
+	c->peer = p = peer_get(cred.uid);
+	c->idle_since = uv_now(loop);
+	if (p->nconns >= (size_t)limits.max_connections_per_user) {
+		if (!p->warned)
+			log_warn(
+			    "uid %u holds %zu connections, the most one user may hold; more are "
+			    "refused",
+			    (unsigned)cred.uid, p->nconns);
+		p->warned = 1;
+		/* The refusal names no one else and nothing of theirs. */
+		conn_refuse(c, 429,
+		            "you have %zu connections open to wsd, the most one user may "
+		            "hold (max_connections_per_user); close some",
+		            p->nconns);
 		return;
 	}
+	if (nserved >= (size_t)limits.max_connections && conn_evict_for(p) == -1) {
+		if (!p->warned)
+			log_warn("connection from uid %u refused: all %zu connections are taken",
+			         (unsigned)cred.uid, nserved);
+		p->warned = 1;
+		conn_refuse(c, 503, "wsd is serving its maximum of %d connections; try again later",
+		            limits.max_connections);
+		return;
+	}
+	c->served = 1;
+	p->nconns++;
+	nserved++;
+	LIST_INSERT_HEAD(&p->conns, c, peer_entry);
 	{
 		struct ident *id = xcalloc(1, sizeof(*id));
 

@@ -51,7 +51,10 @@ typedef void http_handler(struct request *req);
 
 struct http_limits {
 	int max_connections;
+	int max_connections_per_user;
+	int max_requests_per_user; /* with a handler at once */
 	int request_timeout_ms;
+	int keepalive_timeout_ms; /* idle between requests */
 	const char *admin_group;
 };
 

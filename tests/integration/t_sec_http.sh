@@ -1,19 +1,28 @@
 #!/bin/bash
 # The connection layer under abuse (security review, round two): a
 # half-closed client still gets its deferred answers; a client that does
-# not read its replies holds a bounded amount of wsd's memory.
+# not read its replies holds a bounded amount of wsd's memory; one user
+# cannot take every connection, nor keep others out with many.
 # SECTIONS="..." runs some of the sections only.
 . "$(dirname "$0")/lib.sh"
 PORT_BASE=23600
 setup_all
 PROBE=$BUILD/tests/sockprobe
-SECTIONS=${SECTIONS:-"half_close output_cap"}
+SECTIONS=${SECTIONS:-"half_close output_cap per_user eviction keepalive in_flight"}
 A=wslab-ta
-make_user $A
+B=wslab-tb
+C=wslab-tc
+for u in $A $B $C; do make_user $u; done
 # ASan's quarantine of freed memory is kept small, so that VmRSS measures
 # what wsd holds.
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16
 start_wsd "request_timeout = 3s"
+
+# restart_wsd [GLOBAL LINES]: a fresh wsd with these (and otherwise defaults).
+restart_wsd() {
+	stop_wsd
+	start_wsd "${1-}"
+}
 
 rss_kb() { awk "/^$1:/ {print \$2}" /proc/"$WSD_PID"/status; }
 
@@ -68,6 +77,102 @@ half_close() {
 		read read read read | tr '\n' ' ')
 	expect_eq "half-closed after three pipelined requests: three replies in order, then EOF" \
 		"$r" "200 200 200 eof "
+}
+
+# keep_result FILE: "SERVED REFUSED CLOSED" of a sockprobe keep; REFUSAL: its first refusal.
+keep_result() {
+	read -r SERVED REFUSED CLOSED <"$1"
+	REFUSAL=$(sed -n 2p "$1")
+}
+
+# A refusal names nobody else: not the other user, not their uid.
+says_nothing_of() {
+	local u=$1 text=$2
+	! printf '%s' "$text" | grep -qE -- "$u|\b$(id -u "$u")\b"
+}
+
+# One user holding 600 connections (default limits: 512 in all, 64 per
+# user), each asking every 3 s: they get 64, the rest is refused at once
+# with 429, and another user is served meanwhile.
+per_user() {
+	local b1 b2 pa
+	restart_wsd
+	as $A "$PROBE" keep "$T/wsd.sock" 600 12 >"$T/keep.A" &
+	pa=$!
+	sleep 6
+	b1=$(api $B GET /v1/info | tail -1)
+	b2=$(api $B GET /v1/workspaces | tail -1)
+	wait $pa
+	keep_result "$T/keep.A"
+	log "$A with 600 connections: $SERVED served, $REFUSED refused, $CLOSED closed; refusal: $REFUSAL"
+	expect_eq "another user is served while one holds 600 connections (info)" "$b1" 200
+	expect_eq "another user is served while one holds 600 connections (list)" "$b2" 200
+	expect_eq "one user gets max_connections_per_user (64) connections" "$SERVED" 64
+	expect_eq "the rest are refused" "$REFUSED" 536
+	expect_eq "the served ones stay served" "$CLOSED" 0
+	expect_match "the refusal is 429 too_many_connections" "$REFUSAL" '^429 .*too_many_connections'
+	check "the refusal names no other user" says_nothing_of $B "$REFUSAL"
+}
+
+# All connections taken (max_connections = 100) by two users holding 64
+# each: they end up sharing, and a third user still gets one: the idle
+# connection of the user holding the most is closed for them.
+eviction() {
+	local c1 pa pb
+	restart_wsd "max_connections = 100"
+	as $A "$PROBE" keep "$T/wsd.sock" 64 14 >"$T/keep.A" &
+	pa=$!
+	sleep 3
+	as $B "$PROBE" keep "$T/wsd.sock" 64 10 >"$T/keep.B" &
+	pb=$!
+	sleep 5
+	c1=$(api $C GET /v1/info | tail -1)
+	wait $pa $pb
+	keep_result "$T/keep.A"
+	# Closed before or after its first answer: both are evictions.
+	log "$A: $SERVED served, $REFUSED refused, $CLOSED closed"
+	local a_closed=$((REFUSED + CLOSED))
+	keep_result "$T/keep.B"
+	log "$B: $SERVED served, $REFUSED refused, $CLOSED closed; refusal: $REFUSAL"
+	expect_eq "a third user is served when all connections are taken" "$c1" 200
+	[ "$a_closed" -ge 14 ] && pass "the user holding the most lost idle connections ($a_closed)" ||
+		fail "the user holding the most lost idle connections ($a_closed)"
+	[ "$SERVED" -ge 45 ] && pass "the second user got a fair share ($SERVED of 100)" ||
+		fail "the second user got a fair share ($SERVED of 100)"
+	expect_match "a refusal at the cap is 503" "$REFUSAL" '^503 .*too_many_connections'
+	check "the refusal names no other user" says_nothing_of $A "$REFUSAL"
+}
+
+# A connection idle between requests closes after keepalive_timeout; one
+# asking more often stays open.
+keepalive() {
+	local r
+	restart_wsd "keepalive_timeout = 2s"
+	r=$($PROBE steps "$T/wsd.sock" get:/v1/info sleep:1500 get:/v1/info sleep:1500 get:/v1/info \
+		sleep:3000 read | tr '\n' ' ')
+	expect_eq "requests 1.5 s apart keep the connection; idle 3 s closes it" "$r" "200 200 200 eof "
+}
+
+# max_requests_per_user = 1: while a start is with wsd, the same user's
+# next request is refused with 429; another user is served.
+in_flight() {
+	local spid r b i
+	restart_wsd "max_requests_per_user = 1"
+	as $A "$WSCTL" start --name flight >/dev/null 2>"$T/flight.err" &
+	spid=$!
+	r=none
+	for i in $(seq 1 50); do
+		r=$(api $A GET /v1/info | tail -1)
+		[ "$r" = 429 ] && break
+		sleep 0.1
+	done
+	b=$(api $B GET /v1/info | tail -1)
+	wait "$spid"
+	expect_eq "a second request while one is in flight is refused (429)" "$r" 429
+	expect_eq "another user is served meanwhile" "$b" 200
+	expect_eq "the start in flight succeeded" "$(as $A "$WSCTL" show flight --json | jq -r .state)" ready
+	expect_eq "served again once it is answered" "$(api $A GET /v1/info | tail -1)" 200
+	as $A "$WSCTL" stop flight >/dev/null
 }
 
 for s in $SECTIONS; do

@@ -13,6 +13,7 @@
  *                                   get:PATH   send:PATH, then read
  *                                   shut       shutdown(SHUT_WR)
  *                                   wait:FILE  wait until FILE exists
+ *                                   sleep:MS   sleep MS milliseconds
  *   sockprobe pipeline SOCKET MB    send MB MiB of pipelined GET /v1/workspaces
  *                                   and read nothing; prints "SENT_MIB SECONDS
  *                                   closed|open": what got through and whether
@@ -20,8 +21,9 @@
  *   sockprobe keep SOCKET N SECONDS open N keep-alive connections, each sending
  *                                   GET /v1/info every 3 s; prints "SERVED
  *                                   REFUSED CLOSED" (answered 200 until the
- *                                   end; refused at once; closed by wsd after
- *                                   being served), then the first refusal
+ *                                   end; refused, or closed before any answer;
+ *                                   closed by wsd after being served), then
+ *                                   the first refusal's status and body
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -187,6 +189,8 @@ steps(const char *sock, int n, char **step)
 
 			for (int t = 0; t < 600 && stat(s + 5, &st) != 0; t++)
 				usleep(100000);
+		} else if (strncmp(s, "sleep:", 6) == 0) {
+			usleep((useconds_t)atoi(s + 6) * 1000);
 		} else if (strncmp(s, "send:", 5) != 0 && strncmp(s, "get:", 4) != 0) {
 			fprintf(stderr, "sockprobe: unknown step %s\n", s);
 			return 2;
@@ -299,8 +303,12 @@ keep(const char *sock, int n, int seconds)
 				}
 				break;
 			}
-			if (c->r.eof && !c->refused)
-				c->closed = 1;
+			if (c->r.eof && !c->refused) {
+				if (c->served)
+					c->closed = 1;
+				else
+					c->refused = 1;
+			}
 			if (c->refused || c->closed)
 				close(c->r.fd);
 		}
