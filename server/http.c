@@ -42,6 +42,7 @@
 
 #include <http_parser.h>
 
+#include "ident.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -75,7 +76,8 @@ struct conn {
 	size_t value_len;
 	char *pending; /* bytes after the current request */
 	size_t pending_len;
-	size_t queued; /* memory of replies handed to libuv, not yet written */
+	size_t queued;    /* memory of replies handed to libuv, not yet written */
+	struct ident who; /* looked up at accept */
 	struct peer *peer;
 	int served;          /* counted in peer->nconns (not refused at accept) */
 	int refused;         /* counted in peer->nrefused */
@@ -174,6 +176,7 @@ conn_unref(struct conn *c)
 	if (--c->refs > 0)
 		return;
 	peer_put(c->peer);
+	ident_free(&c->who);
 	free(c->url);
 	free(c->pending);
 	free(c->req.path);
@@ -937,87 +940,53 @@ timeout_cb(uv_timer_t *t)
 }
 
 /*
- * Who is asking: name and admin rights from the user and group databases,
- * looked up on a pool thread (NSS may be a network service).
+ * Who is asking: name, groups and admin rights from the user and group
+ * databases, looked up on a pool thread (NSS may be a network service).
  */
-struct ident {
+struct lookup {
 	uv_work_t work;
 	struct conn *c;
-	uid_t uid;
-	char user[UNIX_NAME_MAX + 1];
-	int admin;
-	char groups[HTTP_MAX_GROUPS][UNIX_NAME_MAX + 1];
-	size_t ngroups;
+	int found; /* ident_lookup's answer */
+	char why[256];
 };
 
-size_t
-http_user_groups(const char *user, gid_t gid, char (*out)[UNIX_NAME_MAX + 1], size_t max)
+static void
+lookup_work(uv_work_t *w)
 {
-	gid_t gids[HTTP_MAX_GROUPS];
-	int n = HTTP_MAX_GROUPS;
-	char buf[16384];
-	size_t k = 0;
+	struct lookup *l = w->data;
+	struct conn *c = l->c;
 
-	if (getgrouplist(user, gid, gids, &n) == -1)
-		n = HTTP_MAX_GROUPS; /* more than we keep: the first ones */
-	for (int i = 0; i < n && k < max; i++) {
-		struct group gr, *grp = NULL;
-
-		if (getgrgid_r(gids[i], &gr, buf, sizeof(buf), &grp) == 0 && grp != NULL &&
-		    strlen(gr.gr_name) < sizeof(out[0]))
-			snprintf(out[k++], sizeof(out[0]), "%s", gr.gr_name);
-	}
-	return k;
+	l->found =
+	    ident_lookup(&c->who, c->req.uid, NULL, limits.admin_group, l->why, sizeof(l->why));
 }
 
 static void
-ident_work(uv_work_t *w)
+lookup_done(uv_work_t *w, int status)
 {
-	struct ident *id = w->data;
-	struct passwd pw, *pwp = NULL;
-	struct group gr, *grp = NULL;
-	char buf[8192], gbuf[16384];
+	struct lookup *l = w->data;
+	struct conn *c = l->c;
 
-	if (getpwuid_r(id->uid, &pw, buf, sizeof(buf), &pwp) == 0 && pwp != NULL &&
-	    strlen(pw.pw_name) < sizeof(id->user)) {
-		snprintf(id->user, sizeof(id->user), "%s", pw.pw_name);
-		id->ngroups = http_user_groups(pw.pw_name, pw.pw_gid, id->groups, HTTP_MAX_GROUPS);
-	}
-	if (id->uid == 0) {
-		id->admin = 1;
-		return;
-	}
-	if (pwp == NULL || limits.admin_group == NULL || limits.admin_group[0] == '\0' ||
-	    getgrnam_r(limits.admin_group, &gr, gbuf, sizeof(gbuf), &grp) != 0 || grp == NULL)
-		return;
-	if (pw.pw_gid == gr.gr_gid) {
-		id->admin = 1;
-		return;
-	}
-	for (char **m = gr.gr_mem; *m; m++)
-		if (strcmp(*m, id->user) == 0)
-			id->admin = 1;
-}
-
-static void
-ident_done(uv_work_t *w, int status)
-{
-	struct ident *id = w->data;
-	struct conn *c = id->c;
-
-	if (status == 0 && !c->closing) {
-		snprintf(c->req.user, sizeof(c->req.user), "%s", id->user);
-		c->req.admin = id->admin;
-		_Static_assert(sizeof(c->req.groups) == sizeof(id->groups),
-		               "the groups looked up fit the request's");
-		memcpy(c->req.groups, id->groups, sizeof(id->groups));
-		c->req.ngroups = id->ngroups;
+	if (c->closing) {
+		/* Nothing to do. */
+	} else if (status != 0 || l->found == -1) {
+		/* Fail closed: never served with fewer groups or rights than it has. */
+		log_warn("uid %u refused: its identity cannot be read: %s", (unsigned)c->req.uid,
+		         status != 0 ? "cancelled" : l->why);
+		conn_fail(c, 503, "identity_unavailable",
+		          "wsd cannot read who you are from the user and group databases (%s); "
+		          "ask an admin",
+		          status != 0 ? "cancelled" : l->why);
+	} else {
+		snprintf(c->req.user, sizeof(c->req.user), "%s", c->who.user);
+		c->req.admin = c->who.admin;
+		c->req.groups = (const char(*)[UNIX_NAME_MAX + 1]) c->who.groups;
+		c->req.ngroups = c->who.ngroups;
 		/* The first request within request_timeout of the accept. */
 		uv_timer_start(&c->timer, timeout_cb, (uint64_t)limits.request_timeout_ms, 0);
 		conn_read(c, 1);
 	}
 	conn_unref(c);
-	free(id);
+	free(l);
 }
 
 static void conn_refuse(struct conn *c, int status, const char *fmt, ...)
@@ -1138,15 +1107,14 @@ conn_begin(struct conn *c)
 	nserved++;
 	LIST_INSERT_HEAD(&p->conns, c, peer_entry);
 	{
-		struct ident *id = xcalloc(1, sizeof(*id));
+		struct lookup *l = xcalloc(1, sizeof(*l));
 
-		id->c = c;
-		id->uid = cred.uid;
-		id->work.data = id;
+		l->c = c;
+		l->work.data = l;
 		c->refs++;
-		if (uv_queue_work(loop, &id->work, ident_work, ident_done) != 0) {
+		if (uv_queue_work(loop, &l->work, lookup_work, lookup_done) != 0) {
 			c->refs--;
-			free(id);
+			free(l);
 			conn_close(c);
 		}
 	}

@@ -19,7 +19,6 @@
 #define HTTP_MAX_BODY (64 * 1024)
 /* Memory of replies a client has not taken, past which its requests wait. */
 #define HTTP_MAX_QUEUED (256 * 1024)
-#define HTTP_MAX_GROUPS 64
 
 struct conn;
 
@@ -36,8 +35,8 @@ struct request {
 	pid_t pid;
 	char user[UNIX_NAME_MAX + 1]; /* from the user database; "" when uid has no entry */
 	int admin;                    /* root, or a member of admin_group */
-	/* The user's groups by name (primary first), for group quotas. */
-	char groups[HTTP_MAX_GROUPS][UNIX_NAME_MAX + 1];
+	/* The user's groups by name (primary first), for group quotas; all of them. */
+	const char (*groups)[UNIX_NAME_MAX + 1];
 	size_t ngroups;
 };
 
@@ -73,11 +72,6 @@ void http_on_closed(void (*cb)(void));
 
 /* Stop accepting and close every connection. */
 void http_shutdown(void);
-/*
- * The names of user's groups (primary gid first) from the group database,
- * at most max. Blocking (NSS): pool threads only.
- */
-size_t http_user_groups(const char *user, gid_t gid, char (*out)[UNIX_NAME_MAX + 1], size_t max);
 /* Open connections, for the tests of descriptor leaks. */
 size_t http_connections(void);
 

@@ -2,13 +2,15 @@
 # The connection layer under abuse (security review, round two): a
 # half-closed client still gets its deferred answers; a client that does
 # not read its replies holds a bounded amount of wsd's memory; one user
-# cannot take every connection, nor keep others out with many.
+# cannot take every connection, nor keep others out with many; a group
+# entry too large for a lookup buffer is read in full, or the request
+# refused, never served with fewer groups.
 # SECTIONS="..." runs some of the sections only.
 . "$(dirname "$0")/lib.sh"
 PORT_BASE=23600
 setup_all
 PROBE=$BUILD/tests/sockprobe
-SECTIONS=${SECTIONS:-"half_close output_cap per_user eviction keepalive in_flight"}
+SECTIONS=${SECTIONS:-"half_close output_cap per_user eviction keepalive in_flight big_group"}
 A=wslab-ta
 B=wslab-tb
 C=wslab-tc
@@ -173,6 +175,41 @@ in_flight() {
 	expect_eq "the start in flight succeeded" "$(as $A "$WSCTL" show flight --json | jq -r .state)" ready
 	expect_eq "served again once it is answered" "$(api $A GET /v1/info | tail -1)" 200
 	as $A "$WSCTL" stop flight >/dev/null
+}
+
+# A group entry of 128 KiB (gpasswd's limit is the argument size, so
+# tests/biggroup writes the member list) is read in full: its quota, which
+# restricts, applies. One of 4.8 MB, past the 4 MiB cap: the member's
+# requests are refused with 503 identity_unavailable, not served as if the
+# group were not there; others are served.
+BIG=wslab-biggrp
+ADM=wslab-secadm
+big_group() {
+	local r len
+	getent group $BIG >/dev/null && groupdel $BIG
+	# The admin group lies before the big entry: looking it up stops there.
+	getent group $ADM >/dev/null || groupadd $ADM
+	groupadd $BIG
+	trap 'groupdel $BIG; cleanup' INT TERM
+	restart_wsd "admin_group = $ADM"
+	r=$(api root PUT /v1/admin/quotas/group/$BIG '{"workspaces": 0}')
+	expect_eq "a restricting quota for group $BIG" "$(echo "$r" | tail -1)" 200
+	len=$("$BUILD/tests/biggroup" $BIG 4000 $A)
+	r=$(api $A GET /v1/quota)
+	log "entry of $len bytes: $(echo "$r" | head -1 | jq -c '{groups: (.groups | length), from: .from.workspaces}')"
+	expect_eq "an entry of $len bytes is read: its quota applies" \
+		"$(echo "$r" | head -1 | jq -r '.limits.workspaces, .from.workspaces' | tr '\n' ' ')" "0 group $BIG "
+	len=$("$BUILD/tests/biggroup" $BIG 150000 $A)
+	r=$(api $A GET /v1/quota)
+	expect_eq "an entry of $len bytes (past the cap): the member is refused" \
+		"$(echo "$r" | tail -1) $(echo "$r" | head -1 | jq -r .error.code)" "503 identity_unavailable"
+	r=$(api root GET /v1/admin/quotas/user/$A)
+	expect_eq "an admin shown that member's quota: refused too" \
+		"$(echo "$r" | tail -1) $(echo "$r" | head -1 | jq -r .error.code)" "503 identity_unavailable"
+	expect_eq "another user is served" "$(api $B GET /v1/quota | tail -1)" 200
+	groupdel $BIG
+	trap 'cleanup' INT TERM
+	expect_eq "the member is served again once the entry is gone" "$(api $A GET /v1/quota | tail -1)" 200
 }
 
 for s in $SECTIONS; do
