@@ -1,8 +1,8 @@
 /*
  * Admin endpoints (/v1/admin/...) and the caller's own quota (/v1/quota).
  *
- * Admins are root and the members of admin_group (decided in http.c from
- * the user and group databases). api.c refuses everyone else before any
+ * Admins are root and the members of admin_group (decided for each request
+ * by http.c and ident.c from the user and group databases). api.c refuses everyone else before any
  * handler here runs. These are thin handlers: the quota table and its
  * write-with-undo are quotas.c's, the queries store_ws.c's.
  */

@@ -21,6 +21,13 @@
  * users, never held by one against the others. A connection idle between
  * requests closes after keepalive_timeout.
  *
+ * Who asks is resolved per request, not per connection: the uid comes
+ * from SO_PEERCRED at accept; its name, groups and admin rights from a
+ * lookup on the pool (ident.c) that started at most HTTP_IDENT_TTL_MS
+ * before the request arrived, shared by the uid's requests meanwhile. A
+ * user removed from the admin group is refused on a connection opened
+ * before.
+ *
  * A client's end of input (a half-close) stops reading, nothing more:
  * what it asked for before is still served, and the connection closes
  * once every reply is written.
@@ -47,6 +54,14 @@
 #include "xmalloc.h"
 
 struct peer;
+
+/* One identity lookup's answer, shared by the requests that use it. */
+struct who {
+	int refs;
+	int found; /* ident_lookup's: -1 when the databases could not be read */
+	char why[256];
+	struct ident id;
+};
 
 struct conn {
 	uv_pipe_t pipe;
@@ -76,9 +91,11 @@ struct conn {
 	size_t value_len;
 	char *pending; /* bytes after the current request */
 	size_t pending_len;
-	size_t queued;    /* memory of replies handed to libuv, not yet written */
-	struct ident who; /* looked up at accept */
+	size_t queued; /* memory of replies handed to libuv, not yet written */
 	struct peer *peer;
+	struct who *who;   /* of the current request */
+	uint64_t asked_at; /* loop time the current request was complete */
+	TAILQ_ENTRY(conn) wait_entry;
 	int served;          /* counted in peer->nconns (not refused at accept) */
 	int refused;         /* counted in peer->nrefused */
 	int counted;         /* the current request counts in peer->inflight */
@@ -100,6 +117,10 @@ struct peer {
 	size_t inflight; /* requests with a handler */
 	int warned;      /* the cap was logged */
 	LIST_HEAD(, conn) conns;
+	struct who *who;            /* the latest lookup's answer (NULL before the first) */
+	uint64_t who_at;            /* loop time that lookup started */
+	int looking;                /* a lookup is on the pool */
+	TAILQ_HEAD(, conn) waiting; /* requests waiting for it */
 	LIST_ENTRY(peer) entry;
 };
 
@@ -142,6 +163,15 @@ conn_read(struct conn *c, int on)
 		uv_read_stop((uv_stream_t *)&c->pipe);
 }
 
+static void
+who_put(struct who *w)
+{
+	if (w == NULL || --w->refs > 0)
+		return;
+	ident_free(&w->id);
+	free(w);
+}
+
 static struct peer *
 peer_get(uid_t uid)
 {
@@ -157,6 +187,7 @@ peer_get(uid_t uid)
 	p->uid = uid;
 	p->refs = 1;
 	LIST_INIT(&p->conns);
+	TAILQ_INIT(&p->waiting);
 	LIST_INSERT_HEAD(&peers, p, entry);
 	return p;
 }
@@ -167,6 +198,7 @@ peer_put(struct peer *p)
 	if (p == NULL || --p->refs > 0)
 		return;
 	LIST_REMOVE(p, entry);
+	who_put(p->who);
 	free(p);
 }
 
@@ -175,8 +207,8 @@ conn_unref(struct conn *c)
 {
 	if (--c->refs > 0)
 		return;
+	who_put(c->who);
 	peer_put(c->peer);
-	ident_free(&c->who);
 	free(c->url);
 	free(c->pending);
 	free(c->req.path);
@@ -627,6 +659,12 @@ request_reset(struct conn *c)
 	c->req.want_stream = 0;
 	c->expect100 = 0;
 	c->started = 0;
+	who_put(c->who);
+	c->who = NULL;
+	c->req.user[0] = '\0';
+	c->req.admin = 0;
+	c->req.groups = NULL;
+	c->req.ngroups = 0;
 }
 
 static int
@@ -782,6 +820,61 @@ bad:
 	return NULL;
 }
 
+/* The request goes to its handler, as the user c->peer->who names. */
+static void
+request_dispatch(struct conn *c)
+{
+	struct peer *p = c->peer;
+	struct ident *id;
+
+	c->who = p->who;
+	c->who->refs++;
+	if (c->who->found == -1) {
+		/* Fail closed: never served with fewer groups or rights than it has. */
+		http_reply_error(&c->req, 503, "identity_unavailable",
+		                 "wsd cannot read who you are from the user and group databases "
+		                 "(%s); ask an admin",
+		                 c->who->why);
+		return;
+	}
+	id = &c->who->id;
+	snprintf(c->req.user, sizeof(c->req.user), "%s", id->user);
+	c->req.admin = id->admin;
+	c->req.groups = (const char(*)[UNIX_NAME_MAX + 1]) id->groups;
+	c->req.ngroups = id->ngroups;
+	if (p->inflight >= (size_t)limits.max_requests_per_user) {
+		http_reply_error(&c->req, 429, "too_many_requests",
+		                 "you have %zu requests in progress, the most one user may have "
+		                 "(max_requests_per_user); try again when one is answered",
+		                 p->inflight);
+		return;
+	}
+	c->counted = 1;
+	p->inflight++;
+	handler(&c->req);
+}
+
+static void peer_lookup(struct peer *p);
+
+/*
+ * Who asks: the uid's latest lookup, if it started less than
+ * HTTP_IDENT_TTL_MS before this request was complete; otherwise the
+ * request waits for a new one.
+ */
+static void
+request_identify(struct conn *c)
+{
+	struct peer *p = c->peer;
+
+	if (p->who != NULL && c->asked_at < p->who_at + HTTP_IDENT_TTL_MS) {
+		request_dispatch(c);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&p->waiting, c, wait_entry);
+	if (!p->looking)
+		peer_lookup(p);
+}
+
 static int
 on_message_complete(http_parser *p)
 {
@@ -812,16 +905,8 @@ on_message_complete(http_parser *p)
 		return 0;
 	}
 	c->refs++; /* held by the handler until it replies */
-	if (c->peer->inflight >= (size_t)limits.max_requests_per_user) {
-		http_reply_error(&c->req, 429, "too_many_requests",
-		                 "you have %zu requests in progress, the most one user may have "
-		                 "(max_requests_per_user); try again when one is answered",
-		                 c->peer->inflight);
-		return 0;
-	}
-	c->counted = 1;
-	c->peer->inflight++;
-	handler(&c->req);
+	c->asked_at = uv_now(loop);
+	request_identify(c);
 	return 0;
 }
 
@@ -940,52 +1025,86 @@ timeout_cb(uv_timer_t *t)
 }
 
 /*
- * Who is asking: name, groups and admin rights from the user and group
+ * Who a uid is: name, groups and admin rights from the user and group
  * databases, looked up on a pool thread (NSS may be a network service).
  */
 struct lookup {
 	uv_work_t work;
-	struct conn *c;
-	int found; /* ident_lookup's answer */
-	char why[256];
+	struct peer *p;
+	uint64_t started;
+	struct who *who;
 };
 
 static void
 lookup_work(uv_work_t *w)
 {
 	struct lookup *l = w->data;
-	struct conn *c = l->c;
+	struct who *who = l->who;
 
-	l->found =
-	    ident_lookup(&c->who, c->req.uid, NULL, limits.admin_group, l->why, sizeof(l->why));
+	who->found =
+	    ident_lookup(&who->id, l->p->uid, NULL, limits.admin_group, who->why, sizeof(who->why));
 }
 
 static void
 lookup_done(uv_work_t *w, int status)
 {
 	struct lookup *l = w->data;
-	struct conn *c = l->c;
+	struct peer *p = l->p;
+	TAILQ_HEAD(, conn) ready = TAILQ_HEAD_INITIALIZER(ready);
+	struct conn *c;
 
-	if (c->closing) {
-		/* Nothing to do. */
-	} else if (status != 0 || l->found == -1) {
-		/* Fail closed: never served with fewer groups or rights than it has. */
-		log_warn("uid %u refused: its identity cannot be read: %s", (unsigned)c->req.uid,
-		         status != 0 ? "cancelled" : l->why);
-		conn_fail(c, 503, "identity_unavailable",
-		          "wsd cannot read who you are from the user and group databases (%s); "
-		          "ask an admin",
-		          status != 0 ? "cancelled" : l->why);
-	} else {
-		snprintf(c->req.user, sizeof(c->req.user), "%s", c->who.user);
-		c->req.admin = c->who.admin;
-		c->req.groups = (const char(*)[UNIX_NAME_MAX + 1]) c->who.groups;
-		c->req.ngroups = c->who.ngroups;
-		/* The first request within request_timeout of the accept. */
-		uv_timer_start(&c->timer, timeout_cb, (uint64_t)limits.request_timeout_ms, 0);
-		conn_read(c, 1);
+	p->looking = 0;
+	if (status != 0) {
+		l->who->found = -1;
+		snprintf(l->who->why, sizeof(l->who->why), "the lookup was cancelled");
 	}
-	conn_unref(c);
+	if (l->who->found == -1)
+		log_warn("uid %u: who it is cannot be read: %s", (unsigned)p->uid, l->who->why);
+	/* A failure is kept like an answer: requests do not each cost a lookup. */
+	who_put(p->who);
+	p->who = l->who;
+	p->who_at = l->started;
+	/* Handlers may queue new requests of this uid meanwhile: take the list. */
+	TAILQ_CONCAT(&ready, &p->waiting, wait_entry);
+	while ((c = TAILQ_FIRST(&ready)) != NULL) {
+		TAILQ_REMOVE(&ready, c, wait_entry);
+		if (c->closing) {
+			request_done(c);
+		} else if (c->asked_at < p->who_at + HTTP_IDENT_TTL_MS) {
+			request_dispatch(c);
+		} else {
+			/* Complete long after this lookup started (a slow database): another. */
+			TAILQ_INSERT_TAIL(&p->waiting, c, wait_entry);
+		}
+	}
+	if (!TAILQ_EMPTY(&p->waiting) && !p->looking)
+		peer_lookup(p);
+	peer_put(p);
+	free(l);
+}
+
+static void
+peer_lookup(struct peer *p)
+{
+	struct lookup *l = xcalloc(1, sizeof(*l));
+	struct conn *c;
+
+	l->p = p;
+	l->started = uv_now(loop);
+	l->who = xcalloc(1, sizeof(*l->who));
+	l->who->refs = 1;
+	l->work.data = l;
+	p->refs++;
+	p->looking = 1;
+	if (uv_queue_work(loop, &l->work, lookup_work, lookup_done) == 0)
+		return;
+	p->looking = 0;
+	while ((c = TAILQ_FIRST(&p->waiting)) != NULL) {
+		TAILQ_REMOVE(&p->waiting, c, wait_entry);
+		http_reply_error(&c->req, 500, "internal", "cannot queue the identity lookup");
+	}
+	peer_put(p);
+	who_put(l->who);
 	free(l);
 }
 
@@ -1106,18 +1225,9 @@ conn_begin(struct conn *c)
 	p->nconns++;
 	nserved++;
 	LIST_INSERT_HEAD(&p->conns, c, peer_entry);
-	{
-		struct lookup *l = xcalloc(1, sizeof(*l));
-
-		l->c = c;
-		l->work.data = l;
-		c->refs++;
-		if (uv_queue_work(loop, &l->work, lookup_work, lookup_done) != 0) {
-			c->refs--;
-			free(l);
-			conn_close(c);
-		}
-	}
+	/* The first request within request_timeout of the accept. */
+	uv_timer_start(&c->timer, timeout_cb, (uint64_t)limits.request_timeout_ms, 0);
+	conn_read(c, 1);
 }
 
 static struct conn *

@@ -2,7 +2,8 @@
  * The HTTP side of wsd: a unix-socket listener, one parser per connection
  * (Debian's libhttp-parser), strict limits, and replies as JSON documents
  * or as a stream of JSON lines. Identity comes from SO_PEERCRED at accept
- * and from nothing the client sends.
+ * (the uid) and from the system's databases for each request (name,
+ * groups, admin rights), never from anything the client sends.
  */
 #ifndef WSD_HTTP_H
 #define WSD_HTTP_H
@@ -19,6 +20,11 @@
 #define HTTP_MAX_BODY (64 * 1024)
 /* Memory of replies a client has not taken, past which its requests wait. */
 #define HTTP_MAX_QUEUED (256 * 1024)
+/*
+ * Who asks (name, groups, admin rights) is looked up per request; a lookup
+ * serves the uid's requests complete within this long after it started.
+ */
+#define HTTP_IDENT_TTL_MS 1000
 
 struct conn;
 
@@ -33,6 +39,7 @@ struct request {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
+	/* Looked up for this request (HTTP_IDENT_TTL_MS), valid until its reply. */
 	char user[UNIX_NAME_MAX + 1]; /* from the user database; "" when uid has no entry */
 	int admin;                    /* root, or a member of admin_group */
 	/* The user's groups by name (primary first), for group quotas; all of them. */

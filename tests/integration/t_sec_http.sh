@@ -4,13 +4,14 @@
 # not read its replies holds a bounded amount of wsd's memory; one user
 # cannot take every connection, nor keep others out with many; a group
 # entry too large for a lookup buffer is read in full, or the request
-# refused, never served with fewer groups.
+# refused, never served with fewer groups; admin rights are those of the
+# moment, not of the connection's start.
 # SECTIONS="..." runs some of the sections only.
 . "$(dirname "$0")/lib.sh"
 PORT_BASE=23600
 setup_all
 PROBE=$BUILD/tests/sockprobe
-SECTIONS=${SECTIONS:-"half_close output_cap per_user eviction keepalive in_flight big_group"}
+SECTIONS=${SECTIONS:-"half_close output_cap per_user eviction keepalive in_flight admin_revoked big_group"}
 A=wslab-ta
 B=wslab-tb
 C=wslab-tc
@@ -175,6 +176,31 @@ in_flight() {
 	expect_eq "the start in flight succeeded" "$(as $A "$WSCTL" show flight --json | jq -r .state)" ready
 	expect_eq "served again once it is answered" "$(api $A GET /v1/info | tail -1)" 200
 	as $A "$WSCTL" stop flight >/dev/null
+}
+
+# An admin removed from admin_group (gpasswd -d) is refused 403 on the
+# connection it opened as an admin, once wsd's 1 s cache has passed.
+admin_revoked() {
+	local r i
+	getent group $ADM >/dev/null || groupadd $ADM
+	usermod -a -G $ADM $C
+	restart_wsd "admin_group = $ADM"
+	rm -f "$T/revoked"
+	as $C "$PROBE" steps "$T/wsd.sock" get:/v1/admin/quotas wait:"$T/revoked" \
+		get:/v1/admin/quotas get:/v1/info >"$T/steps.out" &
+	for i in $(seq 1 100); do
+		[ -s "$T/steps.out" ] && break
+		sleep 0.1
+	done
+	gpasswd -d $C $ADM >/dev/null
+	sleep 1.2
+	touch "$T/revoked"
+	wait $!
+	r=$(tr '\n' ' ' <"$T/steps.out")
+	expect_eq "admin, removed from the group, then on the same connection: 200, 403; others still 200" \
+		"$r" "200 403 200 "
+	expect_match "the refusal is audited" "$(api root GET /v1/admin/audit | head -1 | jq -c '.events[-1]')" \
+		"\"actor\":\"$C\".*\"result\":\"denied\""
 }
 
 # A group entry of 128 KiB (gpasswd's limit is the argument size, so
