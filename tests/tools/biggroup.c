@@ -72,7 +72,7 @@ main(int argc, char **argv)
 	const char *group, *members;
 	long n;
 	size_t len, glen, out_len = 0;
-	char *text, *line, *end, *out;
+	char *text = NULL, *line, *end, *out = NULL;
 	struct stat st;
 	FILE *f;
 	int ret = 1;
@@ -138,5 +138,7 @@ out:
 		fprintf(stderr, "biggroup: %s\n", strerror(errno));
 	unlink(GROUP_FILE ".lock");
 	ulckpwdf();
+	free(text);
+	free(out);
 	return ret;
 }
