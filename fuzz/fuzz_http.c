@@ -28,7 +28,12 @@ static struct config cfg;
 static void
 setup(void)
 {
-	struct http_limits lim = {64, 10000, "nogroup"};
+	struct http_limits lim = {.max_connections = 64,
+	                          .max_connections_per_user = 64,
+	                          .max_requests_per_user = 16,
+	                          .request_timeout_ms = 10000,
+	                          .keepalive_timeout_ms = 10000,
+	                          .admin_group = "nogroup"};
 	char err[256];
 
 	loop = uv_default_loop();

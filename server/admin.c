@@ -1,19 +1,19 @@
 /*
  * Admin endpoints (/v1/admin/...) and the caller's own quota (/v1/quota).
  *
- * Admins are root and the members of admin_group (decided in http.c from
- * the user and group databases). api.c refuses everyone else before any
+ * Admins are root and the members of admin_group (decided for each request
+ * by http.c and ident.c from the user and group databases). api.c refuses everyone else before any
  * handler here runs. These are thin handlers: the quota table and its
  * write-with-undo are quotas.c's, the queries store_ws.c's.
  */
 #include "admin.h"
 
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "ident.h"
 #include "log.h"
 #include "quota.h"
 #include "quotas.h"
@@ -282,25 +282,17 @@ struct quota_show {
 	uv_work_t work;
 	struct request *req;
 	char user[UNIX_NAME_MAX + 1];
-	uid_t uid;
-	int found;
-	char groups[HTTP_MAX_GROUPS][UNIX_NAME_MAX + 1];
-	size_t ngroups;
-	int own; /* the caller's own quota: groups already known */
+	struct ident id;
+	int found; /* ident_lookup's answer */
+	char why[256];
 };
 
 static void
 show_work(uv_work_t *w)
 {
 	struct quota_show *s = w->data;
-	struct passwd pw, *pwp = NULL;
-	char buf[8192];
 
-	if (getpwnam_r(s->user, &pw, buf, sizeof(buf), &pwp) != 0 || pwp == NULL)
-		return;
-	s->found = 1;
-	s->uid = pw.pw_uid;
-	s->ngroups = http_user_groups(pw.pw_name, pw.pw_gid, s->groups, HTTP_MAX_GROUPS);
+	s->found = ident_lookup(&s->id, 0, s->user, NULL, s->why, sizeof(s->why));
 }
 
 static json_t *
@@ -328,24 +320,35 @@ static void
 show_done(uv_work_t *w, int status)
 {
 	struct quota_show *s = w->data;
-	struct ws_who who = {s->uid, s->user, (const char(*)[UNIX_NAME_MAX + 1]) s->groups,
-	                     s->ngroups};
+	struct ws_who who = {s->id.uid, s->user, (const char(*)[UNIX_NAME_MAX + 1]) s->id.groups,
+	                     s->id.ngroups};
 	struct quota_entry *e = quotas_find(QUOTA_USER, s->user);
 	json_t *o;
 
-	if (status != 0 || !s->found) {
+	if (status == 0 && s->found == -1) {
+		/* Not shown with fewer groups than the user has: that could be wrong. */
+		http_reply_error(s->req, 503, "identity_unavailable",
+		                 "cannot read %s's entries in the user and group databases: %s",
+		                 s->user, s->why);
+		ident_free(&s->id);
+		free(s);
+		return;
+	}
+	if (status != 0 || s->found == 0) {
 		if (e != NULL)
 			http_reply_json(s->req, 200, json_pack("{s:o}", "entry", entry_json(e)));
 		else
 			http_reply_error(s->req, 404, "not_found",
 			                 "no user %s in the user database, and no quota for it",
 			                 s->user);
+		ident_free(&s->id);
 		free(s);
 		return;
 	}
 	o = json_pack("{s:o}", "effective", effective_json(&who));
 	json_object_set_new(o, "entry", e ? entry_json(e) : json_null());
 	http_reply_json(s->req, 200, o);
+	ident_free(&s->id);
 	free(s);
 }
 

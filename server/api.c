@@ -180,10 +180,9 @@ start_workspace(struct request *req, route_arg *args)
 	}
 	who.uid = req->uid;
 	who.user = req->user;
-	/* The cast only adds const: both sides are rows of UNIX_NAME_MAX + 1 bytes. */
 	_Static_assert(sizeof(req->groups[0]) == sizeof(who.groups[0]),
 	               "http's group names and ws_who's must be the same arrays");
-	who.groups = (const char(*)[UNIX_NAME_MAX + 1]) req->groups;
+	who.groups = req->groups;
 	who.ngroups = req->ngroups;
 	ws = ws_start(&sr, &who, &err);
 	start_req_free(&sr);

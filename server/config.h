@@ -28,6 +28,9 @@
 	X(INT, max_connections, 512, 1, 100000)                                                    \
 	X(INT, min_booting, 2, 1, 10000)                                                           \
 	X(INT, max_booting, 0, -1, 10000)                                                          \
+	X(INT, max_connections_per_user, 64, 1, 100000)                                            \
+	X(INT, max_requests_per_user, 16, 1, 100000)                                               \
+	X(DUR, keepalive_timeout, 30, 1, 3600)                                                     \
 	X(STR, default_template, "offline", 0, 0)                                                  \
 	X(STR, nvml_library, "libnvidia-ml.so.1", 0, 0)                                            \
 	X(STR, static_gpus, "", 0, 0)                                                              \

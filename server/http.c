@@ -7,6 +7,30 @@
  * One request is served at a time per connection. When a request is
  * complete the parser is paused; bytes after it wait in `pending` until
  * the reply is finished (pipelining without reordering).
+ *
+ * Replies a client does not read stay queued in wsd. Past HTTP_MAX_QUEUED
+ * of them, the connection's requests wait (not read, not parsed) until the
+ * client has taken every reply; a client that has not taken them within
+ * request_timeout of the first one queued is disconnected.
+ *
+ * Connections are counted per user (uid): each holds at most
+ * max_connections_per_user of them, and max_requests_per_user requests
+ * with a handler. When all max_connections are taken, a newcomer gets the
+ * connection idle longest of the user holding the most, if that user
+ * holds more than the newcomer would; so the cap is only reached by many
+ * users, never held by one against the others. A connection idle between
+ * requests closes after keepalive_timeout.
+ *
+ * Who asks is resolved per request, not per connection: the uid comes
+ * from SO_PEERCRED at accept; its name, groups and admin rights from a
+ * lookup on the pool (ident.c) that started at most HTTP_IDENT_TTL_MS
+ * before the request arrived, shared by the uid's requests meanwhile. A
+ * user removed from the admin group is refused on a connection opened
+ * before.
+ *
+ * A client's end of input (a half-close) stops reading, nothing more:
+ * what it asked for before is still served, and the connection closes
+ * once every reply is written.
  */
 #include "http.h"
 
@@ -25,12 +49,24 @@
 
 #include <http_parser.h>
 
+#include "ident.h"
 #include "log.h"
 #include "xmalloc.h"
+
+struct peer;
+
+/* One identity lookup's answer, shared by the requests that use it. */
+struct who {
+	int refs;
+	int found; /* ident_lookup's: -1 when the databases could not be read */
+	char why[256];
+	struct ident id;
+};
 
 struct conn {
 	uv_pipe_t pipe;
 	uv_timer_t timer;
+	uv_timer_t wtimer; /* replies must be taken within request_timeout */
 	http_parser parser;
 	struct request req;
 	int refs;
@@ -41,6 +77,8 @@ struct conn {
 	int started;    /* bytes of the next request have arrived */
 	int reading;
 	int draining;      /* refused: discard input until the client is done */
+	int eof;           /* the client sent its last byte (it may still read) */
+	int stalled;       /* replies queued past HTTP_MAX_QUEUED: requests wait */
 	int expect100;     /* the client waits for "100 Continue" */
 	size_t header_len; /* URL and header bytes of the current request */
 	char *url;
@@ -53,7 +91,37 @@ struct conn {
 	size_t value_len;
 	char *pending; /* bytes after the current request */
 	size_t pending_len;
+	size_t queued; /* memory of replies handed to libuv, not yet written */
+	struct peer *peer;
+	struct who *who;   /* of the current request */
+	uint64_t asked_at; /* loop time the current request was complete */
+	TAILQ_ENTRY(conn) wait_entry;
+	int served;          /* counted in peer->nconns (not refused at accept) */
+	int refused;         /* counted in peer->nrefused */
+	int counted;         /* the current request counts in peer->inflight */
+	int idle;            /* between requests: keepalive_timeout runs */
+	uint64_t idle_since; /* loop time of the last reply, or of the accept */
 	LIST_ENTRY(conn) entry;
+	LIST_ENTRY(conn) peer_entry;
+};
+
+/*
+ * A user with connections open: what they hold, for the limits per user.
+ * Lives as long as one of its connections (refs).
+ */
+struct peer {
+	uid_t uid;
+	int refs;
+	size_t nconns;   /* served connections, on conns */
+	size_t nrefused; /* refused ones still being answered */
+	size_t inflight; /* requests with a handler */
+	int warned;      /* the cap was logged */
+	LIST_HEAD(, conn) conns;
+	struct who *who;            /* the latest lookup's answer (NULL before the first) */
+	uint64_t who_at;            /* loop time that lookup started */
+	int looking;                /* a lookup is on the pool */
+	TAILQ_HEAD(, conn) waiting; /* requests waiting for it */
+	LIST_ENTRY(peer) entry;
 };
 
 enum { H_OTHER, H_ACCEPT, H_EXPECT };
@@ -64,11 +132,14 @@ static int server_open;
 static http_handler *handler;
 static struct http_limits limits;
 static LIST_HEAD(, conn) conns = LIST_HEAD_INITIALIZER(conns);
-static size_t nconns;
+static size_t nconns;  /* all, refused ones too */
+static size_t nserved; /* not refused: what max_connections caps */
+static LIST_HEAD(, peer) peers = LIST_HEAD_INITIALIZER(peers);
 static http_parser_settings settings;
 static void (*on_closed)(void);
 
 static void conn_close(struct conn *c);
+static void conn_next(struct conn *c);
 
 void
 http_on_closed(void (*cb)(void))
@@ -83,7 +154,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void
 conn_read(struct conn *c, int on)
 {
-	if (c->closing || c->reading == on)
+	if (c->closing || c->reading == on || (on && c->eof))
 		return;
 	c->reading = on;
 	if (on)
@@ -93,10 +164,51 @@ conn_read(struct conn *c, int on)
 }
 
 static void
+who_put(struct who *w)
+{
+	if (w == NULL || --w->refs > 0)
+		return;
+	ident_free(&w->id);
+	free(w);
+}
+
+static struct peer *
+peer_get(uid_t uid)
+{
+	struct peer *p;
+
+	LIST_FOREACH(p, &peers, entry) {
+		if (p->uid == uid) {
+			p->refs++;
+			return p;
+		}
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->uid = uid;
+	p->refs = 1;
+	LIST_INIT(&p->conns);
+	TAILQ_INIT(&p->waiting);
+	LIST_INSERT_HEAD(&peers, p, entry);
+	return p;
+}
+
+static void
+peer_put(struct peer *p)
+{
+	if (p == NULL || --p->refs > 0)
+		return;
+	LIST_REMOVE(p, entry);
+	who_put(p->who);
+	free(p);
+}
+
+static void
 conn_unref(struct conn *c)
 {
 	if (--c->refs > 0)
 		return;
+	who_put(c->who);
+	peer_put(c->peer);
 	free(c->url);
 	free(c->pending);
 	free(c->req.path);
@@ -119,11 +231,19 @@ conn_close(struct conn *c)
 	c->closing = 1;
 	LIST_REMOVE(c, entry);
 	nconns--;
+	if (c->served) {
+		LIST_REMOVE(c, peer_entry);
+		c->peer->nconns--;
+		nserved--;
+	} else if (c->refused) {
+		c->peer->nrefused--;
+	}
 	if (on_closed != NULL)
 		on_closed();
-	/* Two handles, one reference each. */
-	c->refs++;
+	/* Three handles, one reference each. */
+	c->refs += 2;
 	uv_close((uv_handle_t *)&c->timer, closed_cb);
+	uv_close((uv_handle_t *)&c->wtimer, closed_cb);
 	uv_close((uv_handle_t *)&c->pipe, closed_cb);
 }
 
@@ -146,9 +266,23 @@ shutdown_write(struct conn *c)
 	}
 }
 
+/*
+ * The client has sent its last byte (a half-close): once no request is
+ * left with a handler and every reply is written, close. It still gets
+ * every answer it asked for, deferred ones included.
+ */
+static void
+conn_finish(struct conn *c)
+{
+	if (c->closing || !c->eof || c->busy || c->queued > 0)
+		return;
+	conn_close(c);
+}
+
 struct wreq {
 	uv_write_t w;
 	struct conn *c;
+	size_t len; /* counted in c->queued: this, the bytes, the body handed over */
 	int close_after;
 	char *owned; /* a body handed over: zeroed (it may hold tokens) and freed */
 	size_t owned_len;
@@ -159,17 +293,48 @@ static void
 http_write_cb(uv_write_t *w, int status)
 {
 	struct wreq *wr = (struct wreq *)w;
+	struct conn *c = wr->c;
 
-	if (status < 0 || (wr->close_after && !wr->c->draining))
-		conn_close(wr->c);
+	c->queued -= wr->len;
+	if (c->queued == 0 && !c->closing)
+		uv_timer_stop(&c->wtimer);
+	if (status < 0 || (wr->close_after && (!c->draining || c->eof)))
+		conn_close(c);
 	else if (wr->close_after)
-		shutdown_write(wr->c);
-	conn_unref(wr->c);
+		shutdown_write(c);
+	else if (c->stalled && c->queued == 0)
+		conn_next(c);
+	else
+		conn_finish(c);
+	conn_unref(c);
 	if (wr->owned != NULL) {
 		explicit_bzero(wr->owned, wr->owned_len);
 		free(wr->owned);
 	}
 	free(wr);
+}
+
+static void
+wtimeout_cb(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+
+	log_debug("connection of uid %u closed: its replies were not taken within %d ms",
+	          (unsigned)c->req.uid, limits.request_timeout_ms);
+	conn_close(c);
+}
+
+/*
+ * Count a write's memory until its callback. From the moment something is
+ * queued, the client has request_timeout to take all of it; new replies
+ * do not move that deadline, only an empty queue ends it.
+ */
+static void
+queue_add(struct conn *c, size_t len)
+{
+	if (c->queued == 0)
+		uv_timer_start(&c->wtimer, wtimeout_cb, (uint64_t)limits.request_timeout_ms, 0);
+	c->queued += len;
 }
 
 static void
@@ -185,11 +350,14 @@ conn_write(struct conn *c, const char *a, size_t alen, const char *b, size_t ble
 	if (blen)
 		memcpy(wr->data + alen, b, blen);
 	wr->c = c;
+	wr->len = sizeof(*wr) + alen + blen;
 	wr->close_after = close_after;
 	wr->owned = NULL;
 	c->refs++;
+	queue_add(c, wr->len);
 	buf = uv_buf_init(wr->data, (unsigned)(alen + blen));
 	if (uv_write(&wr->w, (uv_stream_t *)&c->pipe, &buf, 1, http_write_cb) != 0) {
+		c->queued -= wr->len;
 		conn_unref(c);
 		free(wr);
 		conn_close(c);
@@ -212,13 +380,16 @@ conn_write_owned(struct conn *c, const char *head, size_t hlen, char *body, size
 	wr = xmalloc(sizeof(*wr) + hlen);
 	memcpy(wr->data, head, hlen);
 	wr->c = c;
+	wr->len = sizeof(*wr) + hlen + blen;
 	wr->close_after = close_after;
 	wr->owned = body;
 	wr->owned_len = blen;
 	c->refs++;
+	queue_add(c, wr->len);
 	bufs[0] = uv_buf_init(wr->data, (unsigned)hlen);
 	bufs[1] = uv_buf_init(body, (unsigned)blen);
 	if (uv_write(&wr->w, (uv_stream_t *)&c->pipe, bufs, 2, http_write_cb) != 0) {
+		c->queued -= wr->len;
 		conn_unref(c);
 		explicit_bzero(body, blen);
 		free(body);
@@ -271,27 +442,57 @@ reason(int status)
 static void request_reset(struct conn *c);
 static void timeout_cb(uv_timer_t *t);
 
-/* The handler is finished with the request: resume reading. */
+/*
+ * No request is with a handler: serve the next one, or wait for it. While
+ * the replies queued exceed HTTP_MAX_QUEUED, nothing more is read or
+ * parsed (the parser stays paused, so the rest of a read waits in
+ * `pending`) until the client has taken all of them.
+ */
+static void
+conn_next(struct conn *c)
+{
+	if (c->closing || c->busy)
+		return;
+	if (c->queued > HTTP_MAX_QUEUED) {
+		c->stalled = 1;
+		conn_read(c, 0);
+		uv_timer_stop(&c->timer); /* the write deadline runs */
+		return;
+	}
+	c->stalled = 0;
+	/* Idle until the next request begins (on_message_begin). */
+	c->idle = 1;
+	c->idle_since = uv_now(loop);
+	uv_timer_start(&c->timer, timeout_cb, (uint64_t)limits.keepalive_timeout_ms, 0);
+	http_parser_pause(&c->parser, 0);
+	if (c->pending_len > 0) {
+		char *p = c->pending;
+		size_t n = c->pending_len;
+
+		c->pending = NULL;
+		c->pending_len = 0;
+		conn_parse(c, p, n);
+		free(p);
+	}
+	if (!c->busy && !c->stalled) {
+		conn_read(c, 1);
+		conn_finish(c);
+	}
+}
+
+/* The handler is finished with the request. */
 static void
 request_done(struct conn *c)
 {
 	c->busy = 0;
 	c->streaming = 0;
+	if (c->counted) {
+		c->counted = 0;
+		c->peer->inflight--;
+	}
 	if (!c->closing) {
 		request_reset(c);
-		uv_timer_again(&c->timer);
-		http_parser_pause(&c->parser, 0);
-		if (c->pending_len > 0) {
-			char *p = c->pending;
-			size_t n = c->pending_len;
-
-			c->pending = NULL;
-			c->pending_len = 0;
-			conn_parse(c, p, n);
-			free(p);
-		}
-		if (!c->busy)
-			conn_read(c, 1);
+		conn_next(c);
 	}
 	conn_unref(c);
 }
@@ -458,6 +659,12 @@ request_reset(struct conn *c)
 	c->req.want_stream = 0;
 	c->expect100 = 0;
 	c->started = 0;
+	who_put(c->who);
+	c->who = NULL;
+	c->req.user[0] = '\0';
+	c->req.admin = 0;
+	c->req.groups = NULL;
+	c->req.ngroups = 0;
 }
 
 static int
@@ -466,6 +673,11 @@ on_message_begin(http_parser *p)
 	struct conn *c = p->data;
 
 	c->started = 1;
+	if (c->idle) {
+		/* The whole request within request_timeout of its first byte. */
+		c->idle = 0;
+		uv_timer_start(&c->timer, timeout_cb, (uint64_t)limits.request_timeout_ms, 0);
+	}
 	return 0;
 }
 
@@ -608,6 +820,61 @@ bad:
 	return NULL;
 }
 
+/* The request goes to its handler, as the user c->peer->who names. */
+static void
+request_dispatch(struct conn *c)
+{
+	struct peer *p = c->peer;
+	struct ident *id;
+
+	c->who = p->who;
+	c->who->refs++;
+	if (c->who->found == -1) {
+		/* Fail closed: never served with fewer groups or rights than it has. */
+		http_reply_error(&c->req, 503, "identity_unavailable",
+		                 "wsd cannot read who you are from the user and group databases "
+		                 "(%s); ask an admin",
+		                 c->who->why);
+		return;
+	}
+	id = &c->who->id;
+	snprintf(c->req.user, sizeof(c->req.user), "%s", id->user);
+	c->req.admin = id->admin;
+	c->req.groups = (const char(*)[UNIX_NAME_MAX + 1]) id->groups;
+	c->req.ngroups = id->ngroups;
+	if (p->inflight >= (size_t)limits.max_requests_per_user) {
+		http_reply_error(&c->req, 429, "too_many_requests",
+		                 "you have %zu requests in progress, the most one user may have "
+		                 "(max_requests_per_user); try again when one is answered",
+		                 p->inflight);
+		return;
+	}
+	c->counted = 1;
+	p->inflight++;
+	handler(&c->req);
+}
+
+static void peer_lookup(struct peer *p);
+
+/*
+ * Who asks: the uid's latest lookup, if it started less than
+ * HTTP_IDENT_TTL_MS before this request was complete; otherwise the
+ * request waits for a new one.
+ */
+static void
+request_identify(struct conn *c)
+{
+	struct peer *p = c->peer;
+
+	if (p->who != NULL && c->asked_at < p->who_at + HTTP_IDENT_TTL_MS) {
+		request_dispatch(c);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&p->waiting, c, wait_entry);
+	if (!p->looking)
+		peer_lookup(p);
+}
+
 static int
 on_message_complete(http_parser *p)
 {
@@ -638,7 +905,8 @@ on_message_complete(http_parser *p)
 		return 0;
 	}
 	c->refs++; /* held by the handler until it replies */
-	handler(&c->req);
+	c->asked_at = uv_now(loop);
+	request_identify(c);
 	return 0;
 }
 
@@ -689,19 +957,42 @@ alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init(slab, sizeof(slab));
 }
 
+/*
+ * The client will send nothing more. What it sent before is still served,
+ * and every reply written, before the connection closes (conn_finish);
+ * a request it left unfinished can never complete.
+ */
+static void
+conn_eof(struct conn *c)
+{
+	c->eof = 1;
+	conn_read(c, 0);
+	if (c->draining) {
+		/* Our refusal is out, or its write closes the connection. */
+		if (c->queued == 0)
+			conn_close(c);
+		return;
+	}
+	conn_finish(c);
+}
+
 static void
 read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct conn *c = s->data;
 
+	if (nread == UV_EOF) {
+		conn_eof(c);
+		return;
+	}
 	if (nread < 0) {
-		/* EOF or error: a handler still holding the request keeps c alive. */
+		/* An error: a handler still holding the request keeps c alive. */
 		conn_close(c);
 		return;
 	}
 	if (nread == 0 || c->draining)
 		return;
-	if (c->busy) {
+	if (c->busy || c->stalled) {
 		/* Bytes of a later request while one is being served. */
 		c->pending = xrealloc(c->pending, c->pending_len + (size_t)nread);
 		memcpy(c->pending + c->pending_len, buf->base, (size_t)nread);
@@ -724,7 +1015,9 @@ timeout_cb(uv_timer_t *t)
 	}
 	if (c->busy)
 		return;
-	if (c->started)
+	if (c->eof) /* its replies were not taken in time */
+		conn_close(c);
+	else if (c->started)
 		conn_fail(c, 408, "timeout", "request not received within %d ms",
 		          limits.request_timeout_ms);
 	else
@@ -732,87 +1025,155 @@ timeout_cb(uv_timer_t *t)
 }
 
 /*
- * Who is asking: name and admin rights from the user and group databases,
- * looked up on a pool thread (NSS may be a network service).
+ * Who a uid is: name, groups and admin rights from the user and group
+ * databases, looked up on a pool thread (NSS may be a network service).
  */
-struct ident {
+struct lookup {
 	uv_work_t work;
-	struct conn *c;
-	uid_t uid;
-	char user[UNIX_NAME_MAX + 1];
-	int admin;
-	char groups[HTTP_MAX_GROUPS][UNIX_NAME_MAX + 1];
-	size_t ngroups;
+	struct peer *p;
+	uint64_t started;
+	struct who *who;
 };
 
-size_t
-http_user_groups(const char *user, gid_t gid, char (*out)[UNIX_NAME_MAX + 1], size_t max)
+static void
+lookup_work(uv_work_t *w)
 {
-	gid_t gids[HTTP_MAX_GROUPS];
-	int n = HTTP_MAX_GROUPS;
-	char buf[16384];
-	size_t k = 0;
+	struct lookup *l = w->data;
+	struct who *who = l->who;
 
-	if (getgrouplist(user, gid, gids, &n) == -1)
-		n = HTTP_MAX_GROUPS; /* more than we keep: the first ones */
-	for (int i = 0; i < n && k < max; i++) {
-		struct group gr, *grp = NULL;
-
-		if (getgrgid_r(gids[i], &gr, buf, sizeof(buf), &grp) == 0 && grp != NULL &&
-		    strlen(gr.gr_name) < sizeof(out[0]))
-			snprintf(out[k++], sizeof(out[0]), "%s", gr.gr_name);
-	}
-	return k;
+	who->found =
+	    ident_lookup(&who->id, l->p->uid, NULL, limits.admin_group, who->why, sizeof(who->why));
 }
 
 static void
-ident_work(uv_work_t *w)
+lookup_done(uv_work_t *w, int status)
 {
-	struct ident *id = w->data;
-	struct passwd pw, *pwp = NULL;
-	struct group gr, *grp = NULL;
-	char buf[8192], gbuf[16384];
+	struct lookup *l = w->data;
+	struct peer *p = l->p;
+	TAILQ_HEAD(, conn) ready = TAILQ_HEAD_INITIALIZER(ready);
+	struct conn *c;
 
-	if (getpwuid_r(id->uid, &pw, buf, sizeof(buf), &pwp) == 0 && pwp != NULL &&
-	    strlen(pw.pw_name) < sizeof(id->user)) {
-		snprintf(id->user, sizeof(id->user), "%s", pw.pw_name);
-		id->ngroups = http_user_groups(pw.pw_name, pw.pw_gid, id->groups, HTTP_MAX_GROUPS);
+	p->looking = 0;
+	if (status != 0) {
+		l->who->found = -1;
+		snprintf(l->who->why, sizeof(l->who->why), "the lookup was cancelled");
 	}
-	if (id->uid == 0) {
-		id->admin = 1;
-		return;
+	if (l->who->found == -1)
+		log_warn("uid %u: who it is cannot be read: %s", (unsigned)p->uid, l->who->why);
+	/* A failure is kept like an answer: requests do not each cost a lookup. */
+	who_put(p->who);
+	p->who = l->who;
+	p->who_at = l->started;
+	/* Handlers may queue new requests of this uid meanwhile: take the list. */
+	TAILQ_CONCAT(&ready, &p->waiting, wait_entry);
+	while ((c = TAILQ_FIRST(&ready)) != NULL) {
+		TAILQ_REMOVE(&ready, c, wait_entry);
+		if (c->closing) {
+			request_done(c);
+		} else if (c->asked_at < p->who_at + HTTP_IDENT_TTL_MS) {
+			request_dispatch(c);
+		} else {
+			/* Complete long after this lookup started (a slow database): another. */
+			TAILQ_INSERT_TAIL(&p->waiting, c, wait_entry);
+		}
 	}
-	if (pwp == NULL || limits.admin_group == NULL || limits.admin_group[0] == '\0' ||
-	    getgrnam_r(limits.admin_group, &gr, gbuf, sizeof(gbuf), &grp) != 0 || grp == NULL)
-		return;
-	if (pw.pw_gid == gr.gr_gid) {
-		id->admin = 1;
-		return;
-	}
-	for (char **m = gr.gr_mem; *m; m++)
-		if (strcmp(*m, id->user) == 0)
-			id->admin = 1;
+	if (!TAILQ_EMPTY(&p->waiting) && !p->looking)
+		peer_lookup(p);
+	peer_put(p);
+	free(l);
 }
 
 static void
-ident_done(uv_work_t *w, int status)
+peer_lookup(struct peer *p)
 {
-	struct ident *id = w->data;
-	struct conn *c = id->c;
+	struct lookup *l = xcalloc(1, sizeof(*l));
+	struct conn *c;
 
-	if (status == 0 && !c->closing) {
-		snprintf(c->req.user, sizeof(c->req.user), "%s", id->user);
-		c->req.admin = id->admin;
-		_Static_assert(sizeof(c->req.groups) == sizeof(id->groups),
-		               "the groups looked up fit the request's");
-		memcpy(c->req.groups, id->groups, sizeof(id->groups));
-		c->req.ngroups = id->ngroups;
-		uv_timer_start(&c->timer, timeout_cb, (uint64_t)limits.request_timeout_ms,
-		               (uint64_t)limits.request_timeout_ms);
-		conn_read(c, 1);
+	l->p = p;
+	l->started = uv_now(loop);
+	l->who = xcalloc(1, sizeof(*l->who));
+	l->who->refs = 1;
+	l->work.data = l;
+	p->refs++;
+	p->looking = 1;
+	if (uv_queue_work(loop, &l->work, lookup_work, lookup_done) == 0)
+		return;
+	p->looking = 0;
+	while ((c = TAILQ_FIRST(&p->waiting)) != NULL) {
+		TAILQ_REMOVE(&p->waiting, c, wait_entry);
+		http_reply_error(&c->req, 500, "internal", "cannot queue the identity lookup");
 	}
-	conn_unref(c);
-	free(id);
+	peer_put(p);
+	who_put(l->who);
+	free(l);
+}
+
+static void conn_refuse(struct conn *c, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Refuse a new connection with status and a message. A user's refusals
+ * still being answered are capped like their connections: past that,
+ * one more is closed at once, unanswered.
+ */
+static void
+conn_refuse(struct conn *c, int status, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (c->peer->nrefused >= (size_t)limits.max_connections_per_user) {
+		conn_close(c);
+		return;
+	}
+	c->refused = 1;
+	c->peer->nrefused++;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	conn_fail(c, status, "too_many_connections", "%s", msg);
+}
+
+/* Nothing is going on: no request, no reply, nothing to read. */
+static int
+conn_idle(const struct conn *c)
+{
+	return c->served && c->reading && !c->closing && !c->busy && !c->started &&
+	       c->pending_len == 0 && c->queued == 0 && !c->stalled && !c->eof;
+}
+
+/*
+ * All max_connections are taken and p asks for one more: close the
+ * connection idle longest of the user holding the most, when they hold
+ * more than p will (so no one loses a connection to a user holding
+ * fewer). Returns 0 when one was closed, -1 when none may be.
+ */
+static int
+conn_evict_for(struct peer *p)
+{
+	struct peer *q;
+	struct conn *c, *victim = NULL;
+
+	LIST_FOREACH(q, &peers, entry) {
+		if (q->nconns <= p->nconns + 1)
+			continue;
+		LIST_FOREACH(c, &q->conns, peer_entry) {
+			if (!conn_idle(c))
+				continue;
+			if (victim == NULL || q->nconns > victim->peer->nconns ||
+			    (q->nconns == victim->peer->nconns &&
+			     c->idle_since < victim->idle_since))
+				victim = c;
+		}
+	}
+	if (victim == NULL)
+		return -1;
+	log_info("idle connection of uid %u (of %zu) closed: all %d connections are taken and "
+	         "uid %u (%zu) asks for one",
+	         (unsigned)victim->peer->uid, victim->peer->nconns, limits.max_connections,
+	         (unsigned)p->uid, p->nconns);
+	conn_close(victim);
+	return 0;
 }
 
 /* Set up a connection on a connected pipe handle; takes ownership of c. */
@@ -822,6 +1183,7 @@ conn_begin(struct conn *c)
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
 	uv_os_fd_t fd;
+	struct peer *p;
 
 	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 ||
 	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0) {
@@ -834,26 +1196,38 @@ conn_begin(struct conn *c)
 	http_parser_init(&c->parser, HTTP_REQUEST);
 	c->parser.data = c;
 	request_reset(c);
-	if (nconns > (size_t)limits.max_connections) {
-		log_warn("connection from uid %u refused: %zu connections open", (unsigned)cred.uid,
-		         nconns - 1);
-		conn_fail(c, 503, "too_many_connections",
-		          "wsd is serving %d connections; try again", limits.max_connections);
+	c->peer = p = peer_get(cred.uid);
+	c->idle_since = uv_now(loop);
+	if (p->nconns >= (size_t)limits.max_connections_per_user) {
+		if (!p->warned)
+			log_warn(
+			    "uid %u holds %zu connections, the most one user may hold; more are "
+			    "refused",
+			    (unsigned)cred.uid, p->nconns);
+		p->warned = 1;
+		/* The refusal names no one else and nothing of theirs. */
+		conn_refuse(c, 429,
+		            "you have %zu connections open to wsd, the most one user may "
+		            "hold (max_connections_per_user); close some",
+		            p->nconns);
 		return;
 	}
-	{
-		struct ident *id = xcalloc(1, sizeof(*id));
-
-		id->c = c;
-		id->uid = cred.uid;
-		id->work.data = id;
-		c->refs++;
-		if (uv_queue_work(loop, &id->work, ident_work, ident_done) != 0) {
-			c->refs--;
-			free(id);
-			conn_close(c);
-		}
+	if (nserved >= (size_t)limits.max_connections && conn_evict_for(p) == -1) {
+		if (!p->warned)
+			log_warn("connection from uid %u refused: all %zu connections are taken",
+			         (unsigned)cred.uid, nserved);
+		p->warned = 1;
+		conn_refuse(c, 503, "wsd is serving its maximum of %d connections; try again later",
+		            limits.max_connections);
+		return;
 	}
+	c->served = 1;
+	p->nconns++;
+	nserved++;
+	LIST_INSERT_HEAD(&p->conns, c, peer_entry);
+	/* The first request within request_timeout of the accept. */
+	uv_timer_start(&c->timer, timeout_cb, (uint64_t)limits.request_timeout_ms, 0);
+	conn_read(c, 1);
 }
 
 static struct conn *
@@ -864,7 +1238,8 @@ conn_new(void)
 	c->refs = 1;
 	uv_pipe_init(loop, &c->pipe, 0);
 	uv_timer_init(loop, &c->timer);
-	c->pipe.data = c->timer.data = c;
+	uv_timer_init(loop, &c->wtimer);
+	c->pipe.data = c->timer.data = c->wtimer.data = c;
 	LIST_INSERT_HEAD(&conns, c, entry);
 	nconns++;
 	c->req.conn = c;

@@ -2,7 +2,8 @@
  * The HTTP side of wsd: a unix-socket listener, one parser per connection
  * (Debian's libhttp-parser), strict limits, and replies as JSON documents
  * or as a stream of JSON lines. Identity comes from SO_PEERCRED at accept
- * and from nothing the client sends.
+ * (the uid) and from the system's databases for each request (name,
+ * groups, admin rights), never from anything the client sends.
  */
 #ifndef WSD_HTTP_H
 #define WSD_HTTP_H
@@ -17,7 +18,13 @@
 
 #define HTTP_MAX_HEADER (16 * 1024)
 #define HTTP_MAX_BODY (64 * 1024)
-#define HTTP_MAX_GROUPS 64
+/* Memory of replies a client has not taken, past which its requests wait. */
+#define HTTP_MAX_QUEUED (256 * 1024)
+/*
+ * Who asks (name, groups, admin rights) is looked up per request; a lookup
+ * serves the uid's requests complete within this long after it started.
+ */
+#define HTTP_IDENT_TTL_MS 1000
 
 struct conn;
 
@@ -32,10 +39,11 @@ struct request {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
+	/* Looked up for this request (HTTP_IDENT_TTL_MS), valid until its reply. */
 	char user[UNIX_NAME_MAX + 1]; /* from the user database; "" when uid has no entry */
 	int admin;                    /* root, or a member of admin_group */
-	/* The user's groups by name (primary first), for group quotas. */
-	char groups[HTTP_MAX_GROUPS][UNIX_NAME_MAX + 1];
+	/* The user's groups by name (primary first), for group quotas; all of them. */
+	const char (*groups)[UNIX_NAME_MAX + 1];
 	size_t ngroups;
 };
 
@@ -49,7 +57,10 @@ typedef void http_handler(struct request *req);
 
 struct http_limits {
 	int max_connections;
+	int max_connections_per_user;
+	int max_requests_per_user; /* with a handler at once */
 	int request_timeout_ms;
+	int keepalive_timeout_ms; /* idle between requests */
 	const char *admin_group;
 };
 
@@ -68,11 +79,6 @@ void http_on_closed(void (*cb)(void));
 
 /* Stop accepting and close every connection. */
 void http_shutdown(void);
-/*
- * The names of user's groups (primary gid first) from the group database,
- * at most max. Blocking (NSS): pool threads only.
- */
-size_t http_user_groups(const char *user, gid_t gid, char (*out)[UNIX_NAME_MAX + 1], size_t max);
 /* Open connections, for the tests of descriptor leaks. */
 size_t http_connections(void);
 

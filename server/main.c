@@ -68,8 +68,14 @@ usage(FILE *f)
 static int
 start_listening(void)
 {
-	struct http_limits lim = {(int)cfg.max_connections, (int)cfg.request_timeout * 1000,
-	                          cfg.admin_group};
+	struct http_limits lim = {
+	    .max_connections = (int)cfg.max_connections,
+	    .max_connections_per_user = (int)cfg.max_connections_per_user,
+	    .max_requests_per_user = (int)cfg.max_requests_per_user,
+	    .request_timeout_ms = (int)cfg.request_timeout * 1000,
+	    .keepalive_timeout_ms = (int)cfg.keepalive_timeout * 1000,
+	    .admin_group = cfg.admin_group,
+	};
 	char err[512], dir[512], *slash;
 
 	snprintf(dir, sizeof(dir), "%s", cfg.socket);

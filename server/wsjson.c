@@ -13,6 +13,7 @@
 #include "http.h"
 #include "jtext.h"
 #include "workspace.h"
+#include "xmalloc.h"
 
 void
 wsjson_text(struct jtext *b, const struct workspace *ws, uid_t viewer_uid)
@@ -146,6 +147,18 @@ wsjson_reply_list(struct request *req, int (*keep)(const struct workspace *, uid
 		jt_lit(&b, "}");
 	}
 	jt_lit(&b, "}\n");
+	/*
+	 * Hand over no more memory than the text: the reply may wait in the
+	 * queue of a client that reads slowly, counted by its length.
+	 */
+	if (b.cap - b.len > 4096) {
+		char *t = xmalloc(b.len);
+
+		memcpy(t, b.p, b.len);
+		explicit_bzero(b.p, b.len); /* it may hold tokens */
+		free(b.p);
+		b.p = t;
+	}
 	http_reply_owned(req, 200, b.p, b.len); /* zeroed there: it may hold tokens */
 }
 

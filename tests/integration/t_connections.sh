@@ -29,6 +29,8 @@ expect_eq "served again once they are gone" "$(echo "$r" | tail -1)" 200
 # 200 clients (5 requests each) while two workspaces start.
 stop_wsd
 sed -i -e 's/^max_connections = 40/max_connections = 512/' -e 's/^request_timeout = 2s/request_timeout = 10s/' "$T/wsd.conf"
+# 100 clients of each user at once: more than a user may hold by default.
+sed -i -e 's/^max_connections = 512/&\nmax_connections_per_user = 256/' "$T/wsd.conf"
 FAKE_NVML_INVENTORY=$GPU_DIR/inventory "$WSD" --config "$T/wsd.conf" >>"$T/wsd.log" 2>&1 &
 WSD_PID=$!
 for _ in $(seq 1 100); do [ -S "$T/wsd.sock" ] && curl -s --unix-socket "$T/wsd.sock" http://w/v1/info >/dev/null && break; sleep 0.1; done

@@ -129,6 +129,9 @@ START_TEST(example_file_matches_defaults)
 	ck_assert_str_eq(ex.instance, def.instance);
 	ck_assert_int_eq(ex.request_timeout, def.request_timeout);
 	ck_assert_int_eq(ex.max_connections, def.max_connections);
+	ck_assert_int_eq(ex.max_connections_per_user, def.max_connections_per_user);
+	ck_assert_int_eq(ex.max_requests_per_user, def.max_requests_per_user);
+	ck_assert_int_eq(ex.keepalive_timeout, def.keepalive_timeout);
 	ck_assert_str_eq(ex.default_template, def.default_template);
 	ck_assert_str_eq(ex.nvml_library, def.nvml_library);
 	ck_assert_str_eq(ex.static_gpus, def.static_gpus);

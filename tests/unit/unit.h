@@ -12,5 +12,6 @@ Suite *gpu_suite(void);
 Suite *quota_suite(void);
 Suite *jtext_suite(void);
 Suite *xmalloc_suite(void);
+Suite *ident_suite(void);
 
 #endif
