@@ -50,6 +50,7 @@
 #include <http_parser.h>
 
 #include "ident.h"
+#include "http_text.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -398,47 +399,6 @@ conn_write_owned(struct conn *c, const char *head, size_t hlen, char *body, size
 	}
 }
 
-static const char *
-reason(int status)
-{
-	switch (status) {
-	case 200:
-		return "OK";
-	case 201:
-		return "Created";
-	case 400:
-		return "Bad Request";
-	case 403:
-		return "Forbidden";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 408:
-		return "Request Timeout";
-	case 409:
-		return "Conflict";
-	case 413:
-		return "Payload Too Large";
-	case 415:
-		return "Unsupported Media Type";
-	case 429:
-		return "Too Many Requests";
-	case 431:
-		return "Request Header Fields Too Large";
-	case 500:
-		return "Internal Server Error";
-	case 502:
-		return "Bad Gateway";
-	case 503:
-		return "Service Unavailable";
-	case 504:
-		return "Gateway Timeout";
-	default:
-		return "Status";
-	}
-}
-
 static void request_reset(struct conn *c);
 static void timeout_cb(uv_timer_t *t);
 
@@ -512,7 +472,7 @@ send_json(struct conn *c, int status, json_t *body, int close_after)
 	n = snprintf(head, sizeof(head),
 	             "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
 	             "Content-Length: %zu\r\nConnection: %s\r\n\r\n",
-	             status, reason(status), len + (text ? 1 : 0),
+	             status, http_reason(status), len + (text ? 1 : 0),
 	             close_after ? "close" : "keep-alive");
 	if (text) {
 		text[len] = '\n';
@@ -580,7 +540,7 @@ http_reply_owned(struct request *req, int status, char *text, size_t len)
 	n = snprintf(head, sizeof(head),
 	             "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
 	             "Content-Length: %zu\r\nConnection: %s\r\n\r\n",
-	             status, reason(status), len, !c->keep_alive ? "close" : "keep-alive");
+	             status, http_reason(status), len, !c->keep_alive ? "close" : "keep-alive");
 	conn_write_owned(c, head, (size_t)n, text, len, !c->keep_alive);
 	request_done(c);
 }
@@ -782,44 +742,6 @@ on_body(http_parser *p, const char *at, size_t len)
 	return 0;
 }
 
-static int
-hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decode; refuses NUL and bad escapes. */
-static char *
-decode(const char *s, size_t len)
-{
-	char *out = xmalloc(len + 1), *o = out;
-
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '%') {
-			int hi, lo;
-
-			if (i + 2 >= len || (hi = hexval(s[i + 1])) < 0 ||
-			    (lo = hexval(s[i + 2])) < 0 || (hi == 0 && lo == 0))
-				goto bad;
-			*o++ = (char)(hi * 16 + lo);
-			i += 2;
-		} else {
-			*o++ = s[i];
-		}
-	}
-	*o = '\0';
-	return out;
-bad:
-	free(out);
-	return NULL;
-}
-
 /* The request goes to its handler, as the user c->peer->who names. */
 static void
 request_dispatch(struct conn *c)
@@ -892,7 +814,7 @@ on_message_complete(http_parser *p)
 		conn_fail(c, 400, "bad_request", "malformed request target");
 		return 0;
 	}
-	c->req.path = decode(c->url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
+	c->req.path = http_decode(c->url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
 	if (u.field_set & (1 << UF_QUERY))
 		c->req.query =
 		    xstrndup(c->url + u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);

@@ -13,5 +13,6 @@ Suite *quota_suite(void);
 Suite *jtext_suite(void);
 Suite *xmalloc_suite(void);
 Suite *ident_suite(void);
+Suite *http_text_suite(void);
 
 #endif
