@@ -8,7 +8,8 @@ PORT_BASE=25000
 setup_all
 A=wslab-bka
 make_user $A
-start_wsd ""
+# 16 starts of one user wait at once: room for them and for wsctl's other requests.
+start_wsd "max_requests_per_user = 32"
 DB=$T/state/wsd.db
 backup() { "$WSD" --config "$T/wsd.conf" --backup "$1" >/dev/null; }
 
@@ -17,7 +18,7 @@ backup() { "$WSD" --config "$T/wsd.conf" --backup "$1" >/dev/null; }
 
 pids=()
 for i in $(seq 1 16); do
-	as $A "$WSCTL" start --name b$i >/dev/null 2>&1 &
+	as $A "$WSCTL" start --name b$i >"$T/start$i.out" 2>&1 &
 	pids+=($!)
 done
 n=0 bad=0
@@ -37,10 +38,13 @@ done
 wait "${pids[@]}"
 [ "$n" -ge 3 ] && pass "$n backups taken during 16 concurrent starts" || fail "only $n backups during the starts"
 expect_eq "every one opens, is intact and holds every quota and every workspace committed before it" "$bad" 0
+live=$(sqlite3 "$DB" 'SELECT id, name FROM workspaces ORDER BY id; SELECT resource, workspace_id FROM allocations ORDER BY 1')
 backup "$T/final.db" || fail "a backup after the starts"
-expect_eq "a backup after the starts holds all 16 workspaces" \
-	"$(sqlite3 "$T/final.db" "SELECT COUNT(*) FROM workspaces WHERE name LIKE 'b%'")" 16
-expect_eq "and their GPU and port holdings" "$(sqlite3 "$T/final.db" "SELECT COUNT(*) FROM allocations WHERE resource LIKE 'port:%'")" 32
+made=$(sqlite3 "$DB" "SELECT COUNT(*) FROM workspaces WHERE name LIKE 'b%'")
+expect_eq "the 16 starts made 16 workspaces" "$made" 16
+[ "$made" = 16 ] || grep -h "wsctl:" "$T"/start*.out # why a start failed (errors only: no tokens)
+expect_eq "a backup after the starts holds exactly what wsd has on record: workspaces and holdings" \
+	"$(sqlite3 "$T/final.db" 'SELECT id, name FROM workspaces ORDER BY id; SELECT resource, workspace_id FROM allocations ORDER BY 1')" "$live"
 expect_eq "the copy is root's only" "$(stat -c '%a %U' "$T/final.db")" "600 root"
 if backup "$T/final.db" 2>/dev/null; then fail "a backup wrote over an existing file"; else
 	pass "a backup never writes over an existing file"; fi
