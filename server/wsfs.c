@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -203,19 +204,33 @@ make_home(const struct wsfs_in *in, struct wsfs_out *out)
 		return -1;
 	}
 	snprintf(out->home, sizeof(out->home), "%s/%s", in->home_root, out->user);
-	if (mkdir(out->home, 0700) == 0) {
-		if (chown(out->home, in->uid, out->gid) == -1) {
-			snprintf(out->err, sizeof(out->err), "cannot chown %s: %s", out->home,
+	/*
+	 * Made whole under a temporary name, then moved into place without
+	 * replacing anything: a second start of the same new user, preparing
+	 * at the same moment, never sees the home before it is the user's.
+	 */
+	if (lstat(out->home, &st) == -1 && errno == ENOENT) {
+		char tmp[sizeof(out->home) + 48];
+		unsigned char r[6];
+
+		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			memset(r, 0, sizeof(r));
+		snprintf(tmp, sizeof(tmp), "%s/.new-%02x%02x%02x%02x%02x%02x", in->home_root, r[0],
+		         r[1], r[2], r[3], r[4], r[5]);
+		if (mkdir(tmp, 0700) == -1 || chown(tmp, in->uid, out->gid) == -1) {
+			snprintf(out->err, sizeof(out->err), "cannot create %s: %s", out->home,
 			         strerror(errno));
-			rmdir(out->home);
+			rmdir(tmp);
 			return -1;
 		}
-		return 0;
-	}
-	if (errno != EEXIST) {
-		snprintf(out->err, sizeof(out->err), "cannot create %s: %s", out->home,
-		         strerror(errno));
-		return -1;
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, out->home, RENAME_NOREPLACE) == 0)
+			return 0;
+		rmdir(tmp);
+		if (errno != EEXIST) {
+			snprintf(out->err, sizeof(out->err), "cannot create %s: %s", out->home,
+			         strerror(errno));
+			return -1;
+		}
 	}
 	if (lstat(out->home, &st) == -1 || !S_ISDIR(st.st_mode) || st.st_uid != in->uid) {
 		snprintf(out->err, sizeof(out->err),
