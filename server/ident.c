@@ -27,12 +27,8 @@ not_found(int e)
 	return e == 0 || e == ENOENT || e == ESRCH;
 }
 
-/*
- * getpwuid_r or getpwnam_r into *buf (grown as needed). Returns 1 found,
- * 0 none, -1 error with errno (ERANGE: larger than IDENT_BUF_MAX).
- */
-static int
-pw_get(uid_t uid, const char *name, struct passwd *pw, char **buf)
+int
+ident_passwd(uid_t uid, const char *name, struct passwd *pw, char **buf)
 {
 	for (size_t size = BUF_FIRST;; size *= 2) {
 		struct passwd *res = NULL;
@@ -52,9 +48,8 @@ pw_get(uid_t uid, const char *name, struct passwd *pw, char **buf)
 	}
 }
 
-/* getgrgid_r or getgrnam_r, as pw_get. */
-static int
-gr_get(gid_t gid, const char *name, struct group *gr, char **buf)
+int
+ident_group(gid_t gid, const char *name, struct group *gr, char **buf)
 {
 	for (size_t size = BUF_FIRST;; size *= 2) {
 		struct group *res = NULL;
@@ -118,7 +113,7 @@ ident_lookup(struct ident *id, uid_t uid, const char *name, const char *admin_gr
 
 	memset(id, 0, sizeof(*id));
 	id->uid = uid;
-	r = pw_get(uid, name, &pw, &buf);
+	r = ident_passwd(uid, name, &pw, &buf);
 	if (r == -1) {
 		if (name != NULL)
 			snprintf(what, sizeof(what), "user %.32s", name);
@@ -140,7 +135,7 @@ ident_lookup(struct ident *id, uid_t uid, const char *name, const char *admin_gr
 		goto out;
 	id->groups = xcalloc((size_t)n, sizeof(*id->groups));
 	for (int i = 0; i < n; i++) {
-		r = gr_get(gids[i], NULL, &gr, &gbuf);
+		r = ident_group(gids[i], NULL, &gr, &gbuf);
 		if (r == -1) {
 			snprintf(what, sizeof(what), "group %u", (unsigned)gids[i]);
 			lookup_error(why, whylen, what, errno);
@@ -153,7 +148,7 @@ ident_lookup(struct ident *id, uid_t uid, const char *name, const char *admin_gr
 	}
 	id->admin = id->uid == 0;
 	if (!id->admin && admin_group != NULL && admin_group[0] != '\0') {
-		r = gr_get(0, admin_group, &gr, &gbuf);
+		r = ident_group(0, admin_group, &gr, &gbuf);
 		if (r == -1) {
 			snprintf(what, sizeof(what), "admin group %.32s", admin_group);
 			lookup_error(why, whylen, what, errno);

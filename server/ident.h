@@ -47,4 +47,15 @@ int ident_lookup(struct ident *id, uid_t uid, const char *name, const char *admi
                  size_t whylen);
 void ident_free(struct ident *id);
 
+struct passwd;
+struct group;
+/*
+ * getpwuid_r (name NULL) or getpwnam_r into *buf, grown as needed (free
+ * it after use). Returns 1 found, 0 none, -1 error with errno (ERANGE:
+ * larger than IDENT_BUF_MAX).
+ */
+int ident_passwd(uid_t uid, const char *name, struct passwd *pw, char **buf);
+/* getgrgid_r or getgrnam_r, as ident_passwd. */
+int ident_group(gid_t gid, const char *name, struct group *gr, char **buf);
+
 #endif

@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "cred.h"
+#include "ident.h"
 #include "path.h"
 #include "sshkey.h"
 #include "valid.h"
@@ -897,25 +898,39 @@ wsfs_prepare(const struct wsfs_in *in, struct wsfs_out *out)
 static int
 prepare(const struct wsfs_in *in, struct wsfs_out *out)
 {
-	struct passwd pw, *pwp = NULL;
-	struct group gr, *grp = NULL;
-	char buf[4096], gbuf[4096], text[8192], pub[128];
+	struct passwd pw;
+	struct group gr;
+	char *pbuf = NULL, *gbuf = NULL, gname[UNIX_NAME_MAX + 1], text[8192], pub[128];
+	int found;
 
 	out->status = 500;
-	if (getpwuid_r(in->uid, &pw, buf, sizeof(buf), &pwp) != 0 || pwp == NULL) {
-		snprintf(out->err, sizeof(out->err), "uid %u has no entry in the user database",
-		         (unsigned)in->uid);
-		out->status = 403;
+	/* The same lookups as the request's identity: read in full, or refused. */
+	found = ident_passwd(in->uid, NULL, &pw, &pbuf);
+	if (found != 1) {
+		if (found == 0)
+			snprintf(out->err, sizeof(out->err),
+			         "uid %u has no entry in the user database", (unsigned)in->uid);
+		else
+			snprintf(out->err, sizeof(out->err), "cannot read the user database: %s",
+			         strerror(errno));
+		out->status = found == 0 ? 403 : 503;
+		free(pbuf);
 		return -1;
 	}
 	if (strlen(pw.pw_name) >= sizeof(out->user)) {
 		snprintf(out->err, sizeof(out->err), "user name too long");
 		out->status = 403;
+		free(pbuf);
 		return -1;
 	}
 	snprintf(out->user, sizeof(out->user), "%s", pw.pw_name);
 	out->gid = pw.pw_gid;
-	getgrgid_r(out->gid, &gr, gbuf, sizeof(gbuf), &grp);
+	free(pbuf);
+	/* The primary group's name for the container's /etc/group (the user's name without one). */
+	found = ident_group(out->gid, NULL, &gr, &gbuf);
+	snprintf(gname, sizeof(gname), "%s",
+	         found == 1 && strlen(gr.gr_name) < sizeof(gname) ? gr.gr_name : out->user);
+	free(gbuf);
 
 	/* Before anything is made: a refused mount leaves no trace. */
 	if (check_mounts(in, out->gid, out) == -1)
@@ -963,8 +978,8 @@ prepare(const struct wsfs_in *in, struct wsfs_out *out)
 	if (out->gid == 0)
 		snprintf(text, sizeof(text), "root:x:0:\nnogroup:x:65534:\n");
 	else
-		snprintf(text, sizeof(text), "root:x:0:\nnogroup:x:65534:\n%s:x:%u:\n",
-		         grp ? grp->gr_name : out->user, (unsigned)out->gid);
+		snprintf(text, sizeof(text), "root:x:0:\nnogroup:x:65534:\n%s:x:%u:\n", gname,
+		         (unsigned)out->gid);
 	if (write_file(in->ws_dir, "group", text, 0644, 0, 0, out) == -1)
 		goto fail;
 	if (stage(in, out) == -1)
