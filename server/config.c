@@ -261,6 +261,17 @@ config_finish(struct config *cfg, char *why, size_t whylen)
 		         cfg->instance);
 		return -1;
 	}
+	/* An engine network's name: the same alphabet ("bridge" and "wslab" included). */
+	if (!valid_instance(cfg->network)) {
+		snprintf(why, whylen, "network: \"%s\" must be 1 to 32 of a-z, 0-9, '-'",
+		         cfg->network);
+		return -1;
+	}
+	if (cfg->max_booting > 0 && cfg->min_booting > cfg->max_booting) {
+		snprintf(why, whylen, "min_booting %lld is above max_booting %lld",
+		         (long long)cfg->min_booting, (long long)cfg->max_booting);
+		return -1;
+	}
 	if (strlen(cfg->socket) > 100 || strlen(cfg->state_dir) > 200 ||
 	    strlen(cfg->home_root) > 200) {
 		snprintf(why, whylen, "socket (100), state_dir and home_root (200) are too long");

@@ -74,6 +74,12 @@ static const struct {
     {"state_dir = relative\n", "absolute"},
     {"log_level = loud\n", "log_level"},
     {"instance = Bad_Name\n", "instance"},
+    {"network = \n", "network"},
+    {"network = host/../x\n", "network"},
+    {"min_booting = 9\nmax_booting = 4\n", "min_booting 9 is above max_booting 4"},
+    {"max_booting = -2\n", "max_booting"},
+    {"[template x]\nimage = a\nlog_max_files = 0\n", "log_max_files"},
+    {"[template x]\nimage = a\nlog_max_size = 1k\n", "log_max_size"},
     {"engine_timeout = 0s\n", "out of range"},
     {"[template x]\nimage = a\nmemory = 8g\nmemory_max = 4g\n", "above its maximum"},
 };
