@@ -39,7 +39,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			char why[WS_PATH_MAX + 128], buf[WS_PATH_MAX + 1];
 
 			if (path_check(m->source, strlen(m->source), why, sizeof(why)) == -1 ||
-			    valid_mount_target(&cfg, m->target, NULL, why, sizeof(why)) == -1 ||
+			    valid_mount_target(cfg.mount_points, m->target, NULL, why,
+			                       sizeof(why)) == -1 ||
 			    (path_list_find(cfg.mount_roots, m->source, buf, sizeof(buf)) == NULL &&
 			     (!m->read_only || path_list_find(cfg.shared_mount_roots, m->source,
 			                                      buf, sizeof(buf)) == NULL)))

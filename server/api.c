@@ -121,7 +121,7 @@ get_info(struct request *req, route_arg *args)
 
 	(void)args;
 	for (size_t i = 0; i < ctx->cfg->ntemplates; i++) {
-		const struct template *t = &ctx->cfg->templates[i];
+		const struct template *t = ctx->cfg->templates[i];
 
 		json_array_append_new(
 		    ts, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:f}", "name", t->name,

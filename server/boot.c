@@ -19,7 +19,7 @@ struct tmpl_state {
 static TAILQ_HEAD(, boot_ticket) queue = TAILQ_HEAD_INITIALIZER(queue);
 static struct tmpl_state *ts;
 static int nts;
-static int lo, hi, off;
+static int lo, hi, off, first_limit;
 static int booting, pending;
 static uv_loop_t *loop;
 static uv_timer_t soon;
@@ -45,6 +45,7 @@ boot_init(uv_loop_t *l, int ntemplates, int host_cpus, int64_t min, int64_t max,
 		lo = hi;
 	start = host_cpus * 2;
 	start = start < lo ? lo : start > hi ? hi : start;
+	first_limit = start;
 	for (int i = 0; i < nts; i++)
 		ts[i].limit = start;
 	uv_timer_init(loop, &soon);
@@ -69,10 +70,19 @@ boot_shutdown(void)
 	booting = pending = 0;
 }
 
+/* A template's slot: i is its seq, which a reload that adds templates grows. */
 static struct tmpl_state *
 boot_tmpl(int i)
 {
-	return &ts[i >= 0 && i < nts ? i : 0];
+	if (i < 0)
+		i = 0;
+	if (i >= nts) {
+		ts = xrealloc(ts, ((size_t)i + 1) * sizeof(*ts));
+		for (int j = nts; j <= i; j++)
+			ts[j] = (struct tmpl_state){.limit = first_limit};
+		nts = i + 1;
+	}
+	return &ts[i];
 }
 
 static int

@@ -49,11 +49,16 @@ static const struct keyword template_keys[] = {CONFIG_TEMPLATE_KEYS(KW_TEMPLATE)
 #define SET_GLOBAL_DEFAULT(type, name, def, mn, mx) DEF_##type(cfg->name, def);
 #define SET_TEMPLATE_DEFAULT(type, name, def, mn, mx) DEF_##type(t->name, def);
 
-static void
-template_defaults(struct template *t, const char *name)
+static struct template *
+template_new(const char *name, int seq)
 {
+	struct template *t = xcalloc(1, sizeof(*t));
+
 	t->name = xstrdup(name);
+	t->refs = 1;
+	t->seq = seq;
 	CONFIG_TEMPLATE_KEYS(SET_TEMPLATE_DEFAULT)
+	return t;
 }
 
 static void
@@ -63,7 +68,23 @@ template_free(struct template *t)
 	for (size_t i = 0; i < sizeof(template_keys) / sizeof(template_keys[0]); i++)
 		if (template_keys[i].type == C_STR)
 			free(*(char **)((char *)t + template_keys[i].offset));
-	memset(t, 0, sizeof(*t));
+	free(t);
+}
+
+const struct template *
+config_template_ref(const struct template *t)
+{
+	((struct template *)t)->refs++;
+	return t;
+}
+
+void
+config_template_unref(const struct template *t)
+{
+	struct template *m = (struct template *)t;
+
+	if (m != NULL && --m->refs == 0)
+		template_free(m);
 }
 
 void
@@ -80,7 +101,7 @@ config_free(struct config *cfg)
 		if (global_keys[i].type == C_STR)
 			free(*(char **)((char *)cfg + global_keys[i].offset));
 	for (size_t i = 0; i < cfg->ntemplates; i++)
-		template_free(&cfg->templates[i]);
+		config_template_unref(cfg->templates[i]);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -88,8 +109,8 @@ const struct template *
 config_template(const struct config *cfg, const char *name)
 {
 	for (size_t i = 0; i < cfg->ntemplates; i++)
-		if (strcmp(cfg->templates[i].name, name) == 0)
-			return &cfg->templates[i];
+		if (strcmp(cfg->templates[i]->name, name) == 0)
+			return cfg->templates[i];
 	return NULL;
 }
 
@@ -278,16 +299,17 @@ config_finish(struct config *cfg, char *why, size_t whylen)
 		return -1;
 	}
 	if (cfg->ntemplates == 0) {
-		template_defaults(&cfg->templates[0], "offline");
-		free(cfg->templates[0].image);
-		cfg->templates[0].image = xstrdup("wslab/offline:1");
-		free(cfg->templates[0].description);
-		cfg->templates[0].description =
-		    xstrdup("Debian's Jupyter, sshd and PyTorch (CPU), built offline");
+		struct template *t = template_new("offline", 0);
+
+		free(t->image);
+		t->image = xstrdup("wslab/offline:1");
+		free(t->description);
+		t->description = xstrdup("Debian's Jupyter, sshd and PyTorch (CPU), built offline");
+		cfg->templates[0] = t;
 		cfg->ntemplates = 1;
 	}
 	for (size_t i = 0; i < cfg->ntemplates; i++) {
-		struct template *t = &cfg->templates[i];
+		struct template *t = cfg->templates[i];
 
 		if (t->image[0] == '\0') {
 			snprintf(why, whylen, "template %s: image is required", t->name);
@@ -362,8 +384,8 @@ config_parse_buffer(struct config *cfg, const char *name, const char *text, char
 				         CONFIG_MAX_TEMPLATES);
 				goto bad;
 			}
-			cur = &cfg->templates[cfg->ntemplates++];
-			template_defaults(cur, key);
+			cur = template_new(key, (int)cfg->ntemplates);
+			cfg->templates[cfg->ntemplates++] = cur;
 			continue;
 		}
 		eq = strchr(s, '=');
@@ -435,4 +457,119 @@ config_load(struct config *cfg, const char *path, int required, char *err, size_
 	ret = config_parse_buffer(cfg, path, text, err, errlen);
 	free(text);
 	return ret;
+}
+
+/*
+ * Keys that the running daemon read once at start: where it listens and
+ * keeps state, what names its containers carry, the address and port range
+ * it publishes on, where GPUs come from and how boots are paced. A reload
+ * names them in the log and keeps their old value.
+ */
+static const char *const restart_only[] = {
+    "socket",      "engine",      "state_dir",       "home_root",
+    "instance",    "network",     "publish_address", "port_min",
+    "port_max",    "gpu_mode",    "nvml_library",    "static_gpus",
+    "gpu_refresh", "min_booting", "max_booting",     "metrics_listen",
+};
+
+int
+config_restart_only(const char *key)
+{
+	for (size_t i = 0; i < sizeof(restart_only) / sizeof(restart_only[0]); i++)
+		if (strcmp(restart_only[i], key) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+config_value_equal(const struct keyword *kw, const void *a, const void *b)
+{
+	const void *fa = (const char *)a + kw->offset, *fb = (const char *)b + kw->offset;
+
+	switch (kw->type) {
+	case C_STR:
+		return strcmp(*(char *const *)fa, *(char *const *)fb) == 0;
+	case C_DBL:
+		return *(const double *)fa == *(const double *)fb;
+	default:
+		return *(const int64_t *)fa == *(const int64_t *)fb;
+	}
+}
+
+static int
+config_template_equal(const struct template *a, const struct template *b)
+{
+	for (size_t i = 0; i < sizeof(template_keys) / sizeof(template_keys[0]); i++)
+		if (!config_value_equal(&template_keys[i], a, b))
+			return 0;
+	return 1;
+}
+
+static void
+config_list_add(char *list, size_t len, const char *name)
+{
+	size_t used = strlen(list);
+
+	if (used + strlen(name) + 3 < len)
+		snprintf(list + used, len - used, "%s%s", used ? ", " : "", name);
+}
+
+void
+config_reload_apply(struct config *live, struct config *next, struct config_reload *r)
+{
+	static int seq_high = -1;
+	struct config old;
+
+	memset(r, 0, sizeof(*r));
+	for (size_t i = 0; i < live->ntemplates; i++)
+		if (live->templates[i]->seq > seq_high)
+			seq_high = live->templates[i]->seq;
+	for (size_t i = 0; i < sizeof(global_keys) / sizeof(global_keys[0]); i++) {
+		const struct keyword *kw = &global_keys[i];
+
+		int same = config_value_equal(kw, live, next);
+
+		if (!same && !config_restart_only(kw->name)) {
+			config_list_add(r->changed, sizeof(r->changed), kw->name);
+			continue;
+		}
+		if (!same)
+			config_list_add(r->kept, sizeof(r->kept), kw->name);
+		/*
+		 * Keep the old value, and for a string the old pointer too: what
+		 * was handed out at start (the ports' address, say) stays valid.
+		 * Swapped, so that next (the new live) holds it and old frees the new.
+		 */
+		if (kw->type == C_STR) {
+			char **a = (char **)((char *)live + kw->offset);
+			char **b = (char **)((char *)next + kw->offset);
+			char *tmp = *a;
+
+			*a = *b;
+			*b = tmp;
+		} else if (kw->type == C_DBL) {
+			*(double *)((char *)next + kw->offset) =
+			    *(double *)((char *)live + kw->offset);
+		} else {
+			*(int64_t *)((char *)next + kw->offset) =
+			    *(int64_t *)((char *)live + kw->offset);
+		}
+	}
+	for (size_t i = 0; i < next->ntemplates; i++) {
+		struct template *t = next->templates[i];
+		const struct template *was = config_template(live, t->name);
+
+		if (was == NULL) {
+			t->seq = ++seq_high;
+			r->templates_added++;
+		} else {
+			t->seq = was->seq;
+			r->templates_changed += !config_template_equal(was, t);
+		}
+	}
+	for (size_t i = 0; i < live->ntemplates; i++)
+		r->templates_removed += config_template(next, live->templates[i]->name) == NULL;
+	old = *live;
+	*live = *next;
+	*next = old;
 }

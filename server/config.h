@@ -74,9 +74,16 @@
 
 #define CONFIG_FIELD(type, name, def, min, max) CONFIG_CTYPE_##type name;
 
+/*
+ * A template is shared by the configuration that declared it and by every
+ * workspace started from it, so that a reload that changes or drops it
+ * leaves running workspaces with what they were started with.
+ */
 struct template
 {
 	char *name;
+	int refs; /* the configuration's, and one per workspace (loop only) */
+	int seq;  /* stable across reloads while the name stays: boot pacing's slot */
 	CONFIG_TEMPLATE_KEYS(CONFIG_FIELD)
 };
 
@@ -84,7 +91,7 @@ struct template
 
 struct config {
 	CONFIG_GLOBAL_KEYS(CONFIG_FIELD)
-	struct template templates[CONFIG_MAX_TEMPLATES];
+	struct template *templates[CONFIG_MAX_TEMPLATES];
 	size_t ntemplates;
 };
 
@@ -99,5 +106,30 @@ int config_parse_buffer(struct config *cfg, const char *name, const char *text, 
                         size_t errlen);
 void config_free(struct config *cfg);
 const struct template *config_template(const struct config *cfg, const char *name);
+
+/* Take and drop a reference to a template (loop thread only). */
+const struct template *config_template_ref(const struct template *t);
+void config_template_unref(const struct template *t);
+
+/*
+ * What a reload did, for the log: the keys that changed and took effect,
+ * and those that changed in the file but keep their old value until wsd
+ * restarts. Comma-separated; "" when none.
+ */
+struct config_reload {
+	char changed[1024];
+	char kept[512];
+	int templates_added, templates_removed, templates_changed;
+};
+
+/*
+ * Move next, a freshly loaded configuration, into live: restart-only keys
+ * (config_restart_only) keep live's value, everything else takes next's.
+ * Templates keep their seq across reloads by name. next is left empty (it
+ * must still be config_free'd). Loop thread only.
+ */
+void config_reload_apply(struct config *live, struct config *next, struct config_reload *r);
+/* 1 when the keyword can change only with a restart. */
+int config_restart_only(const char *key);
 
 #endif

@@ -955,6 +955,7 @@ struct lookup {
 	struct peer *p;
 	uint64_t started;
 	struct who *who;
+	char *admin_group; /* copied: a reload may change the limits meanwhile */
 };
 
 static void
@@ -964,7 +965,7 @@ lookup_work(uv_work_t *w)
 	struct who *who = l->who;
 
 	who->found =
-	    ident_lookup(&who->id, l->p->uid, NULL, limits.admin_group, who->why, sizeof(who->why));
+	    ident_lookup(&who->id, l->p->uid, NULL, l->admin_group, who->why, sizeof(who->why));
 }
 
 static void
@@ -1002,6 +1003,7 @@ lookup_done(uv_work_t *w, int status)
 	if (!TAILQ_EMPTY(&p->waiting) && !p->looking)
 		peer_lookup(p);
 	peer_put(p);
+	free(l->admin_group);
 	free(l);
 }
 
@@ -1015,6 +1017,7 @@ peer_lookup(struct peer *p)
 	l->started = uv_now(loop);
 	l->who = xcalloc(1, sizeof(*l->who));
 	l->who->refs = 1;
+	l->admin_group = xstrdup(limits.admin_group);
 	l->work.data = l;
 	p->refs++;
 	p->looking = 1;
@@ -1027,6 +1030,7 @@ peer_lookup(struct peer *p)
 	}
 	peer_put(p);
 	who_put(l->who);
+	free(l->admin_group);
 	free(l);
 }
 
@@ -1209,6 +1213,12 @@ http_setup(uv_loop_t *l, const struct http_limits *lim, http_handler *h)
 	settings.on_headers_complete = on_headers_complete;
 	settings.on_body = on_body;
 	settings.on_message_complete = on_message_complete;
+}
+
+void
+http_set_limits(const struct http_limits *lim)
+{
+	limits = *lim;
 }
 
 void

@@ -71,6 +71,11 @@ int http_listen(uv_loop_t *loop, const char *path, const struct http_limits *lim
  * tests): identity from SO_PEERCRED as usual. Returns 0 or -1.
  */
 int http_adopt(int fd);
+/*
+ * New limits (a reload): they apply to connections and requests from now
+ * on; lim->admin_group must live until the next call.
+ */
+void http_set_limits(const struct http_limits *lim);
 /* Set up without a listener (for http_adopt alone). */
 void http_init(uv_loop_t *loop, const struct http_limits *lim, http_handler *handler);
 

@@ -34,6 +34,7 @@
 #include "notify.h"
 #include "quotas.h"
 #include "reconcile.h"
+#include "reload.h"
 #include "store.h"
 #include "usage.h"
 #include "workspace.h"
@@ -68,16 +69,10 @@ usage(FILE *f)
 static int
 start_listening(void)
 {
-	struct http_limits lim = {
-	    .max_connections = (int)cfg.max_connections,
-	    .max_connections_per_user = (int)cfg.max_connections_per_user,
-	    .max_requests_per_user = (int)cfg.max_requests_per_user,
-	    .request_timeout_ms = (int)cfg.request_timeout * 1000,
-	    .keepalive_timeout_ms = (int)cfg.keepalive_timeout * 1000,
-	    .admin_group = cfg.admin_group,
-	};
+	struct http_limits lim;
 	char err[512], dir[512], *slash;
 
+	reload_http_limits(&cfg, &lim);
 	snprintf(dir, sizeof(dir), "%s", cfg.socket);
 	slash = strrchr(dir, '/');
 	if (slash != NULL && slash != dir) {
@@ -435,6 +430,7 @@ main(int argc, char **argv)
 	uv_signal_start(&sigterm, on_signal, SIGTERM);
 	uv_signal_start(&sigint, on_signal, SIGINT);
 	uv_timer_init(loop, &retry);
+	reload_init(loop, &cfg, path, required, debug);
 	notify_init(loop);
 	uv_timer_init(loop, &status_timer);
 	uv_timer_start(&status_timer, status_tick, 5000, 5000);
@@ -449,6 +445,7 @@ main(int argc, char **argv)
 		n++;
 	stopping = 1;
 	http_shutdown();
+	reload_shutdown();
 	expiry_stop();
 	ws_shutdown();
 	audit_shutdown();

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -98,6 +99,32 @@ notify_ready(const char *status)
 	ready_sent = 1;
 	snprintf(last_status, sizeof(last_status), "%s", status);
 	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%s", status);
+	notify_send(msg);
+}
+
+/*
+ * A reload: RELOADING=1 with the monotonic clock (what Type=notify-reload
+ * wants), then READY=1 once it is done, so that "systemctl reload" waits
+ * for it. Before the first READY=1 there is nothing to tell.
+ */
+void
+notify_reloading(int done, const char *status)
+{
+	char msg[360];
+	struct timespec ts;
+
+	if (fd == -1 || !ready_sent)
+		return;
+	if (done) {
+		snprintf(last_status, sizeof(last_status), "%s", status);
+		snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%s", status);
+	} else {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=%s",
+		         (unsigned long long)ts.tv_sec * 1000000ull +
+		             (unsigned long long)ts.tv_nsec / 1000ull,
+		         status);
+	}
 	notify_send(msg);
 }
 

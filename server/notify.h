@@ -18,6 +18,8 @@ void notify_init(uv_loop_t *loop);
 void notify_ready(const char *status);
 /* STATUS=... when it changed. */
 void notify_status(const char *status);
+/* RELOADING=1 (done 0), then READY=1 (done 1) around a reload. */
+void notify_reloading(int done, const char *status);
 void notify_stopping(void);
 void notify_shutdown(void);
 

@@ -269,7 +269,7 @@ reconcile_adopt(const struct engine_ws *c)
 	snprintf(ws->owner, sizeof(ws->owner), "%s", l->owner);
 	snprintf(ws->container_id, sizeof(ws->container_id), "%s", c->ref);
 	ws->uid = (uid_t)strtoul(l->uid, NULL, 10);
-	ws->tmpl = t;
+	ws->tmpl = config_template_ref(t);
 	ws->image = xstrdup(c->image ? c->image : t->image);
 	ws->created_at = l->created;
 	ws->memory = l->memory ? l->memory : t->memory;

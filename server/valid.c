@@ -41,7 +41,7 @@ valid_ws_name(const char *s)
 static const char *const wsd_mounts[] = {"/etc/wslab", "/etc/passwd", "/etc/group"};
 
 int
-valid_mount_target(const struct config *cfg, const char *target, const char *user, char *why,
+valid_mount_target(const char *mount_points, const char *target, const char *user, char *why,
                    size_t whylen)
 {
 	char buf[WS_PATH_MAX + 1];
@@ -76,11 +76,11 @@ valid_mount_target(const struct config *cfg, const char *target, const char *use
 		}
 		return 0;
 	}
-	if (path_list_find(cfg->mount_points, target, buf, sizeof(buf)) != NULL)
+	if (path_list_find(mount_points, target, buf, sizeof(buf)) != NULL)
 		return 0;
 	snprintf(why, whylen,
 	         "%s is neither inside your home (/home/USER/...) nor under a mount point (%s)",
-	         target, cfg->mount_points[0] ? cfg->mount_points : "none are configured");
+	         target, mount_points[0] ? mount_points : "none are configured");
 	return -1;
 }
 
@@ -350,7 +350,8 @@ get_mounts(const struct config *cfg, json_t *v, struct start_req *req, struct ap
 	for (i = 0; i < req->nmounts; i++) {
 		const struct mount_req *mr = &req->mounts[i];
 
-		if (valid_mount_target(cfg, mr->target, NULL, why, sizeof(why)) == -1) {
+		if (valid_mount_target(cfg->mount_points, mr->target, NULL, why, sizeof(why)) ==
+		    -1) {
 			api_error_set(err, 403, "forbidden", "mounts[%zu].target: %s", i, why);
 			return -1;
 		}

@@ -26,11 +26,11 @@ int valid_ws_name(const char *s);
 
 /*
  * May a user mount land at target? Inside the home (/home/USER/..., never
- * the home itself) or at or below one of cfg->mount_points, and never on
- * or around wsd's own mounts. user NULL: the user is not known yet, any
- * /home/NAME/... passes. 0, or -1 with why.
+ * the home itself) or at or below one of mount_points (the config's colon-separated list), and
+ * never on or around wsd's own mounts. user NULL: the user is not known
+ * yet, any /home/NAME/... passes. 0, or -1 with why.
  */
-int valid_mount_target(const struct config *cfg, const char *target, const char *user, char *why,
+int valid_mount_target(const char *mount_points, const char *target, const char *user, char *why,
                        size_t whylen);
 
 #endif

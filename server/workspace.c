@@ -114,13 +114,10 @@ ws_state_name(enum ws_state s)
 	return names[s];
 }
 
+/* What a reload may change: the host in URLs and the default quotas. */
 void
-ws_init(uv_loop_t *loop, const struct config *cfg)
+ws_configure(const struct config *cfg)
 {
-	long n;
-
-	ctx.loop = loop;
-	ctx.cfg = cfg;
 	if (cfg->public_host[0] != '\0')
 		snprintf(ctx.public_host, sizeof(ctx.public_host), "%s", cfg->public_host);
 	else if (strcmp(cfg->publish_address, "0.0.0.0") == 0 ||
@@ -128,6 +125,17 @@ ws_init(uv_loop_t *loop, const struct config *cfg)
 		gethostname(ctx.public_host, sizeof(ctx.public_host) - 1);
 	else
 		snprintf(ctx.public_host, sizeof(ctx.public_host), "%s", cfg->publish_address);
+	quotas_init(cfg);
+}
+
+void
+ws_init(uv_loop_t *loop, const struct config *cfg)
+{
+	long n;
+
+	ctx.loop = loop;
+	ctx.cfg = cfg;
+	ws_configure(cfg);
 	if (strcmp(cfg->publish_address, "0.0.0.0") == 0)
 		snprintf(ctx.probe_host, sizeof(ctx.probe_host), "127.0.0.1");
 	else if (strcmp(cfg->publish_address, "::") == 0)
@@ -139,7 +147,6 @@ ws_init(uv_loop_t *loop, const struct config *cfg)
 	ctx.gpu_mode = strcmp(cfg->gpu_mode, "cdi") == 0 ? "cdi" : "nvidia";
 	n = sysconf(_SC_NPROCESSORS_ONLN);
 	ctx.host_cpus = n > 0 ? (int)n : 1;
-	quotas_init(cfg);
 	ports_init((int)cfg->port_min, (int)cfg->port_max, cfg->publish_address);
 	memtrim_init(loop);
 	boot_init(loop, (int)cfg->ntemplates, ctx.host_cpus, cfg->min_booting, cfg->max_booting,
@@ -168,6 +175,7 @@ ws_free_unregistered(struct workspace *ws)
 		free(ws->mounts[i].source);
 		free(ws->mounts[i].target);
 	}
+	config_template_unref(ws->tmpl);
 	free(ws->image);
 	free(ws->error);
 	free(ws);
@@ -491,7 +499,7 @@ ws_start(struct start_req *req, const struct ws_who *who, struct api_error *err)
 	ws_random_hex(ws->token, 32); /* 256 bits */
 	snprintf(ws->name, sizeof(ws->name), "%s", req->name);
 	ws->uid = who->uid;
-	ws->tmpl = req->tmpl;
+	ws->tmpl = config_template_ref(req->tmpl);
 	ws->image = xstrdup(req->tmpl->image);
 	ws->memory = ask.memory;
 	ws->shm = ask.shm;
@@ -533,8 +541,20 @@ struct ws_prep {
 	struct workspace *ws;
 	char dir[512];
 	char stage_dir[512];
+	/* The config's, copied on the loop: a reload may free the originals meanwhile. */
+	char *home_root, *mount_roots, *shared_mount_roots, *mount_points;
 	struct wsfs_out out;
 };
+
+static void
+ws_prep_free(struct ws_prep *p)
+{
+	free(p->home_root);
+	free(p->mount_roots);
+	free(p->shared_mount_roots);
+	free(p->mount_points);
+	free(p);
+}
 
 /* The record is in the store: now the start may make things. */
 static void
@@ -558,10 +578,14 @@ ws_recorded(void *arg, int ok, const char *why, json_t *rows)
 	p->ws = ws;
 	ws_dir(ws->id, p->dir, sizeof(p->dir));
 	ws_stage_dir(ws->id, p->stage_dir, sizeof(p->stage_dir));
+	p->home_root = xstrdup(ctx.cfg->home_root);
+	p->mount_roots = xstrdup(ctx.cfg->mount_roots);
+	p->shared_mount_roots = xstrdup(ctx.cfg->shared_mount_roots);
+	p->mount_points = xstrdup(ctx.cfg->mount_points);
 	p->work.data = p;
 	ws_ref(ws);
 	if (uv_queue_work(ctx.loop, &p->work, ws_prepare_work, ws_prepared) != 0) {
-		free(p);
+		ws_prep_free(p);
 		ws_unref(ws);
 		ws_fail(ws, 500, "internal", "cannot queue work");
 	}
@@ -576,13 +600,15 @@ ws_prepare_work(uv_work_t *w)
 	struct wsfs_in in = {0};
 
 	in.uid = p->ws->uid;
-	in.home_root = ctx.cfg->home_root;
+	in.home_root = p->home_root;
 	in.ws_dir = p->dir;
 	in.stage_dir = p->stage_dir;
 	in.token = p->ws->token;
 	in.keys = p->ws->keys;
 	in.nkeys = p->ws->nkeys;
-	in.cfg = ctx.cfg;
+	in.mount_roots = p->mount_roots;
+	in.shared_mount_roots = p->shared_mount_roots;
+	in.mount_points = p->mount_points;
 	in.mounts = p->ws->mounts;
 	in.nmounts = p->ws->nmounts;
 	if (wsfs_prepare(&in, &p->out) == -1)
@@ -626,7 +652,7 @@ ws_prepared(uv_work_t *w, int status)
 		                               : "forbidden",
 		        "%s", p->out.err);
 	}
-	free(p);
+	ws_prep_free(p);
 	ws_unref(ws);
 }
 
@@ -638,7 +664,7 @@ static void
 ws_boot(struct workspace *ws)
 {
 	ws->boot.go = ws_boot_go;
-	ws->boot.tmpl = (int)(ws->tmpl - ctx.cfg->templates);
+	ws->boot.tmpl = ws->tmpl->seq;
 	boot_request(&ws->boot);
 	if (ws->boot.state == 1)
 		ws_set_state(ws, WS_PENDING);

@@ -108,6 +108,8 @@ struct ws_ctx {
 };
 
 void ws_init(uv_loop_t *loop, const struct config *cfg);
+/* Take up what a reload changed (cfg is the same, updated, struct). */
+void ws_configure(const struct config *cfg);
 void ws_shutdown(void);
 int ws_shutting_down(void);
 const struct ws_ctx *ws_context(void);

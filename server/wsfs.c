@@ -557,7 +557,7 @@ check_mount(const struct wsfs_in *in, size_t i, struct wsfs_out *out)
 	int missing = 0, shared = 0, ret = -1;
 
 	out->status = 403;
-	if (valid_mount_target(in->cfg, m->target, out->user, why, sizeof(why)) == -1) {
+	if (valid_mount_target(in->mount_points, m->target, out->user, why, sizeof(why)) == -1) {
 		snprintf(out->err, sizeof(out->err), "mounts[%zu].target: %s", i, why);
 		return -1;
 	}
@@ -579,10 +579,10 @@ check_mount(const struct wsfs_in *in, size_t i, struct wsfs_out *out)
 		missing = 1;
 		slash[slash == probe ? 1 : 0] = '\0';
 	}
-	if (m->read_only && real_root(in->cfg->shared_mount_roots, real, root, sizeof(root))) {
+	if (m->read_only && real_root(in->shared_mount_roots, real, root, sizeof(root))) {
 		shared = 1;
-	} else if (!real_root(in->cfg->mount_roots, real, root, sizeof(root))) {
-		if (real_root(in->cfg->shared_mount_roots, real, root, sizeof(root)))
+	} else if (!real_root(in->mount_roots, real, root, sizeof(root))) {
+		if (real_root(in->shared_mount_roots, real, root, sizeof(root)))
 			snprintf(out->err, sizeof(out->err),
 			         "mounts[%zu].source: %s is in the shared root %s, which can only "
 			         "be mounted read-only (add :ro)",

@@ -22,7 +22,8 @@ struct wsfs_in {
 	const char *token;
 	char *const *keys;
 	size_t nkeys;
-	const struct config *cfg; /* mount roots and points */
+	/* The mount policy (the config's lists), copied: a reload may replace them. */
+	const char *mount_roots, *shared_mount_roots, *mount_points;
 	const struct mount_req *mounts;
 	size_t nmounts;
 };

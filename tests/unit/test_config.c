@@ -15,8 +15,8 @@ START_TEST(defaults_offer_offline)
 	ck_assert_str_eq(cfg.engine, "unix:///var/run/docker.sock");
 	ck_assert_str_eq(cfg.publish_address, "127.0.0.1");
 	ck_assert_int_eq(cfg.ntemplates, 1);
-	ck_assert_str_eq(cfg.templates[0].name, "offline");
-	ck_assert_str_eq(cfg.templates[0].image, "wslab/offline:1");
+	ck_assert_str_eq(cfg.templates[0]->name, "offline");
+	ck_assert_str_eq(cfg.templates[0]->image, "wslab/offline:1");
 	config_free(&cfg);
 }
 END_TEST
@@ -146,11 +146,95 @@ START_TEST(example_file_matches_defaults)
 	ck_assert_str_eq(ex.admin_group, def.admin_group);
 	ck_assert_str_eq(ex.log_level, def.log_level);
 	ck_assert_int_eq(ex.ntemplates, 1);
-	ck_assert_str_eq(ex.templates[0].image, def.templates[0].image);
-	ck_assert_int_eq(ex.templates[0].memory, def.templates[0].memory);
-	ck_assert_int_eq(ex.templates[0].shm, def.templates[0].shm);
+	ck_assert_str_eq(ex.templates[0]->image, def.templates[0]->image);
+	ck_assert_int_eq(ex.templates[0]->memory, def.templates[0]->memory);
+	ck_assert_int_eq(ex.templates[0]->shm, def.templates[0]->shm);
 	config_free(&def);
 	config_free(&ex);
+}
+END_TEST
+
+static void
+load(struct config *cfg, const char *text)
+{
+	char err[256];
+
+	config_defaults(cfg);
+	ck_assert_msg(config_parse_buffer(cfg, "f", text, err, sizeof(err)) == 0, "%s", err);
+}
+
+/* A reload: what may change does, restart-only keys keep value and pointer. */
+START_TEST(reload_applies_and_keeps)
+{
+	struct config live, next;
+	struct config_reload r;
+	const char *addr;
+
+	load(&live, "publish_address = 10.0.0.1\nport_min = 21000\nready_timeout = 1m\n"
+	            "admin_group = staff\n");
+	addr = live.publish_address;
+	load(&next, "publish_address = 10.0.0.2\nport_min = 22000\nready_timeout = 2m\n"
+	            "admin_group = staff\nquota_gpus = 3\n");
+	config_reload_apply(&live, &next, &r);
+	ck_assert_int_eq(live.ready_timeout, 120);
+	ck_assert_int_eq(live.quota_gpus, 3);
+	ck_assert_str_eq(live.publish_address, "10.0.0.1");
+	ck_assert_ptr_eq(live.publish_address, addr);
+	ck_assert_int_eq(live.port_min, 21000);
+	ck_assert_str_eq(r.changed, "ready_timeout, quota_gpus");
+	ck_assert_str_eq(r.kept, "publish_address, port_min");
+	/* next holds what live had, and frees it. */
+	ck_assert_str_eq(next.publish_address, "10.0.0.2");
+	config_free(&next);
+	ck_assert_str_eq(live.admin_group, "staff");
+	config_free(&live);
+}
+END_TEST
+
+/*
+ * Templates: a workspace's reference outlives a reload that changes or
+ * drops its template; a kept name keeps its seq, a new name gets a new one.
+ */
+START_TEST(reload_templates)
+{
+	struct config live, next;
+	struct config_reload r;
+	const struct template *held;
+	int seq_a, seq_b;
+
+	load(&live, "default_template = a\n[template a]\nimage = i:1\n[template b]\nimage = i:2\n");
+	held = config_template_ref(config_template(&live, "a"));
+	seq_a = held->seq;
+	seq_b = config_template(&live, "b")->seq;
+	ck_assert_int_ne(seq_a, seq_b);
+	load(&next, "default_template = b\n[template c]\nimage = i:3\n[template b]\nimage = i:2\n"
+	            "memory = 8g\n");
+	config_reload_apply(&live, &next, &r);
+	config_free(&next);
+	ck_assert_int_eq(r.templates_added, 1);
+	ck_assert_int_eq(r.templates_removed, 1);
+	ck_assert_int_eq(r.templates_changed, 1);
+	ck_assert_ptr_null(config_template(&live, "a"));
+	ck_assert_int_eq(config_template(&live, "b")->seq, seq_b);
+	ck_assert_int_eq(config_template(&live, "b")->memory, INT64_C(8) << 30);
+	ck_assert_int_gt(config_template(&live, "c")->seq, seq_a > seq_b ? seq_a : seq_b);
+	/* The dropped template is still whole for the workspace that holds it. */
+	ck_assert_str_eq(held->name, "a");
+	ck_assert_str_eq(held->image, "i:1");
+	config_template_unref(held);
+	ck_assert_str_eq(r.changed, "default_template");
+	ck_assert_str_eq(r.kept, "");
+	config_free(&live);
+}
+END_TEST
+
+START_TEST(restart_only_keys)
+{
+	ck_assert(config_restart_only("socket"));
+	ck_assert(config_restart_only("publish_address"));
+	ck_assert(!config_restart_only("ready_timeout"));
+	ck_assert(!config_restart_only("admin_group"));
+	ck_assert(!config_restart_only("mount_roots"));
 }
 END_TEST
 
@@ -165,6 +249,9 @@ config_suite(void)
 	tcase_add_loop_test(tc, refused, 0, (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, missing_file);
 	tcase_add_test(tc, example_file_matches_defaults);
+	tcase_add_test(tc, reload_applies_and_keeps);
+	tcase_add_test(tc, reload_templates);
+	tcase_add_test(tc, restart_only_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -420,17 +420,27 @@ START_TEST(targets_for_a_user)
 {
 	char why[WS_PATH_MAX + 128];
 
-	ck_assert_int_eq(valid_mount_target(&cfg, "/home/alice/p", "alice", why, sizeof(why)), 0);
-	ck_assert_int_eq(valid_mount_target(&cfg, "/home/alice/a/b", "alice", why, sizeof(why)), 0);
-	ck_assert_int_eq(valid_mount_target(&cfg, "/data/x", "alice", why, sizeof(why)), 0);
-	ck_assert_int_eq(valid_mount_target(&cfg, "/data", "alice", why, sizeof(why)), 0);
-	ck_assert_int_eq(valid_mount_target(&cfg, "/home/bob/p", NULL, why, sizeof(why)), 0);
-	ck_assert_int_eq(valid_mount_target(&cfg, "/home/bob/p", "alice", why, sizeof(why)), -1);
+	ck_assert_int_eq(
+	    valid_mount_target(cfg.mount_points, "/home/alice/p", "alice", why, sizeof(why)), 0);
+	ck_assert_int_eq(
+	    valid_mount_target(cfg.mount_points, "/home/alice/a/b", "alice", why, sizeof(why)), 0);
+	ck_assert_int_eq(valid_mount_target(cfg.mount_points, "/data/x", "alice", why, sizeof(why)),
+	                 0);
+	ck_assert_int_eq(valid_mount_target(cfg.mount_points, "/data", "alice", why, sizeof(why)),
+	                 0);
+	ck_assert_int_eq(
+	    valid_mount_target(cfg.mount_points, "/home/bob/p", NULL, why, sizeof(why)), 0);
+	ck_assert_int_eq(
+	    valid_mount_target(cfg.mount_points, "/home/bob/p", "alice", why, sizeof(why)), -1);
 	ck_assert_ptr_nonnull(strstr(why, "not inside your home /home/alice"));
-	ck_assert_int_eq(valid_mount_target(&cfg, "/home/alicex/p", "alice", why, sizeof(why)), -1);
-	ck_assert_int_eq(valid_mount_target(&cfg, "/home/ali/p", "alice", why, sizeof(why)), -1);
-	ck_assert_int_eq(valid_mount_target(&cfg, "/home/alice", "alice", why, sizeof(why)), -1);
-	ck_assert_int_eq(valid_mount_target(&cfg, "/etc/group", "alice", why, sizeof(why)), -1);
+	ck_assert_int_eq(
+	    valid_mount_target(cfg.mount_points, "/home/alicex/p", "alice", why, sizeof(why)), -1);
+	ck_assert_int_eq(
+	    valid_mount_target(cfg.mount_points, "/home/ali/p", "alice", why, sizeof(why)), -1);
+	ck_assert_int_eq(
+	    valid_mount_target(cfg.mount_points, "/home/alice", "alice", why, sizeof(why)), -1);
+	ck_assert_int_eq(
+	    valid_mount_target(cfg.mount_points, "/etc/group", "alice", why, sizeof(why)), -1);
 }
 END_TEST
 
