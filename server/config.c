@@ -72,6 +72,20 @@ template_free(struct template *t)
 }
 
 const struct template *
+config_template_detached(const char *name, const char *image, const char *url_path)
+{
+	struct template *t = template_new(name, -1);
+
+	free(t->image);
+	t->image = xstrdup(image);
+	if (url_path != NULL && url_path[0] == '/') {
+		free(t->url_path);
+		t->url_path = xstrdup(url_path);
+	}
+	return t;
+}
+
+const struct template *
 config_template_ref(const struct template *t)
 {
 	((struct template *)t)->refs++;

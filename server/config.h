@@ -107,6 +107,13 @@ int config_parse_buffer(struct config *cfg, const char *name, const char *text, 
 void config_free(struct config *cfg);
 const struct template *config_template(const struct config *cfg, const char *name);
 
+/*
+ * A template the configuration no longer has, for a running workspace
+ * adopted after a restart: its name, image and URL path as the container's
+ * labels say, defaults otherwise. Referenced once, by the caller.
+ */
+const struct template *config_template_detached(const char *name, const char *image,
+                                                const char *url_path);
 /* Take and drop a reference to a template (loop thread only). */
 const struct template *config_template_ref(const struct template *t);
 void config_template_unref(const struct template *t);

@@ -27,6 +27,8 @@ labels_build(const struct ws_labels_in *in)
 	json_object_set_new(l, LABEL_WORKSPACE, json_string(in->id));
 	json_object_set_new(l, "wslab.name", json_string(in->name));
 	json_object_set_new(l, "wslab.template", json_string(in->tmpl));
+	if (in->url_path != NULL)
+		json_object_set_new(l, "wslab.url_path", json_string(in->url_path));
 	set_int(l, "wslab.created", in->created);
 	json_object_set_new(l, LABEL_INSTANCE,
 	                    json_string(in->instance ? in->instance : "default"));
@@ -81,6 +83,7 @@ labels_read(json_t *labels, struct ws_labels *out)
 	out->owner = get_str(labels, "wslab.owner");
 	out->uid = get_str(labels, "wslab.uid");
 	out->tmpl = get_str(labels, "wslab.template");
+	out->url_path = get_str(labels, "wslab.url_path");
 	out->instance = get_str(labels, LABEL_INSTANCE);
 	out->gpus = get_str(labels, "wslab.gpus");
 	out->mounts = get_str(labels, "wslab.mounts");

@@ -21,6 +21,7 @@ struct ws_labels {
 	const char *owner;    /* wslab.owner */
 	const char *uid;      /* wslab.uid, decimal */
 	const char *tmpl;     /* wslab.template */
+	const char *url_path; /* wslab.url_path: the template's, at the start */
 	const char *instance; /* wslab.instance */
 	const char *gpus;     /* wslab.gpus: UUIDs, comma-separated; NULL: none */
 	const char *mounts;   /* wslab.mounts: JSON array text; NULL: none */
@@ -34,7 +35,7 @@ struct ws_labels {
 
 /* What is written: the workspace's identity and limits. */
 struct ws_labels_in {
-	const char *id, *name, *owner, *tmpl, *instance;
+	const char *id, *name, *owner, *tmpl, *url_path, *instance;
 	unsigned uid;
 	int64_t created, expires, memory, shm, nanocpus;
 	double gpu_hours; /* < 0: no limit (no label) */

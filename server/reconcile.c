@@ -245,9 +245,10 @@ reconcile_adopt(const struct engine_ws *c)
 		ws->seen = 1; /* already ours: a second reconcile */
 		return;
 	}
-	if (l->id == NULL || l->name == NULL || l->owner == NULL || l->uid == NULL || t == NULL ||
-	    strlen(l->id) != 12 || !valid_ws_name(l->name) || strlen(l->owner) > UNIX_NAME_MAX) {
-		reconcile_remove_orphan(c->ref, "wslab labels incomplete or template gone");
+	if (l->id == NULL || l->name == NULL || l->owner == NULL || l->uid == NULL ||
+	    l->tmpl == NULL || strlen(l->tmpl) > 64 || strlen(l->id) != 12 ||
+	    !valid_ws_name(l->name) || strlen(l->owner) > UNIX_NAME_MAX) {
+		reconcile_remove_orphan(c->ref, "wslab labels incomplete");
 		return;
 	}
 	if (!c->running) {
@@ -269,7 +270,17 @@ reconcile_adopt(const struct engine_ws *c)
 	snprintf(ws->owner, sizeof(ws->owner), "%s", l->owner);
 	snprintf(ws->container_id, sizeof(ws->container_id), "%s", c->ref);
 	ws->uid = (uid_t)strtoul(l->uid, NULL, 10);
-	ws->tmpl = config_template_ref(t);
+	if (t != NULL) {
+		ws->tmpl = config_template_ref(t);
+	} else {
+		/* Its template was dropped from the file: the workspace runs on as it is. */
+		ws->tmpl =
+		    config_template_detached(l->tmpl, c->image ? c->image : "?", l->url_path);
+		log_warn("workspace %s (%s/%s): template %s is no longer configured; adopted as it "
+		         "runs",
+		         l->id, l->owner, l->name, l->tmpl);
+	}
+	t = ws->tmpl;
 	ws->image = xstrdup(c->image ? c->image : t->image);
 	ws->created_at = l->created;
 	ws->memory = l->memory ? l->memory : t->memory;

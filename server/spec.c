@@ -170,6 +170,7 @@ spec_build(const struct spec_in *in)
 		li.name = in->name;
 		li.owner = in->owner;
 		li.tmpl = in->tmpl->name;
+		li.url_path = in->tmpl->url_path;
 		li.instance = in->instance;
 		li.uid = (unsigned)in->uid;
 		li.created = in->created_at;

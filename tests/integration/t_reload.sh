@@ -1,7 +1,8 @@
 #!/bin/bash
 # Reload on SIGHUP: a template added and a default memory changed apply to
 # the next start; running workspaces are untouched (same container, still
-# answering, even when their template is dropped); a key read only at start
+# answering, even when their template is dropped, and adopted by a
+# restarted wsd all the same); a key read only at start
 # keeps its value and is named in the log; a broken file changes nothing
 # and says why.
 . "$(dirname "$0")/lib.sh"
@@ -89,6 +90,18 @@ expect_match "a start of the dropped template is refused" "$r" 'template.*second
 expect_eq "the workspace of the dropped template runs on, untouched" \
 	"$(as $A "$WSCTL" show three --json | jq -r '"\(.state) \(.template)"')" "ready second"
 expect_eq "its container is the same" "$(cid three)" "$(jq -r .container_id "$T/three.json")"
+# A restart with the template still gone: its workspace is adopted, not removed.
+stop_wsd
+start_wsd
+for _ in $(seq 1 100); do
+	[ "$(as $A "$WSCTL" show three --json 2>/dev/null | jq -r .state)" = ready ] && break
+	sleep 0.1
+done
+expect_eq "after a restart the workspace of the dropped template is adopted, untouched" \
+	"$(as $A "$WSCTL" show three --json | jq -r '"\(.state) \(.template) \(.container_id)"')" \
+	"ready second $(jq -r .container_id "$T/three.json")"
+expect_eq "with its URL as it was" "$(as $A "$WSCTL" show three --json | jq -r .jupyter_url)" \
+	"$(jq -r .jupyter_url "$T/three.json")"
 for w in one two three; do as $A "$WSCTL" stop $w >/dev/null || fail "stop $w"; done
 expect_eq "every container is gone after the stops" "$(wslab_containers)" 0
 finish
