@@ -126,6 +126,7 @@ admin_quota(int argc, char **argv)
 	                                     {"cpus", required_argument, NULL, 'c'},
 	                                     {"lifetime", required_argument, NULL, 'l'},
 	                                     {"gpu-hours", required_argument, NULL, 'H'},
+	                                     {"idle-timeout", required_argument, NULL, 'I'},
 	                                     {"json", no_argument, NULL, 'j'},
 	                                     {NULL, 0, NULL, 0}};
 	const char *verb, *user = NULL, *group = NULL;
@@ -172,6 +173,9 @@ admin_quota(int argc, char **argv)
 			break;
 		case 'H':
 			name = "gpu_hours";
+			break;
+		case 'I':
+			name = "idle_timeout";
 			break;
 		default:
 			goto usage;
@@ -266,6 +270,7 @@ usage:
 	                "[--workspaces N]\n"
 	                "           [--memory SIZE] [--shm SIZE] [--cpus N] [--lifetime DURATION] "
 	                "[--gpu-hours N]\n"
+	                "           [--idle-timeout DURATION]\n"
 	                "       wsctl admin quota show [--user U | --group G] [--json]\n"
 	                "       wsctl admin quota rm --user U | --group G\n");
 out:
@@ -374,6 +379,7 @@ const struct cmd cmd_admin_entry = {
     "  admin stop OWNER/NAME         stop anyone's workspace (the home is kept)\n"
     "  admin quota set --user U | --group G [--gpus N] [--workspaces N]\n"
     "        [--memory SIZE] [--shm SIZE] [--cpus N] [--lifetime DURATION] [--gpu-hours N]\n"
+    "        [--idle-timeout DURATION]\n"
     "                                set limits; a value may be \"unlimited\", or\n"
     "                                \"inherit\" to drop it from this entry\n"
     "  admin quota show [--user U | --group G] [--json]\n"

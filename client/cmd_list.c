@@ -32,23 +32,28 @@ cmd_ls_exec(int argc, char **argv)
 		return ret;
 	if (json)
 		return client_print_json(reply);
-	printf("%-16s %-12s %-9s %-10s %-7s %5s %7s %6s %6s %5s %8s\n", "NAME", "ID", "STATE",
-	       "TEMPLATE", "GPUS", "CPUS", "MEMORY", "SHM", "SSH", "AGE", "EXPIRES");
+	printf("%-16s %-12s %-9s %-10s %-7s %5s %7s %6s %6s %5s %8s %s\n", "NAME", "ID", "STATE",
+	       "TEMPLATE", "GPUS", "CPUS", "MEMORY", "SHM", "SSH", "AGE", "EXPIRES", "IDLE");
 	json_array_foreach(json_object_get(reply, "workspaces"), i, ws)
 	{
-		char mem[32], shm[32], age[16], gpus[64], left[16];
+		char mem[32], shm[32], age[16], gpus[64], left[16], idle[16], reclaim[16], il[48];
 
 		size_format(json_integer_value(json_object_get(ws, "memory")), mem, sizeof(mem));
 		size_format(json_integer_value(json_object_get(ws, "shm")), shm, sizeof(shm));
 		print_times(ws, age, left, sizeof(age));
 		print_gpu_list(ws, gpus, sizeof(gpus));
-		printf("%-16s %-12s %-9s %-10s %-7s %5g %7s %6s %6lld %5s %8s\n",
+		if (print_idle(ws, idle, reclaim, sizeof(idle)))
+			snprintf(il, sizeof(il), "%s, reclaimed in %s", idle, reclaim);
+		else
+			snprintf(il, sizeof(il), "-");
+		printf("%-16s %-12s %-9s %-10s %-7s %5g %7s %6s %6lld %5s %8s %s\n",
 		       json_string_value(json_object_get(ws, "name")),
 		       json_string_value(json_object_get(ws, "id")),
 		       json_string_value(json_object_get(ws, "state")),
 		       json_string_value(json_object_get(ws, "template")), gpus,
 		       json_number_value(json_object_get(ws, "cpus")), mem, shm,
-		       (long long)json_integer_value(json_object_get(ws, "ssh_port")), age, left);
+		       (long long)json_integer_value(json_object_get(ws, "ssh_port")), age, left,
+		       il);
 	}
 	json_decref(reply);
 	return EXIT_OK;
@@ -58,7 +63,7 @@ static int
 cmd_show_exec(int argc, char **argv)
 {
 	json_t *ws = NULL;
-	char path[600], mem[32], shm[32];
+	char path[600], mem[32], shm[32], idle[16], reclaim[16];
 	int ret;
 	int json = 0;
 	const char *url;
@@ -89,6 +94,9 @@ cmd_show_exec(int argc, char **argv)
 	if (json_string_value(json_object_get(ws, "expires_at")))
 		printf("Expires:  %s (stopped then; the home is kept)\n",
 		       json_string_value(json_object_get(ws, "expires_at")));
+	if (print_idle(ws, idle, reclaim, sizeof(idle)))
+		printf("Idle:     %s, reclaimed in %s unless used (the home is kept)\n", idle,
+		       reclaim);
 	printf("Container: %.12s\n", json_string_value(json_object_get(ws, "container_id")));
 	print_gpus(ws);
 	print_mounts(ws);

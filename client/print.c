@@ -11,8 +11,8 @@
 #include "wsctl.h"
 
 /* What each limit is, for tables. */
-static const char *const limit_names[] = {"gpus", "workspaces", "memory",   "shm",
-                                          "cpus", "lifetime",   "gpu_hours"};
+static const char *const limit_names[] = {"gpus", "workspaces", "memory",    "shm",
+                                          "cpus", "lifetime",   "gpu_hours", "idle_timeout"};
 #define NLIMITS (sizeof(limit_names) / sizeof(limit_names[0]))
 
 static void
@@ -52,6 +52,22 @@ print_times(json_t *ws, char *age, char *left, size_t len)
 		print_age(parse_time(exp) - (long long)time(NULL), left, len);
 	else
 		snprintf(left, len, "never");
+}
+
+int
+print_idle(json_t *ws, char *idle, char *left, size_t len)
+{
+	const char *since = json_string_value(json_object_get(ws, "idle_since"));
+	const char *at = json_string_value(json_object_get(ws, "reclaim_at"));
+
+	if (since == NULL || at == NULL) {
+		snprintf(idle, len, "-");
+		snprintf(left, len, "-");
+		return 0;
+	}
+	print_age((long long)time(NULL) - parse_time(since), idle, len);
+	print_age(parse_time(at) - (long long)time(NULL), left, len);
+	return 1;
 }
 
 void
@@ -105,7 +121,7 @@ print_limit(const char *name, json_t *v, char *buf, size_t len)
 		snprintf(buf, len, "%s", json_string_value(v));
 	} else if (strcmp(name, "memory") == 0 || strcmp(name, "shm") == 0) {
 		size_format(json_integer_value(v), buf, len);
-	} else if (strcmp(name, "lifetime") == 0) {
+	} else if (strcmp(name, "lifetime") == 0 || strcmp(name, "idle_timeout") == 0) {
 		long long s = json_integer_value(v);
 
 		if (s % 3600 == 0)

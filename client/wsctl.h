@@ -102,6 +102,8 @@ int ssh_pin(json_t *ws, char *path, size_t len);
 
 /* A workspace's age and time left ("never" without a lifetime), each into len bytes. */
 void print_times(json_t *ws, char *age, char *left, size_t len);
+/* How long it has been idle and until its reclaim; 0 (and "-") when never. */
+int print_idle(json_t *ws, char *idle, char *left, size_t len);
 /* A workspace's GPU indexes, "0,3", or "-". */
 void print_gpu_list(json_t *ws, char *buf, size_t len);
 /* "GPU: ..." lines and the "SSH: ..." line of a workspace. */

@@ -243,7 +243,7 @@ admin_set_quota(struct request *req, route_arg *args)
 		json_decref(body);
 		http_reply_error(req, 400, "missing_field",
 		                 "name at least one limit: gpus, workspaces, memory, shm, cpus, "
-		                 "lifetime, gpu_hours");
+		                 "lifetime, gpu_hours, idle_timeout");
 		return;
 	}
 	if (quota_apply_json(&e.q, body, &err) == -1) {

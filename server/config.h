@@ -43,6 +43,11 @@
 	X(DBL, quota_cpus, -1, -1, 1024)                                                           \
 	X(DUR, quota_lifetime, -1, -1, INT64_C(366) * 86400)                                       \
 	X(DBL, quota_gpu_hours, -1, -1, 1000000)                                                   \
+	X(DUR, quota_idle_timeout, -1, -1, INT64_C(366) * 86400)                                   \
+	X(DUR, idle_timeout_contended, -1, -1, INT64_C(366) * 86400)                               \
+	X(INT, idle_gpu_util, 5, 0, 100)                                                           \
+	X(DUR, idle_warn, 900, 0, INT64_C(7) * 86400)                                              \
+	X(DUR, idle_check_interval, 60, 1, 3600)                                                   \
 	X(STR, admin_group, "wslab-admin", 0, 0)                                                   \
 	X(STR, log_level, "info", 0, 0)                                                            \
 	X(STR, mount_roots, "", 0, 0)                                                              \

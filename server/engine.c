@@ -76,6 +76,12 @@ engine_logs_tail(const char *ref, engine_cb *cb, void *arg)
 }
 
 int
+engine_top(const char *ref, engine_cb *cb, void *arg)
+{
+	return be->top(ref, cb, arg);
+}
+
+int
 engine_events(void (*on_event)(const struct engine_event *ev), void (*done)(const char *why))
 {
 	return be->events(on_event, done);

@@ -58,7 +58,9 @@ struct engine_result {
 	struct engine_ws ws;         /* inspect */
 	const struct engine_ws *all; /* list: every workspace object of this instance */
 	size_t n;
-	const char *log_line; /* logs: the last non-empty line, sanitised ("" none) */
+	const char *log_line;     /* logs: the last non-empty line, sanitised ("" none) */
+	const char *const *procs; /* top: each process's command line */
+	size_t nprocs;
 };
 
 typedef void engine_cb(void *arg, const struct engine_result *r);
@@ -98,6 +100,8 @@ struct engine_ops {
 	              engine_cb *cb, void *arg);
 	int (*list)(engine_cb *cb, void *arg);
 	int (*logs_tail)(const char *ref, engine_cb *cb, void *arg);
+	/* The workspace's processes, as command lines (for its SSH sessions). */
+	int (*top)(const char *ref, engine_cb *cb, void *arg);
 	int (*events)(void (*on_event)(const struct engine_event *ev),
 	              void (*done)(const char *why));
 	const char *(*api_version)(void);
@@ -136,6 +140,8 @@ int engine_remove(const char *ref, const char *ws_id, const char *owner, const c
 int engine_list(engine_cb *cb, void *arg);
 /* The last line it wrote (why it exited during start-up). */
 int engine_logs_tail(const char *ref, engine_cb *cb, void *arg);
+/* The processes of a running workspace object (procs, nprocs). */
+int engine_top(const char *ref, engine_cb *cb, void *arg);
 /* Follow what happens to this instance's objects until the stream ends. */
 int engine_events(void (*on_event)(const struct engine_event *ev), void (*done)(const char *why));
 const char *engine_api_version(void);

@@ -21,7 +21,7 @@
 #define READ_MS 10000 /* inspect, logs, version */
 #define LIST_MS 30000
 
-enum op_kind { OP_CREATE, OP_START, OP_INSPECT, OP_STOP, OP_REMOVE, OP_LIST, OP_LOGS };
+enum op_kind { OP_CREATE, OP_START, OP_INSPECT, OP_STOP, OP_REMOVE, OP_LIST, OP_LOGS, OP_TOP };
 
 struct op {
 	enum op_kind kind;
@@ -155,6 +155,7 @@ op_done(void *arg, const struct docker_reply *r)
 	struct op *o = arg;
 	struct engine_result res = {0};
 	struct engine_ws *all = NULL;
+	const char **procs = NULL;
 	char line[200] = "";
 	long st = r->status;
 
@@ -225,8 +226,36 @@ op_done(void *arg, const struct docker_reply *r)
 			docker_last_log_line(r->body, r->len, line, sizeof(line));
 		res.log_line = line;
 		break;
+	case OP_TOP:
+		if (res.status == ENGINE_OK) {
+			json_t *titles = json_object_get(r->json, "Titles");
+			json_t *rows = json_object_get(r->json, "Processes");
+			size_t col = json_array_size(titles) ? json_array_size(titles) - 1 : 0, i;
+			json_t *t, *row;
+
+			/* The command line is the COMMAND (or CMD) column, else the last. */
+			json_array_foreach(titles, i, t)
+			{
+				const char *title = json_string_value(t);
+
+				if (title &&
+				    (strcmp(title, "COMMAND") == 0 || strcmp(title, "CMD") == 0))
+					col = i;
+			}
+			procs = xcalloc(json_array_size(rows) + 1, sizeof(*procs));
+			json_array_foreach(rows, i, row)
+			{
+				const char *cmd = json_string_value(json_array_get(row, col));
+
+				if (cmd != NULL)
+					procs[res.nprocs++] = cmd;
+			}
+			res.procs = procs;
+		}
+		break;
 	}
 	o->cb(o->arg, &res);
+	free(procs);
 	free(all);
 	free(o);
 }
@@ -325,6 +354,16 @@ d_logs_tail(const char *ref, engine_cb *cb, void *arg)
 
 	snprintf(path, sizeof(path), "/containers/%s/logs?stdout=1&stderr=1&tail=20", ref);
 	return call(OP_LOGS, "GET", path, NULL, READ_MS, cb, arg);
+}
+
+static int
+d_top(const char *ref, engine_cb *cb, void *arg)
+{
+	char path[200];
+
+	/* The engine runs ps on the host over the container's processes. */
+	snprintf(path, sizeof(path), "/containers/%s/top?ps_args=-eo%%20pid,args", ref);
+	return call(OP_TOP, "GET", path, NULL, READ_MS, cb, arg);
 }
 
 /* ---- events ---- */
@@ -470,6 +509,7 @@ const struct engine_ops engine_docker_ops = {
     .remove = d_remove,
     .list = d_list,
     .logs_tail = d_logs_tail,
+    .top = d_top,
     .events = d_events,
     .api_version = docker_api_version,
     .shutdown = d_shutdown,

@@ -22,6 +22,7 @@ static struct gpu_inventory inv;
 static uv_loop_t *loop;
 static uv_timer_t refresh_timer;
 static int refreshing;
+static void (*on_refresh)(void);
 
 struct gpu_inventory *
 gpu_inventory(void)
@@ -79,6 +80,14 @@ refresh_done(uv_work_t *w, int status)
 	}
 	refreshing = 0;
 	free(r);
+	if (status == 0 && on_refresh != NULL)
+		on_refresh();
+}
+
+void
+gpu_on_refresh(void (*cb)(void))
+{
+	on_refresh = cb;
 }
 
 static void

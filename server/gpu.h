@@ -44,6 +44,8 @@ int gpu_pick(const struct gpu_inventory *inv, const struct gpu_request *req, int
 /* The inventory of this server (gpu.c); loaded by gpu_init at start-up. */
 struct uv_loop_s;
 int gpu_init(struct uv_loop_s *loop, const struct config *cfg);
+/* Call cb on the loop after each refresh of memory and utilisation. */
+void gpu_on_refresh(void (*cb)(void));
 void gpu_shutdown(void);
 struct gpu_inventory *gpu_inventory(void);
 

@@ -47,6 +47,8 @@ labels_build(const struct ws_labels_in *in)
 	}
 	if (in->gpus != NULL && in->gpus[0] != '\0')
 		json_object_set_new(l, "wslab.gpus", json_string(in->gpus));
+	if (in->idle_timeout >= 0)
+		set_int(l, "wslab.idle_timeout", in->idle_timeout);
 	if (in->gpu_hours >= 0) {
 		char buf[32];
 
@@ -92,6 +94,9 @@ labels_read(json_t *labels, struct ws_labels *out)
 	out->memory = get_int(labels, "wslab.memory");
 	out->shm = get_int(labels, "wslab.shm");
 	out->nanocpus = get_int(labels, "wslab.nanocpus");
+	/* 0 is a real timeout here: absent reads as never. */
+	out->idle_timeout =
+	    get_str(labels, "wslab.idle_timeout") ? get_int(labels, "wslab.idle_timeout") : -1;
 	{
 		const char *v = get_str(labels, "wslab.gpu_hours");
 		char *end;

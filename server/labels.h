@@ -31,6 +31,7 @@ struct ws_labels {
 	int64_t shm;          /* wslab.shm; 0: absent */
 	int64_t nanocpus;     /* wslab.nanocpus; 0: absent */
 	double gpu_hours;     /* wslab.gpu_hours: the weekly limit at its start; < 0: none */
+	int64_t idle_timeout; /* wslab.idle_timeout, seconds; < 0 (or absent): never */
 };
 
 /* What is written: the workspace's identity and limits. */
@@ -38,9 +39,10 @@ struct ws_labels_in {
 	const char *id, *name, *owner, *tmpl, *url_path, *instance;
 	unsigned uid;
 	int64_t created, expires, memory, shm, nanocpus;
-	double gpu_hours; /* < 0: no limit (no label) */
-	const char *gpus; /* NULL or "": none */
-	json_t *mounts;   /* borrowed; NULL or empty: none */
+	double gpu_hours;     /* < 0: no limit (no label) */
+	int64_t idle_timeout; /* < 0: never (no label) */
+	const char *gpus;     /* NULL or "": none */
+	json_t *mounts;       /* borrowed; NULL or empty: none */
 };
 
 /* The labels object for a create body (a new reference). */

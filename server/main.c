@@ -29,6 +29,7 @@
 #include "fetch.h"
 #include "gpu.h"
 #include "http.h"
+#include "idle.h"
 #include "log.h"
 #include "memtrim.h"
 #include "notify.h"
@@ -407,6 +408,8 @@ main(int argc, char **argv)
 	}
 	ws_init(loop, &cfg);
 	expiry_init(loop);
+	idle_init(loop, &cfg);
+	gpu_on_refresh(idle_gpu_sampled);
 	audit_init(loop);
 	if (gpu_init(loop, &cfg) == -1)
 		return 1;
@@ -447,6 +450,7 @@ main(int argc, char **argv)
 	http_shutdown();
 	reload_shutdown();
 	expiry_stop();
+	idle_stop();
 	ws_shutdown();
 	audit_shutdown();
 	reconcile_shutdown();

@@ -297,7 +297,7 @@ quota_apply_json(struct quota *q, json_t *obj, struct api_error *err)
 		if (l == QL_N) {
 			api_error_set(err, 400, "unknown_field",
 			              "unknown field \"%.40s\" (allowed: gpus, workspaces, memory, "
-			              "shm, cpus, lifetime, gpu_hours)",
+			              "shm, cpus, lifetime, gpu_hours, idle_timeout)",
 			              key);
 			return -1;
 		}

@@ -30,7 +30,8 @@
 	X(QL_SHM, shm, SIZE, "/dev/shm per workspace")                                             \
 	X(QL_CPUS, cpus, NUMBER, "CPUs per workspace")                                             \
 	X(QL_LIFETIME, lifetime, DURATION, "lifetime of a workspace")                              \
-	X(QL_GPU_HOURS, gpu_hours, NUMBER, "GPU-hours per rolling week")
+	X(QL_GPU_HOURS, gpu_hours, NUMBER, "GPU-hours per rolling week")                           \
+	X(QL_IDLE_TIMEOUT, idle_timeout, DURATION, "idle time before a workspace is reclaimed")
 
 #define QUOTA_ENUM(id, name, kind, what) id,
 enum quota_limit { QUOTA_LIMITS(QUOTA_ENUM) QL_N };

@@ -39,6 +39,7 @@ quotas_init(const struct config *cfg)
 	deflt.v[QL_CPUS] = cfg->quota_cpus;
 	deflt.v[QL_LIFETIME] = (double)cfg->quota_lifetime;
 	deflt.v[QL_GPU_HOURS] = cfg->quota_gpu_hours;
+	deflt.v[QL_IDLE_TIMEOUT] = (double)cfg->quota_idle_timeout;
 }
 
 static void

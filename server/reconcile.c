@@ -33,7 +33,8 @@ struct known {
 	char id[13];
 	char container_id[65];
 	double expires_at, usage_start;
-	int64_t ready_at; /* 0: never ready */
+	double idle_since, idle_warned_at; /* 0: none on record */
+	int64_t ready_at;                  /* 0: never ready */
 	int matched;
 };
 
@@ -61,6 +62,9 @@ reconcile_load(char *err, size_t errlen)
 		memcpy(known[nknown].id, id, 13);
 		known[nknown].expires_at = json_number_value(json_object_get(row, "expires_at"));
 		known[nknown].usage_start = json_number_value(json_object_get(row, "usage_start"));
+		known[nknown].idle_since = json_number_value(json_object_get(row, "idle_since"));
+		known[nknown].idle_warned_at =
+		    json_number_value(json_object_get(row, "idle_warned_at"));
 		known[nknown].ready_at =
 		    (int64_t)json_number_value(json_object_get(row, "ready_at"));
 		snprintf(known[nknown].container_id, sizeof(known[nknown].container_id), "%s",
@@ -222,6 +226,9 @@ reconcile_match_record(struct workspace *ws, const char *ref)
 		if (known[k].expires_at > 0)
 			ws->expires_at = (int64_t)known[k].expires_at;
 		ws->usage_start = known[k].usage_start;
+		/* The idle clock goes on from where it was: a restart gives no fresh hour. */
+		ws->idle_since = ws->idle_stored = known[k].idle_since;
+		ws->idle_warned_at = known[k].idle_warned_at;
 		ws->recorded = 1;
 		/* Ready on record, and the same container ran all along. */
 		if (known[k].ready_at > 0 && strcmp(known[k].container_id, ref) == 0)
@@ -299,6 +306,7 @@ reconcile_adopt(const struct engine_ws *c)
 	}
 	ws->expires_at = l->expires;
 	ws->gpu_hours = l->gpu_hours;
+	ws->idle_timeout = l->idle_timeout;
 	reconcile_adopt_mounts(ws, l->mounts);
 	reconcile_match_record(ws, c->ref);
 	if (!ws->recorded) {

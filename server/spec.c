@@ -176,6 +176,7 @@ spec_build(const struct spec_in *in)
 		li.created = in->created_at;
 		li.expires = in->expires_at;
 		li.gpu_hours = in->ngpus > 0 ? in->gpu_hours : -1;
+		li.idle_timeout = in->idle_timeout;
 		li.memory = in->memory;
 		li.shm = in->shm;
 		li.nanocpus = (int64_t)(in->cpus * 1e9 + 0.5);

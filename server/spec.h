@@ -35,6 +35,7 @@ struct spec_in {
 	int64_t created_at;           /* unix seconds */
 	int64_t expires_at;           /* unix seconds; 0: no lifetime limit */
 	double gpu_hours;             /* the weekly GPU-hours limit in force; < 0: none */
+	int64_t idle_timeout;         /* seconds; < 0: never reclaimed when idle */
 	const char *const *gpu_uuids; /* the GPUs handed to the workspace */
 	size_t ngpus;
 	const char *gpu_mode; /* "nvidia" (DeviceRequests driver) or "cdi" */

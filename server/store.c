@@ -107,6 +107,11 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  result TEXT NOT NULL,"
     "  detail TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX audit_at ON audit (at);",
+    /* 1 -> 2: idle reclaim's clock, so that a restart gives no fresh hour */
+    "CREATE TABLE idle ("
+    "  workspace_id TEXT PRIMARY KEY," /* a workspace on record */
+    "  idle_since REAL NOT NULL,"      /* its last activity seen, unix seconds */
+    "  warned_at REAL);",              /* when its owner was warned; NULL: not */
 };
 
 static int

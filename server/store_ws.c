@@ -68,6 +68,7 @@ store_ws_unrecord(const char *id, double when)
 	struct store_tx *tx = store_tx_new();
 
 	store_tx_add(tx, "DELETE FROM workspaces WHERE id = ?", json_pack("[s]", id));
+	store_tx_add(tx, "DELETE FROM idle WHERE workspace_id = ?", json_pack("[s]", id));
 	store_tx_add(
 	    tx, "UPDATE usage SET stopped_at = ? WHERE workspace_id = ? AND stopped_at IS NULL",
 	    json_pack("[f, s]", when, id));
@@ -129,9 +130,21 @@ store_load_workspaces(json_t **rows, char *err, size_t errlen)
 {
 	return store_query_sync("SELECT w.id AS id, w.expires_at AS expires_at, w.ready_at AS "
 	                        "ready_at, w.container_id AS container_id, u.started_at AS "
-	                        "usage_start FROM workspaces w LEFT JOIN usage u ON "
-	                        "u.workspace_id = w.id AND u.stopped_at IS NULL",
+	                        "usage_start, i.idle_since AS idle_since, i.warned_at AS "
+	                        "idle_warned_at FROM workspaces w LEFT JOIN usage u ON "
+	                        "u.workspace_id = w.id AND u.stopped_at IS NULL LEFT JOIN idle i "
+	                        "ON i.workspace_id = w.id",
 	                        NULL, rows, err, errlen);
+}
+
+void
+store_ws_idle(const char *id, double idle_since, double warned_at)
+{
+	store_run("INSERT OR REPLACE INTO idle (workspace_id, idle_since, warned_at) "
+	          "VALUES (?, ?, ?)",
+	          json_pack("[s, f, o]", id, idle_since,
+	                    warned_at > 0 ? json_real(warned_at) : json_null()),
+	          NULL, NULL);
 }
 
 int

@@ -37,6 +37,9 @@ void store_usage_open(const char *id, const char *owner, unsigned uid, const cha
 /* ... until when it stopped being usable. */
 void store_usage_close(const char *id, double when);
 
+/* Idle reclaim's clock of a workspace: its last activity, when warned (0: not). */
+void store_ws_idle(const char *id, double idle_since, double warned_at);
+
 /* Quota entries: set (limits as JSON text) or remove; cb gets the store's answer. */
 int store_quota_put(const char *kind, const char *name, const char *limits, store_cb *cb,
                     void *arg);
@@ -50,7 +53,8 @@ int store_read_audit(double since, long limit, store_cb *cb, void *arg);
 /*
  * Start-up loads (synchronous, before the loop): rows of
  * {kind, name, limits}; {owner, gpus, started_at, stopped_at} of closed
- * usage since; {id, expires_at, ready_at, container_id, usage_start} of
+ * usage since; {id, expires_at, ready_at, container_id, usage_start, idle_since,
+ * idle_warned_at} of
  * the workspaces on record. store_load_usage first closes usage left open
  * by a wsd that died with no record of its workspace.
  */

@@ -31,6 +31,7 @@
 #include "engine.h"
 #include "fetch.h"
 #include "gpu.h"
+#include "idle.h"
 #include "log.h"
 #include "memtrim.h"
 #include "path.h"
@@ -487,6 +488,8 @@ ws_start(struct start_req *req, const struct ws_who *who, struct api_error *err)
 	}
 	ws_random_hex(ws->id, 6);
 	ws->ngpus = gpu_pick(gpu_inventory(), &req->gpu, ws->gpu_pos, err);
+	if (ws->ngpus < 0 && strcmp(err->code, "no_gpus") == 0)
+		idle_demand(); /* idle holders of GPUs now get the shorter timeout */
 	if (ws->ngpus < 0) {
 		ports_free(ws->jupyter_port);
 		ports_free(ws->ssh_port);
@@ -515,6 +518,7 @@ ws_start(struct start_req *req, const struct ws_who *who, struct api_error *err)
 	if (q.v[QL_LIFETIME] >= 0)
 		ws->expires_at = now.tv_sec + (int64_t)q.v[QL_LIFETIME];
 	ws->gpu_hours = q.v[QL_GPU_HOURS];
+	ws->idle_timeout = q.v[QL_IDLE_TIMEOUT] >= 0 ? (int64_t)q.v[QL_IDLE_TIMEOUT] : -1;
 	snprintf(ws->owner, sizeof(ws->owner), "%s", who->user);
 	ws_register(ws);
 	ws_set_state(ws, WS_PREPARING);
@@ -733,6 +737,7 @@ ws_create(struct workspace *ws)
 	in.created_at = ws->created_at;
 	in.expires_at = ws->expires_at;
 	in.gpu_hours = ws->gpu_hours;
+	in.idle_timeout = ws->idle_timeout;
 	in.gpu_uuids = uuids;
 	in.ngpus = (size_t)ws->ngpus;
 	in.gpu_mode = ctx.gpu_mode;
@@ -1078,6 +1083,8 @@ ws_became_ready(struct workspace *ws)
 	if (!ws->adopted || ws->ready_at == 0)
 		ws->ready_at = now.tv_sec;
 	ws_set_state(ws, WS_READY);
+	if (ws->idle_since <= 0) /* the idle clock starts at ready (adopted: where it was) */
+		ws->idle_since = (double)ws->ready_at;
 	if (ws->usage_start <= 0) {
 		ws->usage_start = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 		store_usage_open(ws->id, ws->owner, (unsigned)ws->uid, ws->name, ws->ngpus,
@@ -1288,6 +1295,7 @@ ws_new(void)
 	struct workspace *ws = xcalloc(1, sizeof(*ws));
 
 	LIST_INIT(&ws->waiters);
+	ws->idle_timeout = -1;
 	return ws;
 }
 

@@ -80,6 +80,15 @@ struct workspace {
 	int64_t expires_at; /* 0: no lifetime limit */
 	double gpu_hours;   /* the owner's weekly GPU-hours limit at its start; < 0: none */
 	int gpu_hours_warned;
+	/* idle reclaim (idle.c) */
+	int64_t idle_timeout;  /* seconds, the owner's limit at its start; < 0: never */
+	double idle_since;     /* its last activity seen, unix seconds; 0: not ready yet */
+	double idle_warned_at; /* its owner was warned then; 0: not */
+	double idle_stored;    /* idle_since as the store has it */
+	double last_gpu, last_jupyter, last_ssh; /* evidence: last seen active; 0: never */
+	int idle_checks;                         /* checks completed by this wsd */
+	int idle_checking;                       /* a check in flight */
+	uint64_t idle_next;                      /* loop time of its next check */
 	double usage_start; /* when it became ready (usage counts from here); 0: not yet */
 	int recorded;       /* its row is in the store */
 	enum ws_state state;

@@ -11,6 +11,7 @@
 #include "boot.h"
 #include "gpu.h"
 #include "http.h"
+#include "idle.h"
 #include "jtext.h"
 #include "workspace.h"
 #include "xmalloc.h"
@@ -21,6 +22,7 @@ wsjson_text(struct jtext *b, const struct workspace *ws, uid_t viewer_uid)
 	const struct gpu_inventory *inv = gpu_inventory();
 	const struct ws_ctx *ctx = ws_context();
 	char url[512];
+	double reclaim;
 
 	jt_key(b, "id", 1);
 	jt_str(b, ws->id);
@@ -101,6 +103,23 @@ wsjson_text(struct jtext *b, const struct workspace *ws, uid_t viewer_uid)
 	jt_key(b, "expires_at", 0);
 	if (ws->expires_at > 0)
 		jt_time(b, ws->expires_at);
+	else
+		jt_lit(b, "null");
+	/* Idle reclaim: the limit, the last activity seen, and when it ends. */
+	jt_key(b, "idle_timeout", 0);
+	if (ws->idle_timeout >= 0)
+		jt_int(b, ws->idle_timeout);
+	else
+		jt_lit(b, "null");
+	reclaim = idle_workspace_reclaim_at(ws);
+	jt_key(b, "idle_since", 0);
+	if (reclaim > 0)
+		jt_time(b, (int64_t)ws->idle_since);
+	else
+		jt_lit(b, "null");
+	jt_key(b, "reclaim_at", 0);
+	if (reclaim > 0)
+		jt_time(b, (int64_t)reclaim);
 	else
 		jt_lit(b, "null");
 	if (ws->error != NULL) {

@@ -7,12 +7,15 @@
  *     topo 0 1 10          # topology level between GPU 0 and GPU 1
  *
  * Names use '-' for spaces. wsd loads it through the same dlopen path as
- * the real library (config key nvml_library).
+ * the real library (config key nvml_library). Memory in use and
+ * utilisation follow the file while wsd runs: a test rewrites it (same
+ * GPUs, other numbers) and the next reading sees them.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "nvml.h"
 
@@ -146,11 +149,45 @@ nvmlDeviceGetMemoryInfo(nvmlDevice_t d, nvmlMemory_t *m)
 	return 0;
 }
 
+/* Read the numbers again when the file changed (the GPUs must stay the same). */
+static void
+usage_refresh(void)
+{
+	static struct timespec seen;
+	const char *path = getenv("FAKE_NVML_INVENTORY");
+	struct stat st;
+	char line[512];
+	FILE *f;
+	int n = 0;
+
+	if (path == NULL || stat(path, &st) == -1 ||
+	    (st.st_mtim.tv_sec == seen.tv_sec && st.st_mtim.tv_nsec == seen.tv_nsec) ||
+	    (f = fopen(path, "r")) == NULL)
+		return;
+	seen = st.st_mtim;
+	while (fgets(line, sizeof(line), f) != NULL && n < ngpus) {
+		char uuid[96];
+		unsigned long long total, used;
+		unsigned util;
+
+		if (sscanf(line, "gpu %95s %*s %*s %llu %llu %u", uuid, &total, &used, &util) ==
+		        4 &&
+		    strcmp(uuid, gpus[n].uuid) == 0) {
+			gpus[n].used = used << 20;
+			gpus[n].util = util;
+			n++;
+		}
+	}
+	fclose(f);
+}
+
 nvmlReturn_t
 nvmlDeviceGetUtilizationRates(nvmlDevice_t d, nvmlUtilization_t *u)
 {
 	int i = idx(d);
 
+	if (i == 0)
+		usage_refresh();
 	if (i < 0)
 		return 2;
 	u->gpu = gpus[i].util;

@@ -17,6 +17,7 @@ main(void)
 	srunner_add_suite(sr, quota_suite());
 	srunner_add_suite(sr, jtext_suite());
 	srunner_add_suite(sr, xmalloc_suite());
+	srunner_add_suite(sr, idle_suite());
 	srunner_add_suite(sr, ident_suite());
 	srunner_add_suite(sr, http_text_suite());
 	srunner_run_all(sr, CK_NORMAL);

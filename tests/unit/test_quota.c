@@ -344,6 +344,20 @@ START_TEST(store_migrates)
 	                 0);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rows, 0), "n")), 0);
 	json_decref(rows);
+	/* A version 1 file (before the idle table) is migrated step by step, its data kept. */
+	ck_assert_int_eq(store_query_sync("DROP TABLE idle", NULL, NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_query_sync("PRAGMA user_version = 1", NULL, NULL, err, sizeof(err)),
+	                 0);
+	store_close();
+	ck_assert_int_eq(store_open(db, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_version(), STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(store_query_sync("INSERT INTO idle VALUES ('w2', 10.5, NULL)", NULL, NULL,
+	                                  err, sizeof(err)),
+	                 0);
+	ck_assert_int_eq(
+	    store_query_sync("SELECT count(*) AS n FROM quotas", NULL, &rows, err, sizeof(err)), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rows, 0), "n")), 1);
+	json_decref(rows);
 	store_close();
 	/* A file from a newer wsd is refused, not damaged. */
 	{
