@@ -531,8 +531,17 @@ metrics_stop(void)
 void
 metrics_free(void)
 {
+	struct metric **all[] = {
+	    &m_workspaces,    &m_start_duration, &m_phase_duration, &m_engine_duration,
+	    &m_engine_errors, &m_loop_lag,       &m_gpus,           &m_gpu_util,
+	    &m_gpu_mem_used,  &m_gpu_mem_total,  &m_gpu_seconds,    &m_quota_refusals,
+	    &m_http_requests, &m_http_duration,  &m_store_tx};
+
 	metric_reg_free(metrics);
 	metrics = NULL;
+	/* Hooks called later (a late callback at shutdown) find no family: no-ops. */
+	for (size_t i = 0; i < N(all); i++)
+		*all[i] = NULL;
 }
 
 double
