@@ -26,15 +26,25 @@ stop_prom() {
 trap 'stop_prom; cleanup' INT TERM
 trap 'stop_prom' EXIT
 
-# Fake GPUs for the inventory only (nothing here starts with a GPU): a
-# private inventory file, so that the shared one is left alone.
+# Fake GPUs. A start with a GPU needs the fake hook on the engine's PATH:
+# when the engine has it, the shared inventory (which the hook reads) is
+# used; when not, a private one, and the GPU start is skipped: this test
+# never restarts the engine.
 T=$(mktemp -d /tmp/wslab-it.XXXXXX)
-GPU_DIR=$T/gpu
-mkdir -p "$GPU_DIR"
 G0=GPU-0a0a0a0a-0000-4000-8000-00000000aa00
 G1=GPU-1b1b1b1b-0000-4000-8000-00000000aa01
-printf 'gpu %s NVIDIA-H100 00000000:18:00.0 81559 1024 37\ngpu %s NVIDIA-H100 00000000:2a:00.0 81559 0 0\n' \
-	$G0 $G1 >"$GPU_DIR/inventory"
+INV=$(printf 'gpu %s NVIDIA-H100 00000000:18:00.0 81559 1024 37\ngpu %s NVIDIA-H100 00000000:2a:00.0 81559 0 0' $G0 $G1)
+pid=$(dockerd_pid)
+if [ -n "$pid" ] && tr '\0' '\n' <"/proc/$pid/environ" | grep -q "^PATH=$GPU_DIR:"; then
+	GPU_START=1
+	fake_gpus "$INV"
+else
+	GPU_START=0
+	log "the engine has no fake GPU hook on its PATH: the GPU start is skipped"
+	GPU_DIR=$T/gpu
+	mkdir -p "$GPU_DIR"
+	printf '%s\n' "$INV" >"$GPU_DIR/inventory"
+fi
 # Workspaces take ports below PORT_BASE + 100; the two listeners are above.
 start_wsd "port_max = $((PORT_BASE + 99))
 metrics_listen = 127.0.0.1:$MPORT
@@ -132,6 +142,17 @@ wait_q "the stop is counted by its route pattern, not its path" \
 	'sum(wslab_http_requests_total{method="DELETE",route="/v1/workspaces/*",status="200"})' 1
 expect_eq "no raw path becomes a label value" "$(q 'count(wslab_http_requests_total{route=~".*m1.*"}) or vector(0)')" 0
 wait_q "the refusal counter still reads one" 'wslab_quota_refusals_total{limit="workspaces"}' 1
+if [ "$GPU_START" = 1 ]; then
+	as $A "$WSCTL" start --name g1 --gpus 1 >"$T/start3.out" 2>&1 || { fail "a start with a GPU"; cat "$T/start3.out"; }
+	id=$(api $A GET /v1/workspaces/g1 | head -n1 | jq -r .id)
+	wait_q "a GPU held while it runs" 'wslab_gpus{state="held"}' 1
+	wait_q "its GPU's gauges carry its workspace id" "count(wslab_gpu_memory_used_bytes{workspace=\"$id\"})" 1
+	sleep 1.5
+	as $A "$WSCTL" stop g1 >/dev/null 2>&1 || fail "the GPU workspace's stop"
+	wait_q "no GPU held after its stop" 'wslab_gpus{state="held"}' 0
+	expect_match "its owner's GPU-seconds counter rose by about its time ready" \
+		"$(q "wslab_gpu_usage_seconds_total{user=\"$A\"}")" '^([1-9]|[1-9][0-9])(\.[0-9]+)?$'
+fi
 expect_match "the loop's lag is measured" "$(q 'wslab_event_loop_lag_seconds_count')" '^[1-9][0-9]*$'
 expect_match "store transactions are timed" "$(q 'wslab_store_transaction_duration_seconds_count{result="ok"}')" '^[1-9][0-9]*$'
 
