@@ -28,6 +28,16 @@
  * user removed from the admin group is refused on a connection opened
  * before.
  *
+ * metrics_listen's TCP connections are the same connections (one parser,
+ * the same timeouts and write limits) with one difference: no identity.
+ * They belong to a pseudo-peer no uid can be, at most
+ * HTTP_METRICS_MAX_CONNS of them, and a complete request goes to the
+ * metrics handler when it is GET /metrics, else gets 404 here; it never
+ * reaches api.c's routes.
+ *
+ * Every answered request is counted in the metrics by the route pattern
+ * the handler matched (req->route), never by its raw path.
+ *
  * A client's end of input (a half-close) stops reading, nothing more:
  * what it asked for before is still served, and the connection closes
  * once every reply is written.
