@@ -105,6 +105,11 @@ start_listening(void)
 		}
 		log_info("metrics on http://%s%s%s:%d/metrics", strchr(host, ':') ? "[" : "", host,
 		         strchr(host, ':') ? "]" : "", port);
+		/* Not refused: the admin may have a firewall or a proxy. But said. */
+		if (strncmp(host, "127.", 4) != 0 && strcmp(host, "::1") != 0)
+			log_warn("metrics_listen %s is not a loopback address: whoever reaches it "
+			         "reads the metrics (GPU, workspace and user names)",
+			         host);
 	}
 	listening = 1;
 	return 0;
