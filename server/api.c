@@ -18,6 +18,7 @@
 #include "engine.h"
 #include "gpu.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "valid.h"
 #include "workspace.h"
@@ -285,7 +286,60 @@ list_gpus(struct request *req, route_arg *args)
 	                          ws_context()->gpu_mode, "free", gpu_free_count(inv)));
 }
 
+/*
+ * The gauges that are a picture of now (workspaces, GPUs) are taken at
+ * each scrape; GPU series are rebuilt, since a GPU's holder changes.
+ */
+static void
+metrics_collect(void)
+{
+	const struct gpu_inventory *inv = gpu_inventory();
+	struct workspace *ws;
+	int count[WS_STOPPED] = {0};
+	size_t held = 0;
+
+	WS_FOREACH(ws) {
+		if (ws->state < WS_STOPPED)
+			count[ws->state]++;
+	}
+	for (int i = 0; i < WS_STOPPED; i++)
+		metric_set(metric_at(m_workspaces, ws_state_name((enum ws_state)i)), count[i]);
+	ws_usage_metrics();
+	metric_clear(m_gpu_util);
+	metric_clear(m_gpu_mem_used);
+	metric_clear(m_gpu_mem_total);
+	for (size_t i = 0; i < inv->n; i++) {
+		const struct gpu *g = &inv->gpus[i];
+
+		held += g->holder[0] != '\0';
+		metric_set(metric_at(m_gpu_util, g->uuid, g->holder), g->util / 100.0);
+		metric_set(metric_at(m_gpu_mem_used, g->uuid, g->holder), (double)g->mem_used);
+		metric_set(metric_at(m_gpu_mem_total, g->uuid), (double)g->mem_total);
+	}
+	metric_set(metric_at(m_gpus, "free"), (double)(inv->n - held));
+	metric_set(metric_at(m_gpus, "held"), (double)held);
+}
+
+void
+api_metrics(struct request *req)
+{
+	size_t len;
+	char *text;
+
+	metrics_collect();
+	text = metric_render(metrics, &len);
+	http_reply_text(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+}
+
+static void
+get_metrics(struct request *req, route_arg *args)
+{
+	(void)args;
+	api_metrics(req);
+}
+
 static const struct route routes[] = {
+    {HTTP_GET, "/metrics", get_metrics, 1},
     {HTTP_GET, "/v1/gpus", list_gpus, 0},
     {HTTP_GET, "/v1/info", get_info, 0},
     {HTTP_GET, "/v1/quota", admin_my_quota, 0},
@@ -352,6 +406,7 @@ api_handle(struct request *req)
 		path_known = 1;
 		if (routes[i].method != req->method)
 			continue;
+		req->route = routes[i].pattern;
 		if (routes[i].admin && !req->admin) {
 			/* Refused before the body or the arguments are looked at. */
 			audit_refusal(req->user[0] ? req->user : "?", (unsigned)req->uid, "admin",

@@ -8,6 +8,8 @@
 #include "http.h"
 
 void api_handle(struct request *req);
+/* GET /metrics: wsd's metrics in Prometheus's text format (metrics.h). */
+void api_metrics(struct request *req);
 /* 1 once reconcile with the engine has succeeded: starts are served. */
 extern int api_engine_ready;
 

@@ -13,6 +13,8 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -356,6 +358,61 @@ config_finish(struct config *cfg, char *why, size_t whylen)
 }
 
 int
+config_listen_parse(const char *s, char *host, size_t hostlen, int *port, char *why, size_t whylen)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+	const char *colon, *p;
+	char h[INET6_ADDRSTRLEN + 1];
+	size_t hlen;
+	long v = 0;
+	int v6 = 0;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL || close[1] != ':')
+			goto bad;
+		hlen = (size_t)(close - s - 1);
+		memcpy(h, s + 1, hlen < sizeof(h) ? hlen : 0);
+		colon = close + 1;
+		v6 = 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL)
+			goto bad;
+		hlen = (size_t)(colon - s);
+		memcpy(h, s, hlen < sizeof(h) ? hlen : 0);
+	}
+	if (hlen == 0 || hlen >= sizeof(h) || hlen >= hostlen)
+		goto bad;
+	h[hlen] = '\0';
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, h, addr) != 1)
+		goto bad;
+	p = colon + 1;
+	if (*p == '\0' || strlen(p) > 5)
+		goto badport;
+	for (; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			goto badport;
+		v = v * 10 + (*p - '0');
+	}
+	if (v < 1 || v > 65535)
+		goto badport;
+	memcpy(host, h, hlen + 1);
+	*port = (int)v;
+	return 0;
+bad:
+	snprintf(why, whylen,
+	         "metrics_listen: \"%s\" is not ADDRESS:PORT with an IP address "
+	         "(like 127.0.0.1:9464 or [::1]:9464)",
+	         s);
+	return -1;
+badport:
+	snprintf(why, whylen, "metrics_listen: \"%s\": the port must be 1 to 65535", s);
+	return -1;
+}
+
+int
 config_parse_buffer(struct config *cfg, const char *name, const char *text, char *err,
                     size_t errlen)
 {
@@ -422,6 +479,11 @@ config_parse_buffer(struct config *cfg, const char *name, const char *text, char
 			goto bad;
 		}
 		if (set_value(cur ? (void *)cur : (void *)cfg, kw, value, why, sizeof(why)) == -1)
+			goto bad;
+		/* Checked here, so that the error names its line. */
+		if (cur == NULL && strcmp(kw->name, "metrics_listen") == 0 && value[0] != '\0' &&
+		    config_listen_parse(value, (char[64]){0}, 64, &(int){0}, why, sizeof(why)) ==
+		        -1)
 			goto bad;
 	}
 	if (config_finish(cfg, why, sizeof(why)) == -1) {

@@ -52,7 +52,8 @@
 	X(STR, log_level, "info", 0, 0)                                                            \
 	X(STR, mount_roots, "", 0, 0)                                                              \
 	X(STR, shared_mount_roots, "", 0, 0)                                                       \
-	X(STR, mount_points, "", 0, 0)
+	X(STR, mount_points, "", 0, 0)                                                             \
+	X(STR, metrics_listen, "", 0, 0)
 
 /* X(type, name, default, min, max) for each [template NAME] section. */
 #define CONFIG_TEMPLATE_KEYS(X)                                                                    \
@@ -111,6 +112,13 @@ int config_parse_buffer(struct config *cfg, const char *name, const char *text, 
                         size_t errlen);
 void config_free(struct config *cfg);
 const struct template *config_template(const struct config *cfg, const char *name);
+/*
+ * metrics_listen's value: "ADDRESS:PORT" with an IPv4 address, or
+ * "[ADDRESS]:PORT" with an IPv6 one; port 1..65535. Returns 0 with host
+ * and port, or -1 with why.
+ */
+int config_listen_parse(const char *s, char *host, size_t hostlen, int *port, char *why,
+                        size_t whylen);
 
 /*
  * A template the configuration no longer has, for a running workspace

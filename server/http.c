@@ -28,6 +28,16 @@
  * user removed from the admin group is refused on a connection opened
  * before.
  *
+ * metrics_listen's TCP connections are the same connections (one parser,
+ * the same timeouts and write limits) with one difference: no identity.
+ * They belong to a pseudo-peer no uid can be, at most
+ * HTTP_METRICS_MAX_CONNS of them, and a complete request goes to the
+ * metrics handler when it is GET /metrics, else gets 404 here; it never
+ * reaches api.c's routes.
+ *
+ * Every answered request is counted in the metrics by the route pattern
+ * the handler matched (req->route), never by its raw path.
+ *
  * A client's end of input (a half-close) stops reading, nothing more:
  * what it asked for before is still served, and the connection closes
  * once every reply is written.
@@ -52,6 +62,7 @@
 #include "ident.h"
 #include "http_text.h"
 #include "log.h"
+#include "metrics.h"
 #include "xmalloc.h"
 
 struct peer;
@@ -65,7 +76,15 @@ struct who {
 };
 
 struct conn {
-	uv_pipe_t pipe;
+	union { /* the unix socket's connections, or the metrics listener's */
+		uv_pipe_t pipe;
+		uv_tcp_t tcp;
+		uv_stream_t stream;
+		uv_handle_t handle;
+	} h;
+	int metrics_only; /* from metrics_listen: GET /metrics and nothing else */
+	int status;       /* of the current request's reply, for the metrics */
+	uint64_t hr_start;
 	uv_timer_t timer;
 	uv_timer_t wtimer; /* replies must be taken within request_timeout */
 	http_parser parser;
@@ -130,6 +149,10 @@ enum { H_OTHER, H_ACCEPT, H_EXPECT };
 static uv_loop_t *loop;
 static uv_pipe_t server;
 static int server_open;
+static uv_tcp_t mserver; /* metrics_listen */
+static int mserver_open;
+static http_handler *mhandler;
+static size_t nmetrics; /* its connections */
 static http_handler *handler;
 static struct http_limits limits;
 static LIST_HEAD(, conn) conns = LIST_HEAD_INITIALIZER(conns);
@@ -159,9 +182,9 @@ conn_read(struct conn *c, int on)
 		return;
 	c->reading = on;
 	if (on)
-		uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, read_cb);
+		uv_read_start(&c->h.stream, alloc_cb, read_cb);
 	else
-		uv_read_stop((uv_stream_t *)&c->pipe);
+		uv_read_stop(&c->h.stream);
 }
 
 static void
@@ -236,6 +259,8 @@ conn_close(struct conn *c)
 		LIST_REMOVE(c, peer_entry);
 		c->peer->nconns--;
 		nserved--;
+		if (c->metrics_only)
+			nmetrics--;
 	} else if (c->refused) {
 		c->peer->nrefused--;
 	}
@@ -245,7 +270,7 @@ conn_close(struct conn *c)
 	c->refs += 2;
 	uv_close((uv_handle_t *)&c->timer, closed_cb);
 	uv_close((uv_handle_t *)&c->wtimer, closed_cb);
-	uv_close((uv_handle_t *)&c->pipe, closed_cb);
+	uv_close(&c->h.handle, closed_cb);
 }
 
 static void
@@ -261,7 +286,7 @@ shutdown_write(struct conn *c)
 {
 	uv_shutdown_t *req = xmalloc(sizeof(*req));
 
-	if (c->closing || uv_shutdown(req, (uv_stream_t *)&c->pipe, shutdown_cb) != 0) {
+	if (c->closing || uv_shutdown(req, &c->h.stream, shutdown_cb) != 0) {
 		free(req);
 		conn_close(c);
 	}
@@ -357,7 +382,7 @@ conn_write(struct conn *c, const char *a, size_t alen, const char *b, size_t ble
 	c->refs++;
 	queue_add(c, wr->len);
 	buf = uv_buf_init(wr->data, (unsigned)(alen + blen));
-	if (uv_write(&wr->w, (uv_stream_t *)&c->pipe, &buf, 1, http_write_cb) != 0) {
+	if (uv_write(&wr->w, &c->h.stream, &buf, 1, http_write_cb) != 0) {
 		c->queued -= wr->len;
 		conn_unref(c);
 		free(wr);
@@ -389,7 +414,7 @@ conn_write_owned(struct conn *c, const char *head, size_t hlen, char *body, size
 	queue_add(c, wr->len);
 	bufs[0] = uv_buf_init(wr->data, (unsigned)hlen);
 	bufs[1] = uv_buf_init(body, (unsigned)blen);
-	if (uv_write(&wr->w, (uv_stream_t *)&c->pipe, bufs, 2, http_write_cb) != 0) {
+	if (uv_write(&wr->w, &c->h.stream, bufs, 2, http_write_cb) != 0) {
 		c->queued -= wr->len;
 		conn_unref(c);
 		explicit_bzero(body, blen);
@@ -440,10 +465,42 @@ conn_next(struct conn *c)
 	}
 }
 
+/*
+ * One answered request in the metrics: its route pattern (never the raw
+ * path: the label set stays the route table's), method and status.
+ */
+static void
+request_count(struct conn *c, int timed)
+{
+	const char *route = c->req.route != NULL ? c->req.route : "unmatched";
+	const char *method;
+	char status[8];
+
+	/* Refused before it was read whole (conn_fail): the method may be unknown. */
+	switch (timed ? c->req.method : -1) {
+	case HTTP_GET:
+	case HTTP_POST:
+	case HTTP_PUT:
+	case HTTP_DELETE:
+	case HTTP_HEAD:
+		method = http_method_str((enum http_method)c->req.method);
+		break;
+	default:
+		method = "other";
+	}
+	if (c->status == 0) /* the client left before an answer */
+		return;
+	snprintf(status, sizeof(status), "%d", c->status);
+	metric_inc(metric_at(m_http_requests, method, route, status), 1);
+	if (timed)
+		metric_observe(metric_at(m_http_duration, route), metrics_since(c->hr_start));
+}
+
 /* The handler is finished with the request. */
 static void
 request_done(struct conn *c)
 {
+	request_count(c, 1);
 	c->busy = 0;
 	c->streaming = 0;
 	if (c->counted) {
@@ -469,6 +526,7 @@ send_json(struct conn *c, int status, json_t *body, int close_after)
 		json_decref(body);
 		len = text ? strlen(text) : 0;
 	}
+	c->status = status;
 	n = snprintf(head, sizeof(head),
 	             "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
 	             "Content-Length: %zu\r\nConnection: %s\r\n\r\n",
@@ -511,6 +569,7 @@ conn_fail(struct conn *c, int status, const char *code, const char *fmt, ...)
 	va_start(ap, fmt);
 	send_json(c, status, error_body(code, fmt, ap), 1);
 	va_end(ap);
+	request_count(c, 0);
 	/*
 	 * Read and discard what the client still sends, so that it reads our
 	 * answer instead of a reset; the timer ends it if the client never stops.
@@ -533,14 +592,22 @@ http_reply_json(struct request *req, int status, json_t *body)
 void
 http_reply_owned(struct request *req, int status, char *text, size_t len)
 {
+	http_reply_text(req, status, "application/json", text, len);
+}
+
+void
+http_reply_text(struct request *req, int status, const char *type, char *text, size_t len)
+{
 	struct conn *c = req->conn;
 	char head[256];
 	int n;
 
+	c->status = status;
 	n = snprintf(head, sizeof(head),
-	             "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+	             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
 	             "Content-Length: %zu\r\nConnection: %s\r\n\r\n",
-	             status, http_reason(status), len, !c->keep_alive ? "close" : "keep-alive");
+	             status, http_reason(status), type, len,
+	             !c->keep_alive ? "close" : "keep-alive");
 	conn_write_owned(c, head, (size_t)n, text, len, !c->keep_alive);
 	request_done(c);
 }
@@ -564,6 +631,7 @@ http_stream_start(struct request *req)
 	                           "Transfer-Encoding: chunked\r\nCache-Control: no-store\r\n\r\n";
 	struct conn *c = req->conn;
 
+	c->status = 200;
 	c->streaming = 1;
 	conn_write(c, head, sizeof(head) - 1, NULL, 0, 0);
 }
@@ -617,6 +685,8 @@ request_reset(struct conn *c)
 	c->field_done = 0;
 	c->hdr = H_OTHER;
 	c->req.want_stream = 0;
+	c->req.route = NULL;
+	c->status = 0;
 	c->expect100 = 0;
 	c->started = 0;
 	who_put(c->who);
@@ -805,6 +875,7 @@ on_message_complete(http_parser *p)
 
 	http_parser_pause(p, 1);
 	c->busy = 1;
+	c->hr_start = uv_hrtime();
 	uv_timer_stop(&c->timer);
 	c->keep_alive = http_should_keep_alive(p);
 	c->req.method = p->method;
@@ -828,6 +899,17 @@ on_message_complete(http_parser *p)
 	}
 	c->refs++; /* held by the handler until it replies */
 	c->asked_at = uv_now(loop);
+	if (c->metrics_only) {
+		/* No identity, no limits per user: one fixed page, or nothing. */
+		if (c->req.method == HTTP_GET && strcmp(c->req.path, "/metrics") == 0) {
+			c->req.route = "/metrics";
+			mhandler(&c->req);
+		} else {
+			http_reply_error(&c->req, 404, "not_found",
+			                 "this listener serves GET /metrics only");
+		}
+		return 0;
+	}
 	request_identify(c);
 	return 0;
 }
@@ -1102,6 +1184,37 @@ conn_evict_for(struct peer *p)
 	return 0;
 }
 
+/*
+ * A connection to metrics_listen: no peer identity (a TCP peer has none
+ * wsd could trust), so it belongs to a pseudo-peer that no uid can be,
+ * capped at HTTP_METRICS_MAX_CONNS; past that, closed at once. It never
+ * takes the place of a user's connection.
+ */
+static void
+conn_begin_metrics(struct conn *c)
+{
+	struct peer *p;
+
+	if (nmetrics >= HTTP_METRICS_MAX_CONNS || nserved >= (size_t)limits.max_connections) {
+		conn_close(c);
+		return;
+	}
+	c->req.uid = (uid_t)-1;
+	c->req.gid = (gid_t)-1;
+	http_parser_init(&c->parser, HTTP_REQUEST);
+	c->parser.data = c;
+	request_reset(c);
+	c->peer = p = peer_get((uid_t)-1);
+	c->idle_since = uv_now(loop);
+	c->served = 1;
+	p->nconns++;
+	nserved++;
+	nmetrics++;
+	LIST_INSERT_HEAD(&p->conns, c, peer_entry);
+	uv_timer_start(&c->timer, timeout_cb, (uint64_t)limits.request_timeout_ms, 0);
+	conn_read(c, 1);
+}
+
 /* Set up a connection on a connected pipe handle; takes ownership of c. */
 static void
 conn_begin(struct conn *c)
@@ -1111,7 +1224,11 @@ conn_begin(struct conn *c)
 	uv_os_fd_t fd;
 	struct peer *p;
 
-	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 ||
+	if (c->metrics_only) {
+		conn_begin_metrics(c);
+		return;
+	}
+	if (uv_fileno(&c->h.handle, &fd) != 0 ||
 	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0) {
 		conn_close(c);
 		return;
@@ -1157,15 +1274,19 @@ conn_begin(struct conn *c)
 }
 
 static struct conn *
-conn_new(void)
+conn_new(int metrics_only)
 {
 	struct conn *c = xcalloc(1, sizeof(*c));
 
 	c->refs = 1;
-	uv_pipe_init(loop, &c->pipe, 0);
+	c->metrics_only = metrics_only;
+	if (metrics_only)
+		uv_tcp_init(loop, &c->h.tcp);
+	else
+		uv_pipe_init(loop, &c->h.pipe, 0);
 	uv_timer_init(loop, &c->timer);
 	uv_timer_init(loop, &c->wtimer);
-	c->pipe.data = c->timer.data = c->wtimer.data = c;
+	c->h.handle.data = c->timer.data = c->wtimer.data = c;
 	LIST_INSERT_HEAD(&conns, c, entry);
 	nconns++;
 	c->req.conn = c;
@@ -1179,8 +1300,8 @@ accept_cb(uv_stream_t *srv, int status)
 
 	if (status < 0)
 		return;
-	c = conn_new();
-	if (uv_accept(srv, (uv_stream_t *)&c->pipe) != 0) {
+	c = conn_new(srv == (uv_stream_t *)&mserver);
+	if (uv_accept(srv, &c->h.stream) != 0) {
 		conn_close(c);
 		return;
 	}
@@ -1190,9 +1311,9 @@ accept_cb(uv_stream_t *srv, int status)
 int
 http_adopt(int fd)
 {
-	struct conn *c = conn_new();
+	struct conn *c = conn_new(0);
 
-	if (uv_pipe_open(&c->pipe, fd) != 0) {
+	if (uv_pipe_open(&c->h.pipe, fd) != 0) {
 		conn_close(c);
 		return -1;
 	}
@@ -1254,6 +1375,32 @@ http_listen(uv_loop_t *l, const char *path, const struct http_limits *lim, http_
 	return 0;
 }
 
+int
+http_listen_metrics(const char *host, int port, http_handler *h, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	int r;
+
+	if (loop == NULL) {
+		snprintf(err, errlen, "metrics_listen: the API socket is not set up");
+		return -1;
+	}
+	mhandler = h;
+	if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
+	    uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0) {
+		snprintf(err, errlen, "metrics_listen: %s is not an IP address", host);
+		return -1;
+	}
+	uv_tcp_init(loop, &mserver);
+	mserver_open = 1;
+	if ((r = uv_tcp_bind(&mserver, (const struct sockaddr *)&ss, 0)) != 0 ||
+	    (r = uv_listen((uv_stream_t *)&mserver, 64, accept_cb)) != 0) {
+		snprintf(err, errlen, "metrics_listen %s port %d: %s", host, port, uv_strerror(r));
+		return -1;
+	}
+	return 0;
+}
+
 void
 http_shutdown(void)
 {
@@ -1264,6 +1411,10 @@ http_shutdown(void)
 	if (server_open) {
 		uv_close((uv_handle_t *)&server, NULL);
 		server_open = 0;
+	}
+	if (mserver_open) {
+		uv_close((uv_handle_t *)&mserver, NULL);
+		mserver_open = 0;
 	}
 }
 

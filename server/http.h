@@ -35,7 +35,8 @@ struct request {
 	char *query;
 	char *body;
 	size_t body_len;
-	int want_stream; /* Accept: application/x-ndjson */
+	int want_stream;   /* Accept: application/x-ndjson */
+	const char *route; /* the route pattern it matched (for metrics), or NULL */
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
@@ -76,6 +77,16 @@ int http_adopt(int fd);
  * on; lim->admin_group must live until the next call.
  */
 void http_set_limits(const struct http_limits *lim);
+/*
+ * Also listen on TCP host:port (an IP address) for GET /metrics alone:
+ * handler gets only those requests; anything else is answered 404 here.
+ * No identity, at most HTTP_METRICS_MAX_CONNS connections. Call after
+ * http_listen. Returns 0 or -1 with err.
+ */
+#define HTTP_METRICS_MAX_CONNS 16
+int http_listen_metrics(const char *host, int port, http_handler *handler, char *err,
+                        size_t errlen);
+
 /* Set up without a listener (for http_adopt alone). */
 void http_init(uv_loop_t *loop, const struct http_limits *lim, http_handler *handler);
 
@@ -94,6 +105,8 @@ void http_reply_json(struct request *req, int status, json_t *body);
  * malloc) is taken: zeroed and freed once written, never copied.
  */
 void http_reply_owned(struct request *req, int status, char *text, size_t len);
+/* The same with another Content-Type (text is taken likewise). */
+void http_reply_text(struct request *req, int status, const char *type, char *text, size_t len);
 void http_reply_error(struct request *req, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

@@ -40,6 +40,7 @@
 #include "fetch.h"
 #include "gpu.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "store_ws.h"
 #include "workspace.h"
@@ -165,6 +166,7 @@ idle_active(struct workspace *ws, double when)
 		log_info("workspace %s (%s/%s) is in use again: no reclaim", ws->id, ws->owner,
 		         ws->name);
 		ws->idle_warned_at = 0;
+		metric_inc(metric_at(m_idle, "cancelled"), 1);
 		store_ws_idle(ws->id, ws->idle_since, 0);
 		ws->idle_stored = ws->idle_since;
 	}
@@ -365,6 +367,7 @@ idle_decide(struct workspace *ws, const struct idle_check *c, int sessions)
 		snprintf(detail, sizeof(detail), "%s; reclaimed at %s unless used", ev, when);
 		log_warn("workspace %s (%s) is idle: %s", ws->id, target, detail);
 		store_audit("wsd", 0, "idle_warning", target, "ok", detail);
+		metric_inc(metric_at(m_idle, "warning"), 1);
 		return;
 	}
 	/* Evidence of this wsd's own, and the warning idle_warn before. */
@@ -373,6 +376,7 @@ idle_decide(struct workspace *ws, const struct idle_check *c, int sessions)
 		return;
 	log_info("workspace %s (%s) reclaimed: %s", ws->id, target, ev);
 	store_audit("wsd", 0, "idle_reclaim", target, "ok", ev);
+	metric_inc(metric_at(m_idle, "reclaim"), 1);
 	ws_stop_by(ws, "wsd", 0, "idle");
 }
 

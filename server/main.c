@@ -31,6 +31,7 @@
 #include "http.h"
 #include "idle.h"
 #include "log.h"
+#include "metrics.h"
 #include "memtrim.h"
 #include "notify.h"
 #include "quotas.h"
@@ -86,6 +87,25 @@ start_listening(void)
 	if (http_listen(loop, cfg.socket, &lim, api_handle, err, sizeof(err)) == -1) {
 		log_err("cannot listen: %s", err);
 		return -1;
+	}
+	/* Prometheus's scrapes, if asked for: GET /metrics and nothing else. */
+	if (cfg.metrics_listen[0] != '\0') {
+		char host[64];
+		int port;
+
+		if (config_listen_parse(cfg.metrics_listen, host, sizeof(host), &port, err,
+		                        sizeof(err)) == -1 ||
+		    http_listen_metrics(host, port, api_metrics, err, sizeof(err)) == -1) {
+			log_err("cannot listen: %s", err);
+			return -1;
+		}
+		log_info("metrics on http://%s%s%s:%d/metrics", strchr(host, ':') ? "[" : "", host,
+		         strchr(host, ':') ? "]" : "", port);
+		/* Not refused: the admin may have a firewall or a proxy. But said. */
+		if (strncmp(host, "127.", 4) != 0 && strcmp(host, "::1") != 0)
+			log_warn("metrics_listen %s is not a loopback address: whoever reaches it "
+			         "reads the metrics (GPU, workspace and user names)",
+			         host);
 	}
 	listening = 1;
 	return 0;
@@ -402,6 +422,7 @@ main(int argc, char **argv)
 	 */
 	umask(077);
 	loop = uv_default_loop();
+	metrics_start(loop);
 	if (engine_init(&cfg, err, sizeof(err)) == -1 || fetch_init(loop) == -1) {
 		log_err("%s", err[0] ? err : "cannot start curl");
 		return 1;
@@ -449,6 +470,7 @@ main(int argc, char **argv)
 	stopping = 1;
 	http_shutdown();
 	reload_shutdown();
+	metrics_stop();
 	expiry_stop();
 	idle_stop();
 	ws_shutdown();
@@ -466,6 +488,7 @@ main(int argc, char **argv)
 	engine_shutdown();
 	notify_shutdown();
 	log_info("wsd stopped: %d workspaces left running", n);
+	metrics_free();
 	config_free(&cfg);
 	return 0;
 }

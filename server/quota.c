@@ -138,10 +138,11 @@ show_value(enum quota_limit l, double v, char *buf, size_t len)
 
 static int
 refuse(struct api_error *err, const struct quota *q, const struct quota_source *src,
-       enum quota_limit l, const char *use)
+       enum quota_limit l, const char *use, struct quota_ask *ask)
 {
 	char lim[32];
 
+	ask->refused = l;
 	show_value(l, q->v[l], lim, sizeof(lim));
 	api_error_set(err, 403, "quota_exceeded",
 	              "quota exceeded: %s: %s, the limit is %s (%s); nothing was created",
@@ -152,7 +153,7 @@ refuse(struct api_error *err, const struct quota *q, const struct quota_source *
 /* Lower a default to the limit, or refuse what the student chose. */
 static int
 fit_size(const struct quota *q, const struct quota_source *src, enum quota_limit l, int64_t *v,
-         int given, struct api_error *err)
+         int given, struct api_error *err, struct quota_ask *ask)
 {
 	char use[64], a[32];
 
@@ -164,7 +165,7 @@ fit_size(const struct quota *q, const struct quota_source *src, enum quota_limit
 	}
 	size_format(*v, a, sizeof(a));
 	snprintf(use, sizeof(use), "%s asked", a);
-	return refuse(err, q, src, l, use);
+	return refuse(err, q, src, l, use, ask);
 }
 
 int
@@ -173,25 +174,26 @@ quota_check(const struct quota *q, const struct quota_source *src, const struct 
 {
 	char msg[96];
 
+	ask->refused = QL_N;
 	if (q->v[QL_WORKSPACES] >= 0 && use->workspaces + 1 > q->v[QL_WORKSPACES]) {
 		snprintf(msg, sizeof(msg), "you have %d", use->workspaces);
-		return refuse(err, q, src, QL_WORKSPACES, msg);
+		return refuse(err, q, src, QL_WORKSPACES, msg, ask);
 	}
 	if (ask->gpus > 0 && q->v[QL_GPUS] >= 0 && use->gpus + ask->gpus > q->v[QL_GPUS]) {
 		snprintf(msg, sizeof(msg), "you hold %d and ask for %d", use->gpus, ask->gpus);
-		return refuse(err, q, src, QL_GPUS, msg);
+		return refuse(err, q, src, QL_GPUS, msg, ask);
 	}
 	if (ask->gpus > 0 && q->v[QL_GPU_HOURS] >= 0 &&
 	    use->gpu_seconds / 3600.0 >= q->v[QL_GPU_HOURS]) {
 		snprintf(msg, sizeof(msg), "%.2f used in the last 7 days",
 		         use->gpu_seconds / 3600.0);
-		return refuse(err, q, src, QL_GPU_HOURS, msg);
+		return refuse(err, q, src, QL_GPU_HOURS, msg, ask);
 	}
-	if (fit_size(q, src, QL_MEMORY, &ask->memory, ask->memory_given, err) == -1)
+	if (fit_size(q, src, QL_MEMORY, &ask->memory, ask->memory_given, err, ask) == -1)
 		return -1;
 	if (ask->shm > ask->memory && !ask->shm_given)
 		ask->shm = ask->memory;
-	if (fit_size(q, src, QL_SHM, &ask->shm, ask->shm_given, err) == -1)
+	if (fit_size(q, src, QL_SHM, &ask->shm, ask->shm_given, err, ask) == -1)
 		return -1;
 	if (ask->shm > ask->memory) {
 		char a[32];
@@ -206,7 +208,7 @@ quota_check(const struct quota *q, const struct quota_source *src, const struct 
 			ask->cpus = q->v[QL_CPUS];
 		} else {
 			snprintf(msg, sizeof(msg), "%g asked", ask->cpus);
-			return refuse(err, q, src, QL_CPUS, msg);
+			return refuse(err, q, src, QL_CPUS, msg, ask);
 		}
 	}
 	return 0;

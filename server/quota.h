@@ -70,6 +70,7 @@ struct quota_ask {
 	int64_t memory, shm;
 	double cpus;
 	int memory_given, shm_given, cpus_given;
+	enum quota_limit refused; /* set by quota_check: the limit that refused, or QL_N */
 };
 
 const char *quota_limit_name(enum quota_limit l);

@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "xmalloc.h"
 
 struct stmt {
@@ -36,6 +37,7 @@ struct store_tx {
 	int ok;
 	char err[256];
 	json_t *rows;
+	uint64_t ran_ns; /* how long the store thread took (for metrics, read on the loop) */
 	STAILQ_ENTRY(store_tx) entry;
 };
 
@@ -383,6 +385,7 @@ tx_exec(struct store_tx *tx)
 {
 	char why[256] = "";
 	struct stmt *s;
+	uint64_t start = uv_hrtime();
 
 	tx->ok = 0;
 	if (exec_script("BEGIN IMMEDIATE;", why, sizeof(why)) == -1)
@@ -404,6 +407,7 @@ tx_exec(struct store_tx *tx)
 out:
 	if (!tx->ok)
 		snprintf(tx->err, sizeof(tx->err), "%s", why);
+	tx->ran_ns = uv_hrtime() - start;
 }
 
 static void
@@ -440,6 +444,8 @@ store_deliver(uv_async_t *a)
 	uv_mutex_unlock(&mu);
 	while ((tx = STAILQ_FIRST(&list)) != NULL) {
 		STAILQ_REMOVE_HEAD(&list, entry);
+		metric_observe(metric_at(m_store_tx, tx->ok ? "ok" : "error"),
+		               (double)tx->ran_ns / 1e9);
 		if (tx->cb != NULL)
 			tx->cb(tx->arg, tx->ok, tx->ok ? NULL : tx->err, tx->rows);
 		else if (!tx->ok)

@@ -33,6 +33,7 @@
 #include "gpu.h"
 #include "idle.h"
 #include "log.h"
+#include "metrics.h"
 #include "memtrim.h"
 #include "path.h"
 #include "ports.h"
@@ -87,6 +88,9 @@ static void ws_dir_removed(uv_work_t *w, int status);
 
 /* ---- context, registry, references, waiters, state ---- */
 
+/* When this wsd started counting GPU-seconds (its metrics start at 0). */
+static double ws_metrics_epoch;
+
 const struct ws_ctx *
 ws_context(void)
 {
@@ -136,6 +140,7 @@ ws_init(uv_loop_t *loop, const struct config *cfg)
 
 	ctx.loop = loop;
 	ctx.cfg = cfg;
+	ws_metrics_epoch = store_now();
 	ws_configure(cfg);
 	if (strcmp(cfg->publish_address, "0.0.0.0") == 0)
 		snprintf(ctx.probe_host, sizeof(ctx.probe_host), "127.0.0.1");
@@ -278,16 +283,48 @@ ws_notify(struct workspace *ws, enum ws_event ev)
 }
 
 /*
+ * A start's phases and its outcome, observed as it leaves them (only
+ * starts accepted by this wsd: an adopted workspace has no start_ns).
+ */
+static void
+ws_timing(struct workspace *ws, enum ws_state next, uint64_t now)
+{
+	const char *outcome = NULL;
+
+	if (ws->start_ns == 0 || ws->start_timed)
+		return;
+	if (ws->state_ns != 0 && ws->state <= WS_WAITING)
+		metric_observe(metric_at(m_phase_duration, ws_state_name(ws->state)),
+		               (double)(now - ws->state_ns) / 1e9);
+	if (next == WS_READY)
+		outcome = "ready";
+	else if (next == WS_FAILED)
+		outcome = "failed";
+	else if (next == WS_STOPPED || next == WS_STOPPING)
+		outcome = ws->error != NULL ? "failed" : "stopped";
+	if (outcome == NULL)
+		return;
+	ws->start_timed = 1;
+	metric_observe(metric_at(m_start_duration, ws->tmpl != NULL ? ws->tmpl->name : "", outcome),
+	               (double)(now - ws->start_ns) / 1e9);
+}
+
+/*
  * The one place a workspace changes state (curl's mstate): logged at
  * debug level, and the phases before ready are progress for its waiters.
  */
 static void
 ws_set_state(struct workspace *ws, enum ws_state s)
 {
-	if (ws->state != s)
+	uint64_t now = uv_hrtime();
+
+	if (ws->state != s) {
 		log_debug("workspace %s: %s -> %s", ws->id, ws_state_name(ws->state),
 		          ws_state_name(s));
+		ws_timing(ws, s, now);
+	}
 	ws->state = s;
+	ws->state_ns = now;
 	if (s < WS_READY)
 		ws_notify(ws, WS_EV_PROGRESS);
 }
@@ -471,6 +508,8 @@ ws_start(struct start_req *req, const struct ws_who *who, struct api_error *err)
 	ask.shm_given = req->shm_given;
 	ask.cpus_given = req->cpus_given;
 	if (quota_check(&q, &src, &use, &ask, err) == -1) {
+		if (ask.refused < QL_N)
+			metric_inc(metric_at(m_quota_refusals, quota_limit_name(ask.refused)), 1);
 		ws_refused(who, req->name, err);
 		return NULL;
 	}
@@ -521,6 +560,7 @@ ws_start(struct start_req *req, const struct ws_who *who, struct api_error *err)
 	ws->idle_timeout = q.v[QL_IDLE_TIMEOUT] >= 0 ? (int64_t)q.v[QL_IDLE_TIMEOUT] : -1;
 	snprintf(ws->owner, sizeof(ws->owner), "%s", who->user);
 	ws_register(ws);
+	ws->start_ns = uv_hrtime();
 	ws_set_state(ws, WS_PREPARING);
 
 	/* On record, audited, before anything is made. */
@@ -1129,6 +1169,36 @@ ws_stopped_meanwhile(struct workspace *ws)
 	return 1;
 }
 
+/*
+ * The metrics' GPU-seconds counter, per owner: what a ready workspace used
+ * since it was last counted (or since wsd started), so that it only rises.
+ */
+static void
+ws_usage_count(struct workspace *ws, double now)
+{
+	double from = ws->usage_start;
+
+	if (ws->usage_start <= 0 || ws->ngpus <= 0)
+		return;
+	if (from < ws->usage_counted)
+		from = ws->usage_counted;
+	if (from < ws_metrics_epoch)
+		from = ws_metrics_epoch;
+	if (now > from)
+		metric_inc(metric_at(m_gpu_seconds, ws->owner), (now - from) * ws->ngpus);
+	ws->usage_counted = now;
+}
+
+void
+ws_usage_metrics(void)
+{
+	struct workspace *ws;
+	double now = store_now();
+
+	WS_FOREACH(ws)
+		ws_usage_count(ws, now);
+}
+
 /* Usage stops counting when the workspace stops being usable. */
 static void
 ws_usage_stop(struct workspace *ws)
@@ -1137,6 +1207,7 @@ ws_usage_stop(struct workspace *ws)
 
 	if (ws->usage_start <= 0)
 		return;
+	ws_usage_count(ws, now);
 	usage_add(ws->owner, ws->ngpus, ws->usage_start, now);
 	store_usage_close(ws->id, now);
 	ws->usage_start = 0;

@@ -89,8 +89,12 @@ struct workspace {
 	int idle_checks;                         /* checks completed by this wsd */
 	int idle_checking;                       /* a check in flight */
 	uint64_t idle_next;                      /* loop time of its next check */
-	double usage_start; /* when it became ready (usage counts from here); 0: not yet */
-	int recorded;       /* its row is in the store */
+	double usage_start;   /* when it became ready (usage counts from here); 0: not yet */
+	double usage_counted; /* usage up to this time is in the metrics' counter */
+	uint64_t start_ns;    /* uv_hrtime() of an accepted start; 0: adopted */
+	uint64_t state_ns;    /* uv_hrtime() it entered its state */
+	int start_timed;      /* its start's outcome is observed */
+	int recorded;         /* its row is in the store */
 	enum ws_state state;
 	int stop_requested;
 	int adopted;
@@ -123,6 +127,9 @@ void ws_shutdown(void);
 int ws_shutting_down(void);
 const struct ws_ctx *ws_context(void);
 void ws_set_gpu_mode(const char *mode);
+
+/* Move the metrics' GPU-seconds counter up to now for every ready workspace. */
+void ws_usage_metrics(void);
 
 /* Every workspace wsd knows, newest first. */
 struct ws_list *ws_registry(void);

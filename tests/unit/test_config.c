@@ -77,6 +77,17 @@ static const struct {
     {"network = \n", "network"},
     {"network = host/../x\n", "network"},
     {"min_booting = 9\nmax_booting = 4\n", "min_booting 9 is above max_booting 4"},
+    {"\nmetrics_listen = 9464\n", "line 2: metrics_listen: \"9464\" is not ADDRESS:PORT"},
+    {"metrics_listen = localhost:9464\n", "line 1: metrics_listen"},
+    {"metrics_listen = 127.0.0.1:0\n",
+     "line 1: metrics_listen: \"127.0.0.1:0\": the port must be 1 to 65535"},
+    {"metrics_listen = 127.0.0.1:65536\n", "the port must be 1 to 65535"},
+    {"metrics_listen = 127.0.0.1:\n", "the port must be"},
+    {"metrics_listen = 127.0.0.1:9x\n", "the port must be"},
+    {"metrics_listen = ::1:9464\n", "is not ADDRESS:PORT"},
+    {"metrics_listen = [::1:9464\n", "is not ADDRESS:PORT"},
+    {"metrics_listen = []:9464\n", "is not ADDRESS:PORT"},
+    {"metrics_listen = 300.1.1.1:9464\n", "is not ADDRESS:PORT"},
     {"max_booting = -2\n", "max_booting"},
     {"[template x]\nimage = a\nlog_max_files = 0\n", "log_max_files"},
     {"[template x]\nimage = a\nlog_max_size = 1k\n", "log_max_size"},
@@ -95,6 +106,36 @@ START_TEST(refused)
 	              bad[_i].needle);
 	ck_assert_msg(strncmp(err, "wsd.conf", 8) == 0, "error \"%s\" does not name the file", err);
 	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(metrics_listen)
+{
+	struct config cfg;
+	char err[256], host[64], why[256];
+	int port = 0;
+
+	config_defaults(&cfg);
+	ck_assert_str_eq(cfg.metrics_listen, ""); /* off by default */
+	ck_assert_int_eq(
+	    config_parse_buffer(&cfg, "f", "metrics_listen = 127.0.0.1:9464\n", err, sizeof(err)),
+	    0);
+	ck_assert_str_eq(cfg.metrics_listen, "127.0.0.1:9464");
+	config_free(&cfg);
+	ck_assert_int_eq(
+	    config_listen_parse("127.0.0.1:9464", host, sizeof(host), &port, why, sizeof(why)), 0);
+	ck_assert_str_eq(host, "127.0.0.1");
+	ck_assert_int_eq(port, 9464);
+	ck_assert_int_eq(
+	    config_listen_parse("[::1]:1", host, sizeof(host), &port, why, sizeof(why)), 0);
+	ck_assert_str_eq(host, "::1");
+	ck_assert_int_eq(port, 1);
+	ck_assert_int_eq(
+	    config_listen_parse("0.0.0.0:65535", host, sizeof(host), &port, why, sizeof(why)), 0);
+	ck_assert_int_eq(port, 65535);
+	ck_assert_int_eq(
+	    config_listen_parse("1.2.3.4:099999", host, sizeof(host), &port, why, sizeof(why)), -1);
+	ck_assert_int_eq(config_listen_parse("[::1]:9464", host, 3, &port, why, sizeof(why)), -1);
 }
 END_TEST
 
@@ -247,6 +288,7 @@ config_suite(void)
 	tcase_add_test(tc, defaults_offer_offline);
 	tcase_add_test(tc, values);
 	tcase_add_loop_test(tc, refused, 0, (int)(sizeof(bad) / sizeof(bad[0])));
+	tcase_add_test(tc, metrics_listen);
 	tcase_add_test(tc, missing_file);
 	tcase_add_test(tc, example_file_matches_defaults);
 	tcase_add_test(tc, reload_applies_and_keeps);

@@ -15,5 +15,6 @@ Suite *xmalloc_suite(void);
 Suite *ident_suite(void);
 Suite *http_text_suite(void);
 Suite *idle_suite(void);
+Suite *metrics_suite(void);
 
 #endif
