@@ -54,16 +54,16 @@ const char *docker_api_version(void);
  */
 struct docker_demux {
 	unsigned char hdr[8];
-	size_t hlen;    /* header bytes gathered */
-	uint32_t left;  /* payload bytes of the current frame still to come */
-	int raw;        /* not framed: everything is payload */
+	size_t hlen;   /* header bytes gathered */
+	uint32_t left; /* payload bytes of the current frame still to come */
+	int raw;       /* not framed: everything is payload */
 };
 
 typedef void docker_payload_cb(void *arg, const char *data, size_t len);
 
 /* Feed bytes as they arrive; every payload piece goes to out, in order. */
-void docker_demux_feed(struct docker_demux *d, const char *data, size_t len,
-                       docker_payload_cb *out, void *arg);
+void docker_demux_feed(struct docker_demux *d, const char *data, size_t len, docker_payload_cb *out,
+                       void *arg);
 
 struct docker_logs;
 
@@ -75,8 +75,7 @@ struct docker_logs;
  * the read, or NULL when it cannot start.
  */
 struct docker_logs *docker_logs(const char *path, long timeout_ms, docker_payload_cb *on_data,
-                                void (*done)(void *arg, long status, const char *error),
-                                void *arg);
+                                void (*done)(void *arg, long status, const char *error), void *arg);
 /* Neither callback runs after this; the read's memory is freed. */
 void docker_logs_cancel(struct docker_logs *l);
 void docker_logs_pause(struct docker_logs *l, int pause);

@@ -371,9 +371,8 @@ d_logs(const char *ref, int tail, int follow, engine_data_cb *data, engine_cb *d
 	struct engine_logs *h;
 	char path[200];
 
-	snprintf(path, sizeof(path),
-	         "/containers/%s/logs?stdout=1&stderr=1&timestamps=0&tail=%d%s", ref, tail,
-	         follow ? "&follow=1" : "");
+	snprintf(path, sizeof(path), "/containers/%s/logs?stdout=1&stderr=1&timestamps=0&tail=%d%s",
+	         ref, tail, follow ? "&follow=1" : "");
 	h = xcalloc(1, sizeof(*h));
 	h->data = data;
 	h->done = done;

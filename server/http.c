@@ -72,10 +72,12 @@ struct conn {
 	struct request req;
 	int refs;
 	int closing;
-	int busy;       /* a request is with its handler */
-	int keep_alive; /* of the current request */
-	int streaming;  /* a chunked reply is open */
-	int started;    /* bytes of the next request have arrived */
+	int busy;                                           /* a request is with its handler */
+	int keep_alive;                                     /* of the current request */
+	int streaming;                                      /* a chunked reply is open */
+	void (*watch)(void *arg, enum http_watch_event ev); /* of the open stream */
+	void *watch_arg;
+	int started; /* bytes of the next request have arrived */
 	int reading;
 	int draining;      /* refused: discard input until the client is done */
 	int eof;           /* the client sent its last byte (it may still read) */
@@ -239,6 +241,8 @@ conn_close(struct conn *c)
 	} else if (c->refused) {
 		c->peer->nrefused--;
 	}
+	if (c->watch != NULL)
+		c->watch(c->watch_arg, HTTP_GONE);
 	if (on_closed != NULL)
 		on_closed();
 	/* Three handles, one reference each. */
@@ -299,6 +303,8 @@ http_write_cb(uv_write_t *w, int status)
 	c->queued -= wr->len;
 	if (c->queued == 0 && !c->closing)
 		uv_timer_stop(&c->wtimer);
+	if (c->queued == 0 && c->watch != NULL)
+		c->watch(c->watch_arg, HTTP_DRAINED);
 	if (status < 0 || (wr->close_after && (!c->draining || c->eof)))
 		conn_close(c);
 	else if (wr->close_after)
@@ -446,6 +452,7 @@ request_done(struct conn *c)
 {
 	c->busy = 0;
 	c->streaming = 0;
+	c->watch = NULL;
 	if (c->counted) {
 		c->counted = 0;
 		c->peer->inflight--;
@@ -601,6 +608,23 @@ http_stream_end(struct request *req)
 
 	conn_write(c, "0\r\n\r\n", 5, NULL, 0, !c->keep_alive);
 	request_done(c);
+}
+
+void
+http_stream_watch(struct request *req, void (*fn)(void *arg, enum http_watch_event ev), void *arg)
+{
+	struct conn *c = req->conn;
+
+	c->watch = fn;
+	c->watch_arg = arg;
+	if (c->closing || c->eof)
+		fn(arg, HTTP_GONE);
+}
+
+size_t
+http_queued(const struct request *req)
+{
+	return req->conn->queued;
 }
 
 static void
@@ -889,6 +913,8 @@ conn_eof(struct conn *c)
 {
 	c->eof = 1;
 	conn_read(c, 0);
+	if (c->watch != NULL)
+		c->watch(c->watch_arg, HTTP_GONE);
 	if (c->draining) {
 		/* Our refusal is out, or its write closes the connection. */
 		if (c->queued == 0)

@@ -107,6 +107,15 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  result TEXT NOT NULL,"
     "  detail TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX audit_at ON audit (at);",
+    /* 1 -> 2: the last lines of failed workspaces (wslogs.c), token filtered */
+    "CREATE TABLE failed_logs ("
+    "  uid INTEGER NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  owner TEXT NOT NULL,"
+    "  workspace_id TEXT NOT NULL,"
+    "  at REAL NOT NULL,"
+    "  lines TEXT NOT NULL,"
+    "  PRIMARY KEY (uid, name));",
 };
 
 static int

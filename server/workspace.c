@@ -41,6 +41,7 @@
 #include "store_ws.h"
 #include "usage.h"
 #include "wsfs.h"
+#include "wslogs.h"
 #include "xmalloc.h"
 
 #define PROBE_INTERVAL_MS 50
@@ -522,6 +523,7 @@ ws_start(struct start_req *req, const struct ws_who *who, struct api_error *err)
 		ws_fail(ws, 503, "state_unavailable", "wsd's state store is not running");
 		return ws;
 	}
+	wslogs_forget(ws->uid, ws->name); /* the name's last failure is history now */
 	log_info("workspace %s (%s/%s) starting: template %s, %d GPUs", ws->id, ws->owner, ws->name,
 	         ws->tmpl->name, ws->ngpus);
 	return ws;
@@ -1134,6 +1136,12 @@ ws_teardown(struct workspace *ws)
 	    engine_stop(ws->container_id, ctx.cfg->stop_timeout, ws_stopped, ws) == 0) {
 		ws_ref(ws);
 		return;
+	}
+	/* A failure's last lines outlive its container (wsctl logs). */
+	if (ws->error != NULL && ws->container_id[0] != '\0' && !ws->logs_kept) {
+		ws->logs_kept = 1;
+		if (wslogs_keep(ws, ws_remove_object) == 0)
+			return;
 	}
 	ws_remove_object(ws);
 }
