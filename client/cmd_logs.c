@@ -48,6 +48,7 @@ cmd_logs_exec(int argc, char **argv)
 	long status;
 	int ch, follow = 0, ret = EXIT_OK;
 
+	optind = 0; /* glibc: 0 rescans from scratch */
 	while ((ch = getopt_long(argc, argv, "n:f", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':

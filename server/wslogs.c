@@ -284,11 +284,12 @@ wslogs_keep(struct workspace *ws, void (*done)(struct workspace *ws))
 /* ---- reading: sessions ---- */
 
 static void
-sess_end(struct sess *s)
+sess_end(struct sess *s, const char *why)
 {
+	log_debug("workspace %s: a logs read ended: %s", s->ws_id, why);
 	LIST_REMOVE(s, link);
 	if (s->h != NULL)
-		engine_logs_cancel(s->h);
+		engine_logs_cancel(s->h); /* the engine's transfer ends here */
 	explicit_bzero(s->token, sizeof(s->token));
 	http_stream_end(s->req);
 	free(s);
@@ -304,7 +305,7 @@ sweep(uv_timer_t *t)
 	for (s = LIST_FIRST(&sessions); s != NULL; s = next) {
 		next = LIST_NEXT(s, link);
 		if (s->gone) {
-			sess_end(s);
+			sess_end(s, "the client went away");
 		} else if (s->drained) {
 			s->drained = 0;
 			if (s->paused && s->h != NULL) {
@@ -388,7 +389,7 @@ sess_done(void *arg, const struct engine_result *r)
 			    s->req, api_error_json("engine_unavailable",
 			                           r->message ? r->message : "the engine failed"));
 	}
-	sess_end(s);
+	sess_end(s, s->gone ? "the client went away" : "the engine's output ended");
 }
 
 static void
@@ -416,6 +417,8 @@ serve(struct request *req, struct workspace *ws, const struct kept *k, int tail,
 		return;
 	}
 	LIST_INSERT_HEAD(&sessions, s, link);
+	log_debug("workspace %s: a logs read began (tail %d%s)", s->ws_id, tail,
+	          follow ? ", follow" : "");
 	http_stream_watch(req, sess_watch, s);
 }
 
