@@ -113,6 +113,36 @@ if grep -qF "$token" "$T/follow.out"; then fail "the token is in the followed ou
 
 # A client that hangs up ends its follow: the engine read is cancelled.
 as $A "$WSCTL" start --name lab2 >/dev/null || fail "A starts lab2"
+
+# A reader that takes nothing for a while does not make wsd buffer the
+# output (the engine's transfer pauses), and then gets all of it.
+cid2=$(as $A "$WSCTL" show lab2 --json | json .container_id)
+docker exec "$cid2" python3 -c 'f = open("/proc/1/fd/1", "w")
+for i in range(12000): f.write("bulk %06d %s\n" % (i, "y" * 1000))'
+rss() { awk '/VmRSS/ {print $2}' "/proc/$WSD_PID/status"; }
+rss0=$(rss)
+as $A python3 - "$T/wsd.sock" >"$T/slow.out" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"GET /v1/workspaces/lab2/logs?tail=10000 HTTP/1.1\r\nHost: wsd\r\n\r\n")
+time.sleep(4)
+buf = b""
+s.settimeout(30)
+while not buf.endswith(b"\r\n0\r\n\r\n"):
+    d = s.recv(1 << 20)
+    if not d:
+        break
+    buf += d
+print(buf.count(b'{"line":"bulk '))
+PY
+SPID=$!
+sleep 3
+rss1=$(rss)
+wait $SPID
+log "wsd's resident memory: $rss0 kB before, $rss1 kB while the reader took nothing"
+check "a slow reader costs wsd less than 4 MiB ($((rss1 - rss0)) kB)" test $((rss1 - rss0)) -lt 4096
+expect_eq "and then gets all 10000 lines" "$(cat "$T/slow.out")" 10000
 as $A "$WSCTL" logs lab2 --follow >/dev/null 2>&1 &
 FPID=$!
 sleep 1
