@@ -174,13 +174,28 @@ expect_eq "B cannot read A's failed logs" "$(echo "$r" | tail -1)" 404
 out=$("$WSCTL" --socket "$T/wsd.sock" logs "$A/broken")
 expect_match "an admin reads them" "$out" 'no kernel specs found'
 
-# They outlive a restart of wsd (the store).
+# They outlive a restart of wsd (the store). A follower open at the
+# restart is ended (its transfer cancelled, nothing leaked: stop_wsd checks
+# wsd's exit status and the sanitizers' reports).
+as $A "$WSCTL" start --name lab3 >/dev/null || fail "A starts lab3"
+as $A "$WSCTL" logs lab3 --follow >/dev/null 2>&1 &
+FPID=$!
+sleep 1
 stop_wsd
+for _ in $(seq 1 50); do kill -0 $FPID 2>/dev/null || break; sleep 0.1; done
+if kill -0 $FPID 2>/dev/null; then
+	fail "a follower ends when wsd stops"
+	kill $(descendants $FPID) $FPID
+else
+	pass "a follower ends when wsd stops"
+fi
 start_wsd "admin_group = wslab-nobody-admins" "[template badjupyter]
 image = $BAD"
 for _ in $(seq 1 100); do api $A GET /v1/info | head -1 | jq -e .engine_ready >/dev/null && break; sleep 0.1; done
 out=$(as $A "$WSCTL" logs broken)
 expect_match "after a restart of wsd, the failed logs are still there" "$out" 'no kernel specs found'
+
+as $A "$WSCTL" stop lab3 >/dev/null || fail "A stops lab3 (adopted)"
 
 # A start of the same name replaces them.
 as $A "$WSCTL" start --name broken >/dev/null || fail "A starts a good broken"
