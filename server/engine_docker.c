@@ -20,6 +20,7 @@
 
 #define READ_MS 10000 /* inspect, logs, version */
 #define LIST_MS 30000
+#define LOGS_MS 60000 /* the last lines of a log, however slowly the reader takes them */
 
 enum op_kind { OP_CREATE, OP_START, OP_INSPECT, OP_STOP, OP_REMOVE, OP_LIST, OP_LOGS };
 
@@ -378,7 +379,7 @@ d_logs(const char *ref, int tail, int follow, engine_data_cb *data, engine_cb *d
 	h->done = done;
 	h->arg = arg;
 	/* A follow lasts as long as the container runs; a tail is a read. */
-	h->dl = docker_logs(path, follow ? 0 : LIST_MS, logs_in, logs_ended, h);
+	h->dl = docker_logs(path, follow ? 0 : LOGS_MS, logs_in, logs_ended, h);
 	if (h->dl == NULL) {
 		free(h);
 		return -1;

@@ -72,12 +72,10 @@ struct conn {
 	struct request req;
 	int refs;
 	int closing;
-	int busy;                                           /* a request is with its handler */
-	int keep_alive;                                     /* of the current request */
-	int streaming;                                      /* a chunked reply is open */
-	void (*watch)(void *arg, enum http_watch_event ev); /* of the open stream */
-	void *watch_arg;
-	int started; /* bytes of the next request have arrived */
+	int busy;       /* a request is with its handler */
+	int keep_alive; /* of the current request */
+	int streaming;  /* a chunked reply is open */
+	int started;    /* bytes of the next request have arrived */
 	int reading;
 	int draining;      /* refused: discard input until the client is done */
 	int eof;           /* the client sent its last byte (it may still read) */
@@ -106,6 +104,9 @@ struct conn {
 	uint64_t idle_since; /* loop time of the last reply, or of the accept */
 	LIST_ENTRY(conn) entry;
 	LIST_ENTRY(conn) peer_entry;
+	/* Who watches the open stream (http_stream_watch), until it ends. */
+	void (*watch)(void *arg, enum http_watch_event ev);
+	void *watch_arg;
 };
 
 /*
