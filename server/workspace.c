@@ -1138,10 +1138,10 @@ ws_teardown(struct workspace *ws)
 		return;
 	}
 	/* A failure's last lines outlive its container (wsctl logs). */
-	if (ws->error != NULL && ws->container_id[0] != '\0' && !ws->logs_kept) {
+	if (ws->error != NULL && ws->container_id[0] != '\0' && !ws->logs_kept &&
+	    wslogs_keep(ws, ws_remove_object) == 0) {
 		ws->logs_kept = 1;
-		if (wslogs_keep(ws, ws_remove_object) == 0)
-			return;
+		return;
 	}
 	ws_remove_object(ws);
 }
@@ -1248,6 +1248,8 @@ ws_dir_removed(uv_work_t *w, int status)
 	if (ws->recorded)
 		store_ws_unrecord(ws->id, store_now());
 	if (ws->error != NULL) {
+		if (!ws->logs_kept) /* no container to read: the reason, for wsctl logs */
+			wslogs_keep_reason(ws);
 		store_audit(ws->owner, (unsigned)ws->uid, "workspace_failed", ws->name, "failed",
 		            ws->error->message);
 		ws_set_state(ws, WS_FAILED);

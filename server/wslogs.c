@@ -57,6 +57,7 @@ struct sess {
 	struct loglines ll;
 	char token[65];
 	char ws_id[13];
+	int tail;
 	int paused;
 	int gone;    /* the client went: end at the next sweep */
 	int drained; /* the client took everything queued */
@@ -230,14 +231,36 @@ keep_data(void *arg, const char *data, size_t len)
 	loglines_feed(&kp->ll, data, len, keep_line, kp);
 }
 
+/* Keep lines (filtered, each ending in '\n') and, last, why ws failed. */
+static void
+keep_save(const struct workspace *ws, const char *lines, size_t len)
+{
+	char why[600], *text;
+	size_t n;
+
+	snprintf(why, sizeof(why), "[wsd] the workspace failed: %s",
+	         ws->error ? ws->error->message : "no reason recorded");
+	n = logline_filter(why, strlen(why), sizeof(why), ws->token, 0);
+	text = xmalloc(len + n + 2);
+	memcpy(text, lines, len);
+	memcpy(text + len, why, n);
+	memcpy(text + len + n, "\n", 2);
+	store_failed_log_put((unsigned)ws->uid, ws->owner, ws->name, ws->id, store_now(), text);
+	kept_add(ws->uid, ws->owner, ws->name, ws->id, store_now(), text);
+}
+
+void
+wslogs_keep_reason(const struct workspace *ws)
+{
+	keep_save(ws, "", 0);
+}
+
 static void
 keep_done(void *arg, const struct engine_result *r)
 {
 	struct keeping *kp = arg;
 	struct workspace *ws = kp->ws;
-	char why[600];
 	size_t from = 0;
-	char *text;
 
 	loglines_flush(&kp->ll, keep_line, kp);
 	if (r->status != ENGINE_OK)
@@ -249,14 +272,7 @@ keep_done(void *arg, const struct engine_result *r)
 		while (from < kp->len && kp->buf[from - 1] != '\n')
 			from++;
 	}
-	snprintf(why, sizeof(why), "[wsd] the workspace failed: %s",
-	         ws->error ? ws->error->message : "no reason recorded");
-	keep_line(kp, why, logline_filter(why, strlen(why), sizeof(why), ws->token, 0));
-	text = xmalloc(kp->len - from + 1);
-	memcpy(text, kp->buf + from, kp->len - from);
-	text[kp->len - from] = '\0';
-	store_failed_log_put((unsigned)ws->uid, ws->owner, ws->name, ws->id, store_now(), text);
-	kept_add(ws->uid, ws->owner, ws->name, ws->id, store_now(), text);
+	keep_save(ws, kp->buf ? kp->buf + from : "", kp->len - from);
 	free(kp->buf);
 	if (!ws_shutting_down())
 		kp->done(ws);
@@ -382,8 +398,7 @@ sess_done(void *arg, const struct engine_result *r)
 	if (!s->gone) {
 		loglines_flush(&s->ll, sess_line, s);
 		if (r->status == ENGINE_GONE && (k = kept_find_id(s->ws_id)) != NULL)
-			kept_lines(s->req, k,
-			           LOGS_TAIL_MAX); /* it failed and was removed meanwhile */
+			kept_lines(s->req, k, s->tail); /* it failed and was removed meanwhile */
 		else if (r->status == ENGINE_UNREACHABLE || r->status == ENGINE_REFUSED)
 			http_stream_line(
 			    s->req, api_error_json("engine_unavailable",
@@ -409,6 +424,7 @@ serve(struct request *req, struct workspace *ws, const struct kept *k, int tail,
 	s->req = req;
 	memcpy(s->token, ws->token, sizeof(s->token));
 	snprintf(s->ws_id, sizeof(s->ws_id), "%s", ws->id);
+	s->tail = tail;
 	loglines_init(&s->ll, s->token);
 	if (engine_logs(ws->container_id, tail, follow, sess_data, sess_done, s, &s->h) == -1) {
 		http_stream_line(req, api_error_json("internal", "cannot start an engine call"));
@@ -470,8 +486,8 @@ wslogs_admin_get(struct request *req, route_arg *args)
 		                 args[1]);
 		return;
 	}
-	log_info("logs of %s/%s read by admin %s", args[0], args[1],
-	         req->user[0] ? req->user : "?");
+	log_info("logs of %s/%s read by admin %s", ws ? ws->owner : k->owner,
+	         ws ? ws->name : k->name, req->user[0] ? req->user : "?");
 	serve(req, ws, k, tail, follow);
 }
 

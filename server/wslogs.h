@@ -40,6 +40,8 @@ void wslogs_admin_get(struct request *req, route_arg *args);
  * read (done is not called). done never runs inside this call.
  */
 int wslogs_keep(struct workspace *ws, void (*done)(struct workspace *ws));
+/* ws failed with no container to read (it was never made): keep the reason alone. */
+void wslogs_keep_reason(const struct workspace *ws);
 /* A new start of (uid, name): what was kept of the last one goes. */
 void wslogs_forget(uid_t uid, const char *name);
 /* Kept logs in memory (tests). */

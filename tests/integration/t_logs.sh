@@ -41,7 +41,9 @@ start_wsd "admin_group = wslab-nobody-admins" "[template badjupyter]
 image = $BAD
 memory = 1g
 shm = 128m
-cpus = 1"
+cpus = 1
+[template ghost]
+image = wslab-test/never-built:1"
 
 as $A "$WSCTL" start --name lab >/dev/null || fail "A starts lab"
 show=$(as $A "$WSCTL" show lab --json)
@@ -173,6 +175,10 @@ expect_match "and wsd's reason" "$out" '\[wsd\] the workspace failed: the worksp
 expect_match "the token Jupyter printed is <token>" "$out" 'lab\?token=<token>'
 if printf '%s' "$out" | grep -qE 'token=[0-9a-f]{16}'; then fail "a token is in the failed logs"; else pass "no token in the failed workspace's logs"; fi
 expect_eq "--tail 1 of them is the reason" "$(as $A "$WSCTL" logs broken --tail 1 | grep -c '^\[wsd\]')" 1
+# A start that failed before any container existed keeps its reason.
+as $A "$WSCTL" start --name ghost --template ghost >/dev/null 2>&1
+expect_eq "a start of an image that is not there fails" "$?" 1
+expect_match "wsctl logs shows why" "$(as $A "$WSCTL" logs ghost)" '^\[wsd\] the workspace failed: image wslab-test/never-built:1 is not on the engine'
 r=$(api $B GET /v1/workspaces/broken/logs)
 expect_eq "B cannot read A's failed logs" "$(echo "$r" | tail -1)" 404
 out=$("$WSCTL" --socket "$T/wsd.sock" logs "$A/broken")
