@@ -30,6 +30,7 @@ extern const struct cmd cmd_start_entry;
 extern const struct cmd cmd_ls_entry;
 extern const struct cmd cmd_show_entry;
 extern const struct cmd cmd_stop_entry;
+extern const struct cmd cmd_logs_entry;
 extern const struct cmd cmd_gpus_entry;
 extern const struct cmd cmd_quota_entry;
 extern const struct cmd cmd_admin_entry;

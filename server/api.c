@@ -20,6 +20,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
+#include "wslogs.h"
 #include "valid.h"
 #include "workspace.h"
 #include "wsjson.h"
@@ -347,8 +348,10 @@ static const struct route routes[] = {
     {HTTP_POST, "/v1/workspaces", start_workspace, 0},
     {HTTP_GET, "/v1/workspaces/*", show_workspace, 0},
     {HTTP_DELETE, "/v1/workspaces/*", stop_workspace, 0},
+    {HTTP_GET, "/v1/workspaces/*/logs", wslogs_get, 0},
     {HTTP_GET, "/v1/admin/workspaces", admin_list_workspaces, 1},
     {HTTP_DELETE, "/v1/admin/workspaces/*/*", admin_stop_workspace, 1},
+    {HTTP_GET, "/v1/admin/workspaces/*/*/logs", wslogs_admin_get, 1},
     {HTTP_GET, "/v1/admin/quotas", admin_list_quotas, 1},
     {HTTP_GET, "/v1/admin/quotas/*/*", admin_show_quota, 1},
     {HTTP_PUT, "/v1/admin/quotas/*/*", admin_set_quota, 1},

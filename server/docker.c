@@ -202,6 +202,123 @@ docker_last_log_line(const char *body, size_t len, char *out, size_t outlen)
 	}
 }
 
+/* ---- log streams ---- */
+
+void
+docker_demux_feed(struct docker_demux *d, const char *data, size_t len, docker_payload_cb *out,
+                  void *arg)
+{
+	while (len > 0) {
+		size_t n;
+
+		if (d->raw) {
+			out(arg, data, len);
+			return;
+		}
+		if (d->left > 0) {
+			n = len < d->left ? len : d->left;
+			out(arg, data, n);
+			d->left -= (uint32_t)n;
+			data += n;
+			len -= n;
+			continue;
+		}
+		n = sizeof(d->hdr) - d->hlen;
+		n = len < n ? len : n;
+		memcpy(d->hdr + d->hlen, data, n);
+		d->hlen += n;
+		data += n;
+		len -= n;
+		if (d->hlen < sizeof(d->hdr))
+			continue;
+		d->hlen = 0;
+		if (d->hdr[0] > 2 || d->hdr[1] || d->hdr[2] || d->hdr[3]) {
+			/* Not a frame header: a TTY's output. What we took is text. */
+			d->raw = 1;
+			out(arg, (const char *)d->hdr, sizeof(d->hdr));
+			continue;
+		}
+		d->left = ((uint32_t)d->hdr[4] << 24) | ((uint32_t)d->hdr[5] << 16) |
+		          ((uint32_t)d->hdr[6] << 8) | (uint32_t)d->hdr[7];
+	}
+}
+
+struct docker_logs {
+	struct xfer *x;
+	struct docker_demux demux;
+	docker_payload_cb *on_data;
+	void (*done)(void *arg, long status, const char *error);
+	void *arg;
+};
+
+static void
+logs_data(void *arg, const char *data, size_t len)
+{
+	struct docker_logs *l = arg;
+
+	docker_demux_feed(&l->demux, data, len, l->on_data, l->arg);
+}
+
+static void
+logs_done(void *arg, const struct fetch_reply *fr)
+{
+	struct docker_logs *l = arg;
+	const char *error = fr->error;
+	json_t *j = NULL;
+
+	if (fr->status >= 300) {
+		j = json_loadb(fr->body, fr->len, 0, NULL);
+		error = json_string_value(json_object_get(j, "message"));
+		if (error == NULL)
+			error = "engine error";
+	}
+	l->done(l->arg, fr->status, error);
+	json_decref(j);
+	free(l);
+}
+
+struct docker_logs *
+docker_logs(const char *path, long timeout_ms, docker_payload_cb *on_data,
+            void (*done)(void *arg, long status, const char *error), void *arg)
+{
+	struct fetch_opts o = {0};
+	struct docker_logs *l;
+	char url[1024];
+
+	if ((size_t)snprintf(url, sizeof(url), "%s%s%s", base_url, api_prefix, path) >= sizeof(url))
+		return NULL;
+	l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		return NULL;
+	l->on_data = on_data;
+	l->done = done;
+	l->arg = arg;
+	o.url = url;
+	o.unix_socket = socket_path;
+	o.timeout_ms = timeout_ms;
+	o.max_body = (size_t)1 << 20; /* an error's body */
+	o.on_data = logs_data;
+	o.handle = &l->x;
+	if (fetch_start(&o, logs_done, l) == -1) {
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+void
+docker_logs_cancel(struct docker_logs *l)
+{
+	fetch_cancel(l->x);
+	free(l);
+}
+
+void
+docker_logs_pause(struct docker_logs *l, int pause)
+{
+	fetch_pause(l->x, pause);
+}
+
 /* ---- events ---- */
 
 static struct {

@@ -8,6 +8,7 @@
 #define WSD_DOCKER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 #include <uv.h>
@@ -43,6 +44,41 @@ int docker_stream(const char *path, void (*on_event)(json_t *ev), void (*done)(c
 /* Settle the API version from a GET /version reply. Returns 0 or -1 (too old). */
 int docker_set_version(const json_t *version, char *err, size_t errlen);
 const char *docker_api_version(void);
+
+/*
+ * The frames of a logs stream of a container without a TTY: an 8-byte
+ * header (stream 0, 1 or 2, three zero bytes, the payload's length as a
+ * big-endian uint32) before each payload; frames and headers may be split
+ * anywhere across reads. Output that does not start like a frame (a TTY
+ * container's) passes through as it is.
+ */
+struct docker_demux {
+	unsigned char hdr[8];
+	size_t hlen;   /* header bytes gathered */
+	uint32_t left; /* payload bytes of the current frame still to come */
+	int raw;       /* not framed: everything is payload */
+};
+
+typedef void docker_payload_cb(void *arg, const char *data, size_t len);
+
+/* Feed bytes as they arrive; every payload piece goes to out, in order. */
+void docker_demux_feed(struct docker_demux *d, const char *data, size_t len, docker_payload_cb *out,
+                       void *arg);
+
+struct docker_logs;
+
+/*
+ * Read a logs stream (GET path, e.g. "/containers/ID/logs?..."): its
+ * demultiplexed payload goes to on_data as it arrives; done runs once at
+ * the end with the HTTP status (0: no answer) and the engine's message,
+ * unless the read was cancelled. Neither runs inside this call. Returns
+ * the read, or NULL when it cannot start.
+ */
+struct docker_logs *docker_logs(const char *path, long timeout_ms, docker_payload_cb *on_data,
+                                void (*done)(void *arg, long status, const char *error), void *arg);
+/* Neither callback runs after this; the read's memory is freed. */
+void docker_logs_cancel(struct docker_logs *l);
+void docker_logs_pause(struct docker_logs *l, int pause);
 
 /*
  * Demultiplex a logs reply (8-byte frame headers when the container has

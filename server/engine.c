@@ -177,6 +177,25 @@ engine_top(const char *ref, engine_cb *cb, void *arg)
 }
 
 int
+engine_logs(const char *ref, int tail, int follow, engine_data_cb *data, engine_cb *done, void *arg,
+            struct engine_logs **handle)
+{
+	return be->logs(ref, tail, follow, data, done, arg, handle);
+}
+
+void
+engine_logs_cancel(struct engine_logs *h)
+{
+	be->logs_cancel(h);
+}
+
+void
+engine_logs_pause(struct engine_logs *h, int pause)
+{
+	be->logs_pause(h, pause);
+}
+
+int
 engine_events(void (*on_event)(const struct engine_event *ev), void (*done)(const char *why))
 {
 	return be->events(on_event, done);

@@ -65,6 +65,10 @@ struct engine_result {
 
 typedef void engine_cb(void *arg, const struct engine_result *r);
 
+/* A logs read in flight (engine_logs), and its output as it arrives. */
+struct engine_logs;
+typedef void engine_data_cb(void *arg, const char *data, size_t len);
+
 /* What happened to a workspace object, from the engine's event stream. */
 enum engine_event_kind {
 	ENGINE_EV_CREATED, /* made or started (by us, or by a create we gave up on) */
@@ -102,6 +106,10 @@ struct engine_ops {
 	int (*logs_tail)(const char *ref, engine_cb *cb, void *arg);
 	/* The workspace's processes, as command lines (for its SSH sessions). */
 	int (*top)(const char *ref, engine_cb *cb, void *arg);
+	int (*logs)(const char *ref, int tail, int follow, engine_data_cb *data, engine_cb *done,
+	            void *arg, struct engine_logs **handle);
+	void (*logs_cancel)(struct engine_logs *h);
+	void (*logs_pause)(struct engine_logs *h, int pause);
 	int (*events)(void (*on_event)(const struct engine_event *ev),
 	              void (*done)(const char *why));
 	const char *(*api_version)(void);
@@ -142,6 +150,19 @@ int engine_list(engine_cb *cb, void *arg);
 int engine_logs_tail(const char *ref, engine_cb *cb, void *arg);
 /* The processes of a running workspace object (procs, nprocs). */
 int engine_top(const char *ref, engine_cb *cb, void *arg);
+/*
+ * Its output (stdout and stderr as written, demultiplexed): the last tail
+ * lines, then with follow what it writes until it stops. data gets the
+ * bytes in pieces of any size (a line may be split); done runs once at
+ * the end: OK, GONE, UNREACHABLE or REFUSED. Neither runs inside the call
+ * or after engine_logs_cancel. *handle is set on success.
+ */
+int engine_logs(const char *ref, int tail, int follow, engine_data_cb *data, engine_cb *done,
+                void *arg, struct engine_logs **handle);
+/* Abandon a read: no callback runs after this. */
+void engine_logs_cancel(struct engine_logs *h);
+/* Stop (1) or resume (0) the transfer: what a slow reader does not take is not buffered. */
+void engine_logs_pause(struct engine_logs *h, int pause);
 /* Follow what happens to this instance's objects until the stream ends. */
 int engine_events(void (*on_event)(const struct engine_event *ev), void (*done)(const char *why));
 const char *engine_api_version(void);

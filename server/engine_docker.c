@@ -20,6 +20,7 @@
 
 #define READ_MS 10000 /* inspect, logs, version */
 #define LIST_MS 30000
+#define LOGS_MS 60000 /* the last lines of a log, however slowly the reader takes them */
 
 enum op_kind { OP_CREATE, OP_START, OP_INSPECT, OP_STOP, OP_REMOVE, OP_LIST, OP_LOGS, OP_TOP };
 
@@ -366,6 +367,79 @@ d_top(const char *ref, engine_cb *cb, void *arg)
 	return call(OP_TOP, "GET", path, NULL, READ_MS, cb, arg);
 }
 
+/* ---- logs, whole or followed ---- */
+
+struct engine_logs {
+	struct docker_logs *dl;
+	engine_data_cb *data;
+	engine_cb *done;
+	void *arg;
+	char msg[512];
+};
+
+static void
+logs_in(void *arg, const char *data, size_t len)
+{
+	struct engine_logs *h = arg;
+
+	h->data(h->arg, data, len);
+}
+
+static void
+logs_ended(void *arg, long status, const char *error)
+{
+	struct engine_logs *h = arg;
+	struct engine_result res = {0};
+
+	res.message = scrub(error, h->msg, sizeof(h->msg));
+	if (status == 0) {
+		res.status = ENGINE_UNREACHABLE;
+		res.message = error ? error : "no answer";
+	} else if (status == 404) {
+		res.status = ENGINE_GONE;
+	} else {
+		res.status = status >= 300 ? ENGINE_REFUSED : ENGINE_OK;
+	}
+	h->done(h->arg, &res);
+	free(h);
+}
+
+static int
+d_logs(const char *ref, int tail, int follow, engine_data_cb *data, engine_cb *done, void *arg,
+       struct engine_logs **handle)
+{
+	struct engine_logs *h;
+	char path[200];
+
+	snprintf(path, sizeof(path), "/containers/%s/logs?stdout=1&stderr=1&timestamps=0&tail=%d%s",
+	         ref, tail, follow ? "&follow=1" : "");
+	h = xcalloc(1, sizeof(*h));
+	h->data = data;
+	h->done = done;
+	h->arg = arg;
+	/* A follow lasts as long as the container runs; a tail is a read. */
+	h->dl = docker_logs(path, follow ? 0 : LOGS_MS, logs_in, logs_ended, h);
+	if (h->dl == NULL) {
+		free(h);
+		return -1;
+	}
+	*handle = h;
+	return 0;
+}
+
+static void
+d_logs_cancel(struct engine_logs *h)
+{
+	docker_logs_cancel(h->dl);
+	free(h);
+}
+
+static void
+d_logs_pause(struct engine_logs *h, int pause)
+{
+	docker_logs_pause(h->dl, pause);
+}
+
 /* ---- events ---- */
 
 static void (*ev_cb)(const struct engine_event *ev);
@@ -510,6 +584,9 @@ const struct engine_ops engine_docker_ops = {
     .list = d_list,
     .logs_tail = d_logs_tail,
     .top = d_top,
+    .logs = d_logs,
+    .logs_cancel = d_logs_cancel,
+    .logs_pause = d_logs_pause,
     .events = d_events,
     .api_version = docker_api_version,
     .shutdown = d_shutdown,

@@ -27,6 +27,8 @@ struct xfer {
 	void (*on_data)(void *arg, const char *data, size_t len);
 	char *sbuf; /* streamed bytes not yet delivered */
 	size_t slen;
+	int cancelled; /* fetch_cancel: out of curl, freed by fetch_deliver */
+	int paused;
 	char errbuf[CURL_ERROR_SIZE];
 	LIST_ENTRY(xfer) entry;
 };
@@ -127,7 +129,7 @@ timer_cb(CURLM *m, long timeout_ms, void *userp)
 static void
 flush_stream(struct xfer *x)
 {
-	if (x->slen > 0) {
+	if (x->slen > 0 && !x->cancelled) {
 		char *b = x->sbuf;
 		size_t n = x->slen;
 
@@ -138,14 +140,38 @@ flush_stream(struct xfer *x)
 	}
 }
 
+static void xfer_unlink(struct xfer *x);
+
+static void
+xfer_free(struct xfer *x)
+{
+	curl_slist_free_all(x->headers);
+	curl_easy_cleanup(x->easy);
+	free(x->sbuf);
+	free(x->buf);
+	free(x);
+}
+
+/*
+ * Streamed bytes are handed over here, from a timer, never inside curl's
+ * callbacks. Cancelled transfers are freed here too: a callback that
+ * cancels one (its own or another) leaves the list intact while we walk it.
+ */
 static void
 fetch_deliver(uv_timer_t *t)
 {
+	struct xfer *x, *next;
+
 	(void)t;
-	for (struct xfer *x = LIST_FIRST(&xfers), *next; x != NULL; x = next) {
-		next = LIST_NEXT(x, entry);
+	for (x = LIST_FIRST(&xfers); x != NULL; x = LIST_NEXT(x, entry))
 		if (x->on_data)
 			flush_stream(x);
+	for (x = LIST_FIRST(&xfers); x != NULL; x = next) {
+		next = LIST_NEXT(x, entry);
+		if (x->cancelled) {
+			xfer_unlink(x);
+			xfer_free(x);
+		}
 	}
 }
 
@@ -155,7 +181,12 @@ fetch_write_cb(char *data, size_t size, size_t n, void *userp)
 	struct xfer *x = userp;
 	size_t len = size * n;
 
-	if (x->on_data != NULL) {
+	if (x->on_data != NULL && !x->cancelled) {
+		long status = 0;
+
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+		if (status >= 300)
+			goto collect; /* an error's body is for cb, not a stream */
 		/* A callback may start transfers, which curl forbids from here. */
 		x->sbuf = xrealloc(x->sbuf, x->slen + len);
 		memcpy(x->sbuf + x->slen, data, len);
@@ -163,6 +194,7 @@ fetch_write_cb(char *data, size_t size, size_t n, void *userp)
 		uv_timer_start(&deliver_timer, fetch_deliver, 0, 0);
 		return len;
 	}
+collect:
 	if (x->len + len + 1 > x->max) {
 		x->too_big = 1;
 		return 0;
@@ -197,7 +229,12 @@ xfer_finish(struct xfer *x, CURLcode rc, const char *cancel)
 	xfer_unlink(x);
 	if (x->on_data)
 		flush_stream(x);
+	if (x->cancelled) { /* by its own on_data, just now */
+		xfer_free(x);
+		return;
+	}
 	free(x->sbuf);
+	x->sbuf = NULL;
 	if (cancel != NULL) {
 		r.error = cancel;
 	} else if (rc == CURLE_OK) {
@@ -210,10 +247,8 @@ xfer_finish(struct xfer *x, CURLcode rc, const char *cancel)
 	r.body = x->buf ? x->buf : "";
 	r.len = x->len;
 	x->cb(x->arg, &r);
-	curl_slist_free_all(x->headers);
-	curl_easy_cleanup(x->easy);
-	free(x->buf);
-	free(x);
+	x->sbuf = NULL;
+	xfer_free(x);
 }
 
 static void
@@ -253,8 +288,14 @@ fetch_shutdown(void)
 {
 	struct xfer *x;
 
-	while ((x = LIST_FIRST(&xfers)) != NULL)
-		xfer_finish(x, CURLE_OK, "cancelled: wsd is shutting down");
+	while ((x = LIST_FIRST(&xfers)) != NULL) {
+		if (x->cancelled) {
+			xfer_unlink(x);
+			xfer_free(x);
+		} else {
+			xfer_finish(x, CURLE_OK, "cancelled: wsd is shutting down");
+		}
+	}
 	uv_close((uv_handle_t *)&timer, NULL);
 	uv_close((uv_handle_t *)&deliver_timer, NULL);
 	curl_multi_cleanup(multi);
@@ -308,10 +349,33 @@ fetch_start(const struct fetch_opts *o, fetch_cb *cb, void *arg)
 	nxfers++;
 	if (curl_multi_add_handle(multi, x->easy) != CURLM_OK) {
 		xfer_unlink(x);
-		curl_easy_cleanup(x->easy);
-		curl_slist_free_all(x->headers);
-		free(x);
+		xfer_free(x);
 		return -1;
 	}
+	if (o->handle != NULL)
+		*o->handle = x;
 	return 0;
+}
+
+void
+fetch_cancel(struct xfer *x)
+{
+	if (x->cancelled)
+		return;
+	x->cancelled = 1;
+	curl_multi_remove_handle(multi, x->easy); /* harmless when finishing already */
+	free(x->sbuf);
+	x->sbuf = NULL;
+	x->slen = 0;
+	uv_timer_start(&deliver_timer, fetch_deliver, 0, 0);
+}
+
+void
+fetch_pause(struct xfer *x, int pause)
+{
+	if (x->cancelled || x->paused == pause)
+		return;
+	x->paused = pause;
+	/* Resuming may hand over held bytes at once: write_cb only buffers them. */
+	curl_easy_pause(x->easy, pause ? CURLPAUSE_RECV : CURLPAUSE_CONT);
 }

@@ -123,6 +123,9 @@ struct conn {
 	uint64_t idle_since; /* loop time of the last reply, or of the accept */
 	LIST_ENTRY(conn) entry;
 	LIST_ENTRY(conn) peer_entry;
+	/* Who watches the open stream (http_stream_watch), until it ends. */
+	void (*watch)(void *arg, enum http_watch_event ev);
+	void *watch_arg;
 };
 
 /*
@@ -264,6 +267,8 @@ conn_close(struct conn *c)
 	} else if (c->refused) {
 		c->peer->nrefused--;
 	}
+	if (c->watch != NULL)
+		c->watch(c->watch_arg, HTTP_GONE);
 	if (on_closed != NULL)
 		on_closed();
 	/* Three handles, one reference each. */
@@ -324,6 +329,8 @@ http_write_cb(uv_write_t *w, int status)
 	c->queued -= wr->len;
 	if (c->queued == 0 && !c->closing)
 		uv_timer_stop(&c->wtimer);
+	if (c->queued == 0 && c->watch != NULL)
+		c->watch(c->watch_arg, HTTP_DRAINED);
 	if (status < 0 || (wr->close_after && (!c->draining || c->eof)))
 		conn_close(c);
 	else if (wr->close_after)
@@ -503,6 +510,7 @@ request_done(struct conn *c)
 	request_count(c, 1);
 	c->busy = 0;
 	c->streaming = 0;
+	c->watch = NULL;
 	if (c->counted) {
 		c->counted = 0;
 		c->peer->inflight--;
@@ -669,6 +677,23 @@ http_stream_end(struct request *req)
 
 	conn_write(c, "0\r\n\r\n", 5, NULL, 0, !c->keep_alive);
 	request_done(c);
+}
+
+void
+http_stream_watch(struct request *req, void (*fn)(void *arg, enum http_watch_event ev), void *arg)
+{
+	struct conn *c = req->conn;
+
+	c->watch = fn;
+	c->watch_arg = arg;
+	if (c->closing || c->eof)
+		fn(arg, HTTP_GONE);
+}
+
+size_t
+http_queued(const struct request *req)
+{
+	return req->conn->queued;
 }
 
 static void
@@ -971,6 +996,8 @@ conn_eof(struct conn *c)
 {
 	c->eof = 1;
 	conn_read(c, 0);
+	if (c->watch != NULL)
+		c->watch(c->watch_arg, HTTP_GONE);
 	if (c->draining) {
 		/* Our refusal is out, or its write closes the connection. */
 		if (c->queued == 0)

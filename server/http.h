@@ -115,4 +115,20 @@ void http_stream_start(struct request *req);
 void http_stream_line(struct request *req, json_t *obj);
 void http_stream_end(struct request *req);
 
+enum http_watch_event {
+	HTTP_GONE,    /* the client hung up or sent its end of input: it wants no more */
+	HTTP_DRAINED, /* every reply queued so far is written */
+};
+
+/*
+ * Watch an open stream for as long as it lasts (until http_stream_end):
+ * fn learns when the client has gone and when what was queued is written.
+ * fn may run inside any http_ call: it must only note the event and act
+ * later, from the loop.
+ */
+void http_stream_watch(struct request *req, void (*fn)(void *arg, enum http_watch_event ev),
+                       void *arg);
+/* Bytes of replies queued to the client and not yet written. */
+size_t http_queued(const struct request *req);
+
 #endif

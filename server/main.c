@@ -37,6 +37,7 @@
 #include "quotas.h"
 #include "reconcile.h"
 #include "reload.h"
+#include "wslogs.h"
 #include "store.h"
 #include "usage.h"
 #include "workspace.h"
@@ -307,7 +308,7 @@ static int
 load_state(char *err, size_t errlen)
 {
 	if (quotas_load(err, errlen) == -1 || usage_load(err, errlen) == -1 ||
-	    reconcile_load(err, errlen) == -1)
+	    reconcile_load(err, errlen) == -1 || wslogs_load(err, errlen) == -1)
 		return -1;
 	log_info("store: %zu quota entries, %zu workspaces on record, %zu usage records this week",
 	         quotas_table()->n, reconcile_known_count(), usage_count());
@@ -428,6 +429,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	ws_init(loop, &cfg);
+	wslogs_init(loop);
 	expiry_init(loop);
 	idle_init(loop, &cfg);
 	gpu_on_refresh(idle_gpu_sampled);
@@ -478,6 +480,7 @@ main(int argc, char **argv)
 	reconcile_shutdown();
 	store_close();
 	fetch_shutdown();
+	wslogs_shutdown();
 	gpu_shutdown();
 	uv_walk(loop, close_walk, NULL);
 	uv_run(loop, UV_RUN_DEFAULT);

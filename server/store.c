@@ -114,6 +114,15 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  workspace_id TEXT PRIMARY KEY," /* a workspace on record */
     "  idle_since REAL NOT NULL,"      /* its last activity seen, unix seconds */
     "  warned_at REAL);",              /* when its owner was warned; NULL: not */
+    /* 2 -> 3: the last lines of failed workspaces (wslogs.c), token filtered */
+    "CREATE TABLE failed_logs ("
+    "  uid INTEGER NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  owner TEXT NOT NULL,"
+    "  workspace_id TEXT NOT NULL,"
+    "  at REAL NOT NULL,"
+    "  lines TEXT NOT NULL,"
+    "  PRIMARY KEY (uid, name));",
 };
 
 static int

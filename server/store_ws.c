@@ -168,3 +168,30 @@ store_read_audit(double since, long limit, store_cb *cb, void *arg)
 	                 "detail FROM audit WHERE at >= ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
 	                 json_pack("[f, I]", since, (json_int_t)limit), cb, arg);
 }
+
+void
+store_failed_log_put(unsigned uid, const char *owner, const char *name, const char *id, double at,
+                     const char *text)
+{
+	store_run("INSERT OR REPLACE INTO failed_logs (uid, name, owner, workspace_id, at, lines) "
+	          "VALUES (?, ?, ?, ?, ?, ?)",
+	          json_pack("[i, s, s, s, f, s]", (int)uid, name, owner, id, at, text), NULL, NULL);
+}
+
+void
+store_failed_log_rm(unsigned uid, const char *name)
+{
+	store_run("DELETE FROM failed_logs WHERE uid = ? AND name = ?",
+	          json_pack("[i, s]", (int)uid, name), NULL, NULL);
+}
+
+int
+store_load_failed_logs(double since, json_t **rows, char *err, size_t errlen)
+{
+	if (store_query_sync("DELETE FROM failed_logs WHERE at < ?", json_pack("[f]", since), NULL,
+	                     err, errlen) == -1)
+		return -1;
+	return store_query_sync("SELECT uid, owner, name, workspace_id, at, lines FROM failed_logs "
+	                        "ORDER BY at",
+	                        NULL, rows, err, errlen);
+}

@@ -50,6 +50,11 @@ int store_read_usage(double since, double now, store_cb *cb, void *arg);
 /* The newest limit audit events since, oldest first. */
 int store_read_audit(double since, long limit, store_cb *cb, void *arg);
 
+/* The kept last lines of a failed workspace: put (replacing that name's) or drop. */
+void store_failed_log_put(unsigned uid, const char *owner, const char *name, const char *id,
+                          double at, const char *text);
+void store_failed_log_rm(unsigned uid, const char *name);
+
 /*
  * Start-up loads (synchronous, before the loop): rows of
  * {kind, name, limits}; {owner, gpus, started_at, stopped_at} of closed
@@ -61,5 +66,7 @@ int store_read_audit(double since, long limit, store_cb *cb, void *arg);
 int store_load_quotas(json_t **rows, char *err, size_t errlen);
 int store_load_usage(double since, double now, json_t **rows, char *err, size_t errlen);
 int store_load_workspaces(json_t **rows, char *err, size_t errlen);
+/* {uid, owner, name, workspace_id, at, lines} kept since, oldest first; older ones are deleted. */
+int store_load_failed_logs(double since, json_t **rows, char *err, size_t errlen);
 
 #endif

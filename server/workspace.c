@@ -43,6 +43,7 @@
 #include "store_ws.h"
 #include "usage.h"
 #include "wsfs.h"
+#include "wslogs.h"
 #include "xmalloc.h"
 
 #define PROBE_INTERVAL_MS 50
@@ -574,6 +575,7 @@ ws_start(struct start_req *req, const struct ws_who *who, struct api_error *err)
 		ws_fail(ws, 503, "state_unavailable", "wsd's state store is not running");
 		return ws;
 	}
+	wslogs_forget(ws->uid, ws->name); /* the name's last failure is history now */
 	log_info("workspace %s (%s/%s) starting: template %s, %d GPUs", ws->id, ws->owner, ws->name,
 	         ws->tmpl->name, ws->ngpus);
 	return ws;
@@ -1239,6 +1241,12 @@ ws_teardown(struct workspace *ws)
 		ws_ref(ws);
 		return;
 	}
+	/* A failure's last lines outlive its container (wsctl logs). */
+	if (ws->error != NULL && ws->container_id[0] != '\0' && !ws->logs_kept &&
+	    wslogs_keep(ws, ws_remove_object) == 0) {
+		ws->logs_kept = 1;
+		return;
+	}
 	ws_remove_object(ws);
 }
 
@@ -1344,6 +1352,8 @@ ws_dir_removed(uv_work_t *w, int status)
 	if (ws->recorded)
 		store_ws_unrecord(ws->id, store_now());
 	if (ws->error != NULL) {
+		if (!ws->logs_kept) /* no container to read: the reason, for wsctl logs */
+			wslogs_keep_reason(ws);
 		store_audit(ws->owner, (unsigned)ws->uid, "workspace_failed", ws->name, "failed",
 		            ws->error->message);
 		ws_set_state(ws, WS_FAILED);

@@ -101,6 +101,7 @@ struct workspace {
 	int seen;                /* listed by the engine in the last reconcile */
 	int create_sent;         /* an engine object may exist even without a reference */
 	int port_retries;        /* starts retried on other ports (a port was taken meanwhile) */
+	int logs_kept;           /* failed: its last lines were asked for (wslogs.c) */
 	struct api_error *error; /* set once it failed */
 	struct boot_ticket boot; /* its place in the boot pacing */
 	/* readiness */

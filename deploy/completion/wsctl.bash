@@ -30,7 +30,7 @@ _wsctl() {
 			mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 			return
 		fi
-		mapfile -t COMPREPLY < <(compgen -W "start ls show stop gpus quota admin ssh templates help --socket --version --help" -- "$cur")
+		mapfile -t COMPREPLY < <(compgen -W "start ls show stop logs gpus quota admin ssh templates help --socket --version --help" -- "$cur")
 		return
 	fi
 	case $cmd in
@@ -49,6 +49,18 @@ _wsctl() {
 			mapfile -t COMPREPLY < <(compgen -W "$(_wsctl_names)" -- "$cur")
 		fi
 		;;
+	logs)
+		case $prev in
+		--tail | -n) ;;
+		*)
+			if [[ $cur == -* ]]; then
+				mapfile -t COMPREPLY < <(compgen -W "--tail --follow" -- "$cur")
+			else
+				mapfile -t COMPREPLY < <(compgen -W "$(_wsctl_names)" -- "$cur")
+			fi
+			;;
+		esac
+		;;
 	ls | gpus | quota | templates)
 		mapfile -t COMPREPLY < <(compgen -W "--json" -- "$cur")
 		;;
@@ -62,7 +74,7 @@ _wsctl() {
 		fi
 		;;
 	help)
-		mapfile -t COMPREPLY < <(compgen -W "start ls show stop gpus quota admin ssh templates" -- "$cur")
+		mapfile -t COMPREPLY < <(compgen -W "start ls show stop logs gpus quota admin ssh templates" -- "$cur")
 		;;
 	esac
 }

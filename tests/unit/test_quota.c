@@ -344,8 +344,11 @@ START_TEST(store_migrates)
 	                 0);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rows, 0), "n")), 0);
 	json_decref(rows);
-	/* A version 1 file (before the idle table) is migrated step by step, its data kept. */
+	/* A version 1 file (before the idle and failed_logs tables) is migrated step by step, its
+	 * data kept. */
 	ck_assert_int_eq(store_query_sync("DROP TABLE idle", NULL, NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_query_sync("DROP TABLE failed_logs", NULL, NULL, err, sizeof(err)),
+	                 0);
 	ck_assert_int_eq(store_query_sync("PRAGMA user_version = 1", NULL, NULL, err, sizeof(err)),
 	                 0);
 	store_close();

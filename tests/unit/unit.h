@@ -16,5 +16,6 @@ Suite *ident_suite(void);
 Suite *http_text_suite(void);
 Suite *idle_suite(void);
 Suite *metrics_suite(void);
+Suite *logs_suite(void);
 
 #endif
