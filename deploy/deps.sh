@@ -7,9 +7,11 @@ set -eu
 BUILD_DEPS="build-essential cmake pkg-config libuv1-dev libcurl4-openssl-dev libjansson-dev
  libssh-dev libhttp-parser-dev libsqlite3-dev check clang-format clang libclang-rt-14-dev"
 RUN_DEPS="ca-certificates mmdebstrap openssh-client curl jq bc valgrind sqlite3 python3 acl"
+# Tests only: t_ssh_config runs a private sshd as the lab server (jump host).
+TEST_DEPS="openssh-server rsync"
 
 missing=
-for p in $BUILD_DEPS $RUN_DEPS; do
+for p in $BUILD_DEPS $RUN_DEPS $TEST_DEPS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
 engine_ok() { command -v docker >/dev/null 2>&1 && timeout 10 docker info >/dev/null 2>&1; }
