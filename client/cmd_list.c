@@ -104,6 +104,7 @@ cmd_show_exec(int argc, char **argv)
 	if (url != NULL)
 		printf("Jupyter:  %s\n", url);
 	print_ssh_command(ws);
+	print_laptop(ws);
 	json_decref(ws);
 	return EXIT_OK;
 }

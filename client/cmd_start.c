@@ -317,6 +317,7 @@ cmd_start_exec(int argc, char **argv)
 			       json_string_value(json_object_get(p.ws, "jupyter_url")));
 			print_gpus(p.ws);
 			print_ssh_command(p.ws);
+			print_laptop(p.ws);
 		}
 		ret = EXIT_OK;
 	} else {

@@ -47,6 +47,56 @@ read_line(const char *path, char *buf, size_t len)
 	return 0;
 }
 
+/* 1 when keys holds line's key (type and base64; comments may differ). */
+static int
+keys_have(json_t *keys, const char *line)
+{
+	size_t n = strcspn(line, " "), i;
+	json_t *k;
+
+	n += strcspn(line + n + 1, " ") + 1;
+	json_array_foreach(keys, i, k)
+	{
+		const char *s = json_string_value(k);
+
+		if (strncmp(s, line, n) == 0 && (s[n] == '\0' || s[n] == ' '))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The keys that may log in to this server as the user: a student on a
+ * laptop reaches workspaces with the key they reach the server with.
+ * Only plain lines: a key with options (from=, command=, restrict) is
+ * limited here and is not made broader in a workspace. Lines that are
+ * not printable ASCII are left out rather than refused: the file is
+ * sshd's, not wsctl's.
+ */
+static void
+keys_authorized(json_t *keys, const char *dir)
+{
+	char path[700], line[8192];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/authorized_keys", dir);
+	if ((f = fopen(path, "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL && json_array_size(keys) < 16) {
+		size_t n = strlen(line);
+		int ascii = 1;
+
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		for (size_t i = 0; i < n; i++)
+			if (line[i] < 0x20 || line[i] > 0x7e)
+				ascii = 0;
+		if (ascii && sshkey_check_public(line) == 0 && !keys_have(keys, line))
+			args_append(keys, path, line);
+	}
+	fclose(f);
+}
+
 json_t *
 keys_collect(void)
 {
@@ -74,6 +124,7 @@ keys_collect(void)
 		}
 		closedir(d);
 	}
+	keys_authorized(keys, dir);
 	if (json_array_size(keys) > 0)
 		return keys;
 
@@ -125,34 +176,44 @@ cache_dir(char *buf, size_t len)
 }
 
 int
-ssh_pin(json_t *ws, char *path, size_t len)
+keys_commit(const char *path, const char *drop, const char *text)
 {
-	const char *host = json_string_value(json_object_get(ws, "ssh_host"));
-	const char *key = json_string_value(json_object_get(ws, "ssh_host_key"));
-	json_int_t port = json_integer_value(json_object_get(ws, "ssh_port"));
-	char dir[700], tmp[800], prefix[300], line[8192];
+	char tmp[1200], line[8192];
 	FILE *in, *out;
 
-	if (host == NULL || key == NULL || port <= 0 || cache_dir(dir, sizeof(dir)) == -1)
+	if (snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
 		return -1;
-	snprintf(path, len, "%s/known_hosts", dir);
-	snprintf(tmp, sizeof(tmp), "%s/known_hosts.%ld", dir, (long)getpid());
-	snprintf(prefix, sizeof(prefix), "[%s]:%lld ", host, (long long)port);
 	out = fopen(tmp, "we");
 	if (out == NULL)
 		return -1;
-	/* Keep other workspaces' lines; replace this host:port's. */
-	in = fopen(path, "re");
+	/* Keep the other lines; replace drop's. */
+	in = drop != NULL ? fopen(path, "re") : NULL;
 	if (in != NULL) {
 		while (fgets(line, sizeof(line), in) != NULL)
-			if (strncmp(line, prefix, strlen(prefix)) != 0)
+			if (strncmp(line, drop, strlen(drop)) != 0)
 				fputs(line, out);
 		fclose(in);
 	}
-	fprintf(out, "%s%s\n", prefix, key);
+	fputs(text, out);
 	if (fclose(out) != 0 || rename(tmp, path) == -1) {
 		unlink(tmp);
 		return -1;
 	}
 	return 0;
+}
+
+int
+ssh_pin(json_t *ws, char *path, size_t len)
+{
+	const char *host = json_string_value(json_object_get(ws, "ssh_host"));
+	const char *key = json_string_value(json_object_get(ws, "ssh_host_key"));
+	json_int_t port = json_integer_value(json_object_get(ws, "ssh_port"));
+	char dir[700], prefix[300], line[8192];
+
+	if (host == NULL || key == NULL || port <= 0 || cache_dir(dir, sizeof(dir)) == -1)
+		return -1;
+	snprintf(path, len, "%s/known_hosts", dir);
+	snprintf(prefix, sizeof(prefix), "[%s]:%lld ", host, (long long)port);
+	snprintf(line, sizeof(line), "%s%s\n", prefix, key);
+	return keys_commit(path, prefix, line);
 }

@@ -4,6 +4,7 @@
  * admin quota). Values come from wsd's replies as they are.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -110,6 +111,57 @@ print_ssh_command(json_t *ws)
 	       json_string_value(json_object_get(ws, "ssh_user")),
 	       json_string_value(json_object_get(ws, "ssh_host")),
 	       json_string_value(json_object_get(ws, "name")));
+}
+
+const char *
+print_url_path(const char *url)
+{
+	const char *p = url != NULL ? strstr(url, "://") : NULL;
+
+	return p != NULL && (p = strchr(p + 3, '/')) != NULL ? p : NULL;
+}
+
+/*
+ * In an SSH session on a server whose workspace ports are on loopback,
+ * the Jupyter URL works only here: say how to reach it from the machine
+ * the student came from. Quiet when wsd does not say.
+ */
+void
+print_laptop(json_t *ws)
+{
+	const char *path = print_url_path(json_string_value(json_object_get(ws, "jupyter_url")));
+	const char *jump, *addr, *colon;
+	json_t *info = NULL;
+	long status;
+	char host[300], port[32] = "";
+	int v6;
+
+	if (getenv("SSH_CONNECTION") == NULL || path == NULL ||
+	    client_call("GET", "/v1/info", NULL, &info, NULL, NULL, &status) == -1 ||
+	    status != 200 || !json_is_true(json_object_get(info, "ports_local")))
+		goto out;
+	jump = json_string_value(json_object_get(info, "ssh_jump_host"));
+	addr = json_string_value(json_object_get(info, "workspace_address"));
+	if (jump == NULL || addr == NULL)
+		goto out;
+	/* host[:port] as wsd.conf has it, into ssh's -p and host ([v6] unbracketed). */
+	colon = strrchr(jump, ':');
+	if (colon != NULL && (jump[0] != '[' || colon[-1] == ']'))
+		snprintf(port, sizeof(port), "-p %s ", colon + 1);
+	else
+		colon = jump + strlen(jump);
+	if (jump[0] == '[')
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - jump) - 2, jump + 1);
+	else
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - jump), jump);
+	v6 = strchr(addr, ':') != NULL;
+	printf("Laptop:   ssh -N -L 8888:%s%s%s:%lld %s%s@%s\n", v6 ? "[" : "", addr, v6 ? "]" : "",
+	       (long long)json_integer_value(json_object_get(ws, "jupyter_port")), port,
+	       json_string_value(json_object_get(ws, "ssh_user")), host);
+	printf("          then http://127.0.0.1:8888%s\n", path);
+	printf("          or once, for ssh, scp and VS Code: wsctl help ssh-config\n");
+out:
+	json_decref(info);
 }
 
 static void

@@ -35,6 +35,7 @@ extern const struct cmd cmd_gpus_entry;
 extern const struct cmd cmd_quota_entry;
 extern const struct cmd cmd_admin_entry;
 extern const struct cmd cmd_ssh_entry;
+extern const struct cmd cmd_ssh_config_entry;
 extern const struct cmd cmd_templates_entry;
 
 extern const char *wsctl_socket;
@@ -95,6 +96,12 @@ int args_path(char *buf, size_t len, const char *prefix, const char *what, const
 json_t *keys_collect(void);
 /* The user's home, from the password database. */
 const char *keys_home(void);
+/*
+ * Replace the file at path with its lines that do not begin with drop
+ * (none when drop is NULL) and then text, through a new file renamed over
+ * it, so that a reader never sees half of it. Returns 0 or -1 (errno set).
+ */
+int keys_commit(const char *path, const char *drop, const char *text);
 /* Pin the workspace's host key in the user's known_hosts file for wslab;
  * writes its path to path. Returns 0 or -1. */
 int ssh_pin(json_t *ws, char *path, size_t len);
@@ -110,6 +117,11 @@ void print_gpu_list(json_t *ws, char *buf, size_t len);
 /* "GPU: ..." lines and the "SSH: ..." line of a workspace. */
 void print_gpus(json_t *ws);
 void print_ssh_command(json_t *ws);
+/* The path and query of a URL ("/tree?token=..."), or NULL. */
+const char *print_url_path(const char *url);
+/* In an SSH session, when workspace ports are on loopback: the ssh -L line
+ * that brings Jupyter to the student's own machine. */
+void print_laptop(json_t *ws);
 /* A table of limits (as wsd's quota replies give them): the header, one row. */
 void print_limits_header(void);
 void print_limits_row(const char *who, json_t *limits);

@@ -10,9 +10,12 @@ BUILD_DEPS="build-essential cmake pkg-config libuv1-dev libcurl4-openssl-dev lib
 # package also enables its own service on :9090 where systemd runs).
 RUN_DEPS="ca-certificates mmdebstrap openssh-client curl jq bc valgrind sqlite3 python3 acl
  prometheus"
+# Tests only: t_ssh_config runs a private sshd as the lab server (jump host);
+# t_idle drives Jupyter kernels over their websocket.
+TEST_DEPS="openssh-server rsync python3-websocket"
 
 missing=
-for p in $BUILD_DEPS $RUN_DEPS; do
+for p in $BUILD_DEPS $RUN_DEPS $TEST_DEPS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
 engine_ok() { command -v docker >/dev/null 2>&1 && timeout 10 docker info >/dev/null 2>&1; }

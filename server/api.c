@@ -19,6 +19,7 @@
 #include "gpu.h"
 #include "log.h"
 #include "metrics.h"
+#include "spec.h"
 #include "store.h"
 #include "wslogs.h"
 #include "valid.h"
@@ -132,12 +133,20 @@ get_info(struct request *req, route_arg *args)
 		                  "shm", (json_int_t)t->shm, "shm_max", (json_int_t)t->shm_max,
 		                  "cpus", t->cpus, "cpus_max", t->cpus_max));
 	}
+	/*
+	 * What wsctl ssh-config needs: the host to jump through (null when
+	 * workspace ports are reached directly), the address that host reaches
+	 * them at, and the port Jupyter listens on inside a workspace.
+	 */
 	http_reply_json(req, 200,
-	                json_pack("{s:s, s:{s:i}, s:o, s:s, s:s, s:b, s:s}", "version",
-	                          WSLAB_VERSION, "user", "uid", (int)req->uid, "templates", ts,
-	                          "default_template", ctx->cfg->default_template, "public_host",
-	                          ctx->public_host, "engine_ready", api_engine_ready, "engine_api",
-	                          engine_api_version()));
+	                json_pack("{s:s, s:{s:i}, s:o, s:s, s:s, s:b, s:s, s:s?, s:s, s:b, s:i}",
+	                          "version", WSLAB_VERSION, "user", "uid", (int)req->uid,
+	                          "templates", ts, "default_template", ctx->cfg->default_template,
+	                          "public_host", ctx->public_host, "engine_ready", api_engine_ready,
+	                          "engine_api", engine_api_version(), "ssh_jump_host",
+	                          ctx->jump_host[0] != '\0' ? ctx->jump_host : NULL,
+	                          "workspace_address", ctx->probe_host, "ports_local",
+	                          ctx->ports_local, "jupyter_inner_port", SPEC_JUPYTER_PORT));
 }
 
 static int

@@ -248,6 +248,97 @@ valid_instance(const char *s)
 	return 1;
 }
 
+/*
+ * ssh_jump_host: host[:port] as OpenSSH's ProxyJump takes it, host a DNS
+ * name, an IPv4 address or an [IPv6] address. The user is left out: each
+ * student jumps as themselves. Nothing that ssh could read as an option
+ * or as more than one host.
+ */
+static int
+config_check_jump_host(const char *s, char *why, size_t whylen)
+{
+	const char *host = s, *end, *port = NULL;
+	size_t n;
+
+	if (*s == '\0')
+		return 0;
+	if (strchr(s, '@') != NULL) {
+		snprintf(why, whylen,
+		         "ssh_jump_host: \"%s\": give host[:port]; each student jumps as their "
+		         "own user",
+		         s);
+		return -1;
+	}
+	if (*s == '[') {
+		host = s + 1;
+		end = strchr(host, ']');
+		if (end == NULL || end == host || (end[1] != '\0' && end[1] != ':'))
+			goto bad;
+		for (const char *p = host; p < end; p++)
+			if (!isxdigit((unsigned char)*p) && *p != ':' && *p != '.')
+				goto bad;
+		if (end[1] == ':')
+			port = end + 2;
+	} else {
+		end = strchr(s, ':');
+		if (end != NULL) {
+			if (strchr(end + 1, ':') != NULL) {
+				snprintf(why, whylen,
+				         "ssh_jump_host: \"%s\": an IPv6 address goes in brackets, "
+				         "[::1]:22",
+				         s);
+				return -1;
+			}
+			port = end + 1;
+		} else {
+			end = s + strlen(s);
+		}
+		if (end == host || *host == '-' || *host == '.')
+			goto bad;
+		for (const char *p = host; p < end; p++)
+			if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != '_')
+				goto bad;
+	}
+	n = (size_t)(end - host);
+	if (n > 253)
+		goto bad;
+	if (port != NULL) {
+		char *e;
+		long v;
+
+		errno = 0;
+		v = strtol(port, &e, 10);
+		if (!isdigit((unsigned char)*port) || *e != '\0' || errno != 0 || v < 1 ||
+		    v > 65535) {
+			snprintf(why, whylen, "ssh_jump_host: \"%s\": the port must be 1 to 65535",
+			         s);
+			return -1;
+		}
+	}
+	return 0;
+bad:
+	snprintf(why, whylen, "ssh_jump_host: \"%s\" is not host[:port] (a name or an address)", s);
+	return -1;
+}
+
+/* Strings with a shape of their own, checked where they are read so that
+ * the error names the line. */
+static const struct {
+	const char *key;
+	int (*check)(const char *value, char *why, size_t whylen);
+} str_checks[] = {
+    {"ssh_jump_host", config_check_jump_host},
+};
+
+static int
+config_check_str(const struct keyword *kw, const char *value, char *why, size_t whylen)
+{
+	for (size_t i = 0; i < sizeof(str_checks) / sizeof(str_checks[0]); i++)
+		if (strcmp(str_checks[i].key, kw->name) == 0)
+			return str_checks[i].check(value, why, whylen);
+	return 0;
+}
+
 /* Mount roots and points: lists of absolute, normalised paths. */
 static int
 config_mounts(const struct config *cfg, char *why, size_t whylen)
@@ -484,6 +575,9 @@ config_parse_buffer(struct config *cfg, const char *name, const char *text, char
 		if (cur == NULL && strcmp(kw->name, "metrics_listen") == 0 && value[0] != '\0' &&
 		    config_listen_parse(value, (char[64]){0}, 64, &(int){0}, why, sizeof(why)) ==
 		        -1)
+			goto bad;
+		if (cur == NULL && kw->type == C_STR &&
+		    config_check_str(kw, value, why, sizeof(why)) == -1)
 			goto bad;
 	}
 	if (config_finish(cfg, why, sizeof(why)) == -1) {

@@ -17,6 +17,7 @@
 	X(STR, home_root, "/var/lib/wslab/home", 0, 0)                                             \
 	X(STR, publish_address, "127.0.0.1", 0, 0)                                                 \
 	X(STR, public_host, "", 0, 0)                                                              \
+	X(STR, ssh_jump_host, "", 0, 0)                                                            \
 	X(INT, port_min, 20000, 1024, 65535)                                                       \
 	X(INT, port_max, 29999, 1024, 65535)                                                       \
 	X(DUR, ready_timeout, 120, 1, 3600)                                                        \

@@ -120,7 +120,7 @@ ws_state_name(enum ws_state s)
 	return names[s];
 }
 
-/* What a reload may change: the host in URLs and the default quotas. */
+/* What a reload may change: the host in URLs, the jump host and the default quotas. */
 void
 ws_configure(const struct config *cfg)
 {
@@ -131,6 +131,17 @@ ws_configure(const struct config *cfg)
 		gethostname(ctx.public_host, sizeof(ctx.public_host) - 1);
 	else
 		snprintf(ctx.public_host, sizeof(ctx.public_host), "%s", cfg->publish_address);
+	/* Ports on loopback are reached from elsewhere through this server. */
+	ctx.ports_local = strncmp(cfg->publish_address, "127.", 4) == 0 ||
+	                  strcmp(cfg->publish_address, "::1") == 0 ||
+	                  strcmp(cfg->publish_address, "localhost") == 0;
+	ctx.jump_host[0] = '\0';
+	if (cfg->ssh_jump_host[0] != '\0')
+		snprintf(ctx.jump_host, sizeof(ctx.jump_host), "%s", cfg->ssh_jump_host);
+	else if (ctx.ports_local && cfg->public_host[0] != '\0')
+		snprintf(ctx.jump_host, sizeof(ctx.jump_host), "%s", cfg->public_host);
+	else if (ctx.ports_local)
+		gethostname(ctx.jump_host, sizeof(ctx.jump_host) - 1);
 	quotas_init(cfg);
 }
 

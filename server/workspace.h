@@ -116,7 +116,11 @@ struct ws_ctx {
 	uv_loop_t *loop;
 	const struct config *cfg;
 	char public_host[256];
-	char probe_host[64];
+	char probe_host[64]; /* where this server reaches workspace ports */
+	/* The host a laptop jumps through to reach workspace ports ("" when it
+	 * reaches them directly), and whether they are on loopback only. */
+	char jump_host[300];
+	int ports_local;
 	int host_cpus;
 	const char *gpu_mode; /* "nvidia" or "cdi" */
 };

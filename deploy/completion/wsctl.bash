@@ -30,7 +30,7 @@ _wsctl() {
 			mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 			return
 		fi
-		mapfile -t COMPREPLY < <(compgen -W "start ls show stop logs gpus quota admin ssh templates help --socket --version --help" -- "$cur")
+		mapfile -t COMPREPLY < <(compgen -W "start ls show stop logs gpus quota admin ssh ssh-config templates help --socket --version --help" -- "$cur")
 		return
 	fi
 	case $cmd in
@@ -61,6 +61,19 @@ _wsctl() {
 			;;
 		esac
 		;;
+	ssh-config)
+		case $prev in
+		--write) mapfile -t COMPREPLY < <(compgen -d -- "$cur") ;;
+		--jupyter-port) ;;
+		*)
+			if [[ $cur == -* ]]; then
+				mapfile -t COMPREPLY < <(compgen -W "--known-hosts --write --jupyter-port" -- "$cur")
+			else
+				mapfile -t COMPREPLY < <(compgen -W "$(_wsctl_names)" -- "$cur")
+			fi
+			;;
+		esac
+		;;
 	ls | gpus | quota | templates)
 		mapfile -t COMPREPLY < <(compgen -W "--json" -- "$cur")
 		;;
@@ -74,7 +87,7 @@ _wsctl() {
 		fi
 		;;
 	help)
-		mapfile -t COMPREPLY < <(compgen -W "start ls show stop logs gpus quota admin ssh templates" -- "$cur")
+		mapfile -t COMPREPLY < <(compgen -W "start ls show stop logs gpus quota admin ssh ssh-config templates" -- "$cur")
 		;;
 	esac
 }

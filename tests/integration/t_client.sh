@@ -39,6 +39,9 @@ complete_as() {
 expect_eq "after 'wsctl stop ', A is offered A's workspace names only" "$(complete_as $A wsctl stop '')" "alpha "
 expect_eq "after 'wsctl ssh ', B is offered B's" "$(complete_as $B wsctl ssh '')" "bravo "
 expect_eq "after 'wsctl start --template ', the templates" "$(complete_as $A wsctl start --template '')" "offline second "
+expect_eq "after 'wsctl ssh-config ', A's workspace names" "$(complete_as $A wsctl ssh-config '')" "alpha "
+expect_eq "and its options after --" "$(complete_as $A wsctl ssh-config --)" "--jupyter-port --known-hosts --write "
+expect_eq "ssh and ssh-config are completed" "$(complete_as $A wsctl ss)" "ssh ssh-config "
 expect_match "commands are completed" "$(complete_as $A wsctl st)" '^start stop $'
 
 out=$(as $A "$PREFIX/bin/wsctl" templates)

@@ -1,4 +1,5 @@
 /* The config parser: defaults, each keyword type, and errors that name the line. */
+#include <stdio.h>
 #include <string.h>
 
 #include "config.h"
@@ -93,7 +94,43 @@ static const struct {
     {"[template x]\nimage = a\nlog_max_size = 1k\n", "log_max_size"},
     {"engine_timeout = 0s\n", "out of range"},
     {"[template x]\nimage = a\nmemory = 8g\nmemory_max = 4g\n", "above its maximum"},
+    {"\nssh_jump_host = alice@lab01\n", "line 2: ssh_jump_host: \"alice@lab01\": give host[:port]"},
+    {"ssh_jump_host = lab01:0\n",
+     "line 1: ssh_jump_host: \"lab01:0\": the port must be 1 to 65535"},
+    {"ssh_jump_host = lab01:65536\n", "the port must be 1 to 65535"},
+    {"ssh_jump_host = lab01:22x\n", "the port must be 1 to 65535"},
+    {"ssh_jump_host = lab01:\n", "the port must be 1 to 65535"},
+    {"ssh_jump_host = lab01:+22\n", "the port must be 1 to 65535"},
+    {"ssh_jump_host = -oProxyCommand=x\n",
+     "line 1: ssh_jump_host: \"-oProxyCommand=x\" is not host[:port]"},
+    {"ssh_jump_host = lab01 lab02\n", "is not host[:port]"},
+    {"ssh_jump_host = lab01,lab02\n", "is not host[:port]"},
+    {"ssh_jump_host = ::1\n", "an IPv6 address goes in brackets"},
+    {"ssh_jump_host = [::1\n", "is not host[:port]"},
+    {"ssh_jump_host = []:22\n", "is not host[:port]"},
+    {"ssh_jump_host = [::1]x\n", "is not host[:port]"},
+    {"ssh_jump_host = :22\n", "is not host[:port]"},
 };
+
+/* Jump hosts that ProxyJump takes as they are. */
+static const char *const jump_ok[] = {
+    "",         "lab01",     "lab01.example.edu", "lab01.example.edu:2222", "10.0.0.5:22",
+    "[::1]:22", "[fe80::1]",
+};
+
+START_TEST(jump_host_accepted)
+{
+	struct config cfg;
+	char err[256] = "", text[128];
+
+	config_defaults(&cfg);
+	snprintf(text, sizeof(text), "ssh_jump_host = %s\n", jump_ok[_i]);
+	ck_assert_msg(config_parse_buffer(&cfg, "wsd.conf", text, err, sizeof(err)) == 0, "%s: %s",
+	              jump_ok[_i], err);
+	ck_assert_str_eq(cfg.ssh_jump_host, jump_ok[_i]);
+	config_free(&cfg);
+}
+END_TEST
 
 START_TEST(refused)
 {
@@ -168,6 +205,7 @@ START_TEST(example_file_matches_defaults)
 	ck_assert_str_eq(ex.home_root, def.home_root);
 	ck_assert_str_eq(ex.publish_address, def.publish_address);
 	ck_assert_str_eq(ex.public_host, def.public_host);
+	ck_assert_str_eq(ex.ssh_jump_host, def.ssh_jump_host);
 	ck_assert_int_eq(ex.port_min, def.port_min);
 	ck_assert_int_eq(ex.port_max, def.port_max);
 	ck_assert_int_eq(ex.ready_timeout, def.ready_timeout);
@@ -289,6 +327,7 @@ config_suite(void)
 	tcase_add_test(tc, values);
 	tcase_add_loop_test(tc, refused, 0, (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, metrics_listen);
+	tcase_add_loop_test(tc, jump_host_accepted, 0, (int)(sizeof(jump_ok) / sizeof(jump_ok[0])));
 	tcase_add_test(tc, missing_file);
 	tcase_add_test(tc, example_file_matches_defaults);
 	tcase_add_test(tc, reload_applies_and_keeps);

@@ -17,5 +17,6 @@ Suite *http_text_suite(void);
 Suite *idle_suite(void);
 Suite *metrics_suite(void);
 Suite *logs_suite(void);
+Suite *sshconf_suite(void);
 
 #endif
