@@ -43,6 +43,8 @@
 	X(DBL, quota_cpus, -1, -1, 1024)                                                           \
 	X(DUR, quota_lifetime, -1, -1, INT64_C(366) * 86400)                                       \
 	X(DBL, quota_gpu_hours, -1, -1, 1000000)                                                   \
+	X(INT, quota_queued, 1, -1, 100000)                                                        \
+	X(DUR, queue_max_wait, 86400, 0, INT64_C(366) * 86400)                                     \
 	X(STR, admin_group, "wslab-admin", 0, 0)                                                   \
 	X(STR, log_level, "info", 0, 0)                                                            \
 	X(STR, mount_roots, "", 0, 0)                                                              \

@@ -224,12 +224,25 @@ closed_cb(uv_handle_t *h)
 	conn_unref(h->data);
 }
 
+/* The client left while its request is with a handler that wants to know. */
+static void
+conn_gone(struct conn *c)
+{
+	void (*gone)(struct request *, void *) = c->req.gone;
+
+	if (!c->busy || gone == NULL)
+		return;
+	c->req.gone = NULL;
+	gone(&c->req, c->req.gone_arg);
+}
+
 static void
 conn_close(struct conn *c)
 {
 	if (c->closing)
 		return;
 	c->closing = 1;
+	conn_gone(c);
 	LIST_REMOVE(c, entry);
 	nconns--;
 	if (c->served) {
@@ -444,6 +457,7 @@ conn_next(struct conn *c)
 static void
 request_done(struct conn *c)
 {
+	c->req.gone = NULL;
 	c->busy = 0;
 	c->streaming = 0;
 	if (c->counted) {
@@ -889,6 +903,7 @@ conn_eof(struct conn *c)
 {
 	c->eof = 1;
 	conn_read(c, 0);
+	conn_gone(c);
 	if (c->draining) {
 		/* Our refusal is out, or its write closes the connection. */
 		if (c->queued == 0)

@@ -33,6 +33,7 @@
 #include "memtrim.h"
 #include "notify.h"
 #include "quotas.h"
+#include "queue.h"
 #include "reconcile.h"
 #include "reload.h"
 #include "store.h"
@@ -162,6 +163,8 @@ reconciled(int adopted, int removed, const char *err)
 		log_info("wsd %s ready: socket %s, engine API %s, %d workspaces adopted, "
 		         "%d containers removed",
 		         WSLAB_VERSION, cfg.socket, engine_api_version(), adopted, removed);
+		/* The holders are known now: the queue may start what fits. */
+		queue_changed();
 	}
 	if (!listening && start_listening() == -1) {
 		uv_stop(loop);
@@ -286,10 +289,11 @@ static int
 load_state(char *err, size_t errlen)
 {
 	if (quotas_load(err, errlen) == -1 || usage_load(err, errlen) == -1 ||
-	    reconcile_load(err, errlen) == -1)
+	    reconcile_load(err, errlen) == -1 || queue_load(err, errlen) == -1)
 		return -1;
-	log_info("store: %zu quota entries, %zu workspaces on record, %zu usage records this week",
-	         quotas_table()->n, reconcile_known_count(), usage_count());
+	log_info("store: %zu quota entries, %zu workspaces on record, %zu queued starts, %zu usage "
+	         "records this week",
+	         quotas_table()->n, reconcile_known_count(), queue_loaded_count(), usage_count());
 	return 0;
 }
 
@@ -406,6 +410,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	ws_init(loop, &cfg);
+	queue_init(loop);
 	expiry_init(loop);
 	audit_init(loop);
 	if (gpu_init(loop, &cfg) == -1)
@@ -447,6 +452,7 @@ main(int argc, char **argv)
 	http_shutdown();
 	reload_shutdown();
 	expiry_stop();
+	queue_shutdown();
 	ws_shutdown();
 	audit_shutdown();
 	reconcile_shutdown();

@@ -30,7 +30,8 @@
 	X(QL_SHM, shm, SIZE, "/dev/shm per workspace")                                             \
 	X(QL_CPUS, cpus, NUMBER, "CPUs per workspace")                                             \
 	X(QL_LIFETIME, lifetime, DURATION, "lifetime of a workspace")                              \
-	X(QL_GPU_HOURS, gpu_hours, NUMBER, "GPU-hours per rolling week")
+	X(QL_GPU_HOURS, gpu_hours, NUMBER, "GPU-hours per rolling week")                           \
+	X(QL_QUEUED, queued, COUNT, "queued starts at once")
 
 #define QUOTA_ENUM(id, name, kind, what) id,
 enum quota_limit { QUOTA_LIMITS(QUOTA_ENUM) QL_N };
@@ -61,6 +62,7 @@ struct quota_use {
 	int gpus;
 	int workspaces;
 	double gpu_seconds; /* in the rolling week, running workspaces included */
+	int queued;         /* starts waiting in the queue (not in the counts above) */
 };
 
 /* What a start asks for; *_given: the student chose it (else a default). */
@@ -69,6 +71,7 @@ struct quota_ask {
 	int64_t memory, shm;
 	double cpus;
 	int memory_given, shm_given, cpus_given;
+	int queue; /* to be queued: one more queued start */
 };
 
 const char *quota_limit_name(enum quota_limit l);

@@ -19,6 +19,7 @@ main(void)
 	srunner_add_suite(sr, xmalloc_suite());
 	srunner_add_suite(sr, ident_suite());
 	srunner_add_suite(sr, http_text_suite());
+	srunner_add_suite(sr, queue_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

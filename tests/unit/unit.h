@@ -14,5 +14,6 @@ Suite *jtext_suite(void);
 Suite *xmalloc_suite(void);
 Suite *ident_suite(void);
 Suite *http_text_suite(void);
+Suite *queue_suite(void);
 
 #endif
