@@ -86,7 +86,7 @@ queue_plan_dispatch(struct queue_item *items, size_t n, int nfree, const struct 
 			}
 			/* The head: when will it fit, and what is spare then? */
 			blocked = 1;
-			it->head = 1;
+			it->head = spare > 0; /* nothing free: nothing to keep yet */
 			for (size_t k = 0, avail = (size_t)spare; k < nrel; k++) {
 				avail += (size_t)r[k].ngpus;
 				if ((int)avail >= it->ngpus) {

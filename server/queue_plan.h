@@ -3,8 +3,9 @@
  * of them start now, and when each may start. No I/O and no globals, so
  * queue.c calls it on the loop and the unit tests call it directly.
  *
- * Order: the head that holds a reservation (below) stays first, so a
- * later arrival with fewer GPU-hours cannot push it back; then a start
+ * Order: the head that holds a reservation (below: free GPUs kept for
+ * it) stays first, so a later arrival with fewer GPU-hours cannot take
+ * what it has gathered; then a start
  * that has waited max_wait or longer (oldest first), so nobody waits
  * forever behind later arrivals with fewer GPU-hours; then the fewest
  * GPU-hours of the owner's rolling week; then first come, first served.
@@ -31,11 +32,11 @@ struct queue_item {
 	int64_t seq;        /* arrival order; unique */
 	double lifetime;    /* seconds it may run once started; < 0: no limit */
 	int eligible;       /* its owner's quota lets it start now */
-	int reserved;       /* it was the blocked head of the last plan */
+	int reserved;       /* it held a reservation in the last plan */
 	void *ref;          /* the caller's */
 	/* Set by the functions below. */
 	int go;          /* start it now */
-	int head;        /* the blocked head: free GPUs are reserved for it */
+	int head;        /* the blocked head, and free GPUs are kept for it */
 	double estimate; /* when it may start (Unix seconds); < 0: unknown */
 };
 

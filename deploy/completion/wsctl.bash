@@ -30,7 +30,7 @@ _wsctl() {
 			mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 			return
 		fi
-		mapfile -t COMPREPLY < <(compgen -W "start ls show stop gpus quota admin ssh templates help --socket --version --help" -- "$cur")
+		mapfile -t COMPREPLY < <(compgen -W "start ls show stop wait queue gpus quota admin ssh templates help --socket --version --help" -- "$cur")
 		return
 	fi
 	case $cmd in
@@ -39,30 +39,30 @@ _wsctl() {
 		--template) mapfile -t COMPREPLY < <(compgen -W "$(_wsctl_templates)" -- "$cur") ;;
 		--mount) mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
 		--name | --memory | --shm | --cpus | --gpus | --gpu-ids) ;;
-		*) mapfile -t COMPREPLY < <(compgen -W "--name --template --memory --shm --cpus --gpus --gpu-ids --mount --json" -- "$cur") ;;
+		*) mapfile -t COMPREPLY < <(compgen -W "--name --template --memory --shm --cpus --gpus --gpu-ids --mount --wait --queue --json" -- "$cur") ;;
 		esac
 		;;
-	show | stop | ssh)
+	show | stop | ssh | wait)
 		if [[ $cur == -* ]]; then
 			mapfile -t COMPREPLY < <(compgen -W "--json" -- "$cur")
 		else
 			mapfile -t COMPREPLY < <(compgen -W "$(_wsctl_names)" -- "$cur")
 		fi
 		;;
-	ls | gpus | quota | templates)
+	ls | gpus | quota | templates | queue)
 		mapfile -t COMPREPLY < <(compgen -W "--json" -- "$cur")
 		;;
 	admin)
 		if [ "$prev" = admin ]; then
-			mapfile -t COMPREPLY < <(compgen -W "ls stop quota usage audit" -- "$cur")
+			mapfile -t COMPREPLY < <(compgen -W "ls stop queue quota usage audit" -- "$cur")
 		elif [ "$prev" = quota ]; then
 			mapfile -t COMPREPLY < <(compgen -W "set show rm" -- "$cur")
 		else
-			mapfile -t COMPREPLY < <(compgen -W "--user --group --gpus --workspaces --memory --shm --cpus --lifetime --gpu-hours --since --json" -- "$cur")
+			mapfile -t COMPREPLY < <(compgen -W "--user --group --gpus --workspaces --memory --shm --cpus --lifetime --gpu-hours --queued --since --json" -- "$cur")
 		fi
 		;;
 	help)
-		mapfile -t COMPREPLY < <(compgen -W "start ls show stop gpus quota admin ssh templates" -- "$cur")
+		mapfile -t COMPREPLY < <(compgen -W "start ls show stop wait queue gpus quota admin ssh templates" -- "$cur")
 		;;
 	esac
 }

@@ -77,7 +77,7 @@ START_TEST(dispatch_in_order_while_gpus_last)
 	ck_assert_int_eq(it[0].go, 1);
 	ck_assert_int_eq(it[1].go, 1);
 	ck_assert_int_eq(it[2].go, 0);
-	ck_assert_int_eq(it[2].head, 1);
+	ck_assert_int_eq(it[2].head, 0); /* no GPU left to keep for it */
 }
 END_TEST
 
