@@ -203,6 +203,8 @@ queue_load(char *err, size_t errlen)
 		nloaded++;
 	}
 	json_decref(rows);
+	/* Places now; starts only after the first reconcile (api_engine_ready). */
+	queue_changed();
 	return 0;
 }
 
