@@ -224,13 +224,15 @@ closed_cb(uv_handle_t *h)
 	conn_unref(h->data);
 }
 
+static int shutting_down;
+
 /* The client left while its request is with a handler that wants to know. */
 static void
 conn_gone(struct conn *c)
 {
 	void (*gone)(struct request *, void *) = c->req.gone;
 
-	if (!c->busy || gone == NULL)
+	if (!c->busy || gone == NULL || shutting_down)
 		return;
 	c->req.gone = NULL;
 	gone(&c->req, c->req.gone_arg);
@@ -1274,6 +1276,7 @@ http_shutdown(void)
 {
 	struct conn *c;
 
+	shutting_down = 1; /* wsd closes these, not their clients: nobody is gone */
 	while ((c = LIST_FIRST(&conns)) != NULL)
 		conn_close(c);
 	if (server_open) {

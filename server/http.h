@@ -48,7 +48,8 @@ struct request {
 	/*
 	 * Set by a handler that must know: called once, on the loop, when the
 	 * client closes its connection (or its sending side) before the reply
-	 * is complete. The request stays the handler's to answer.
+	 * is complete; not when wsd closes it (http_shutdown). The request
+	 * stays the handler's to answer.
 	 */
 	void (*gone)(struct request *req, void *arg);
 	void *gone_arg;

@@ -76,12 +76,11 @@ queue_request_json(const struct workspace *ws)
 }
 
 void
-queue_add(struct workspace *ws, const struct start_req *req)
+queue_add(struct workspace *ws)
 {
 	json_t *groups = json_array(), *r;
 	char *rtext, *gtext;
 
-	(void)req;
 	ws->queued_at = store_now();
 	ws->queue_seq = next_seq++;
 	ws->queue_eta = -1;

@@ -34,7 +34,7 @@ int queue_would_start(int ngpus, double lifetime);
 /* The refusal of a start without --wait or --queue that would have to wait. */
 void queue_refusal(int ngpus, struct api_error *err);
 /* A new queued workspace (registered, state queued): on record, and placed. */
-void queue_add(struct workspace *ws, const struct start_req *req);
+void queue_add(struct workspace *ws);
 /* GPUs, quota or the queue changed: dispatch what can start now, place the rest. */
 void queue_changed(void);
 /* The queue for viewer: positions and GPUs for all, names for its own, everything for admins. */

@@ -518,7 +518,7 @@ ws_start(struct start_req *req, const struct ws_who *who, struct api_error *err)
 		ws_move_keys(ws, req);
 		ws->refs = 2; /* the registry and the caller */
 		ws_register(ws);
-		queue_add(ws, req);
+		queue_add(ws);
 		return ws;
 	}
 	if (ws_launch(ws, &req->gpu, &q, err) == -1) {

@@ -205,11 +205,16 @@ as $A "$WSCTL" start --gpus 1 --name h >/dev/null
 expect_eq "both GPUs held again" "$(free_gpus)" 0
 expect_eq "queue empty" "$("$WSCTL" admin queue --json | jq '.queue | length')" 0
 
-# 8. A --wait client whose wsd restarts still ends with its workspace.
+# 8. A --wait client whose wsd restarts still ends with its workspace;
+# so does a wsctl wait on a --queue start.
 (as $G "$WSCTL" start --gpus 1 --name w --wait --json >"$T/wait.out" 2>"$T/wait.err"; echo $? >"$T/wait.rc") &
 wpid=$!
 for _ in $(seq 1 100); do [ "$(state_of $G w)" = queued ] && break; sleep 0.1; done
 expect_eq "--wait: queued while it waits" "$(state_of $G w)" queued
+as $D "$WSCTL" start --gpus 1 --name dw --queue >/dev/null
+(as $D "$WSCTL" wait dw --json >"$T/dw.out" 2>"$T/dw.err"; echo $? >"$T/dw.rc") &
+dwpid=$!
+sleep 0.5
 kill -9 "$WSD_PID"
 while kill -0 "$WSD_PID" 2>/dev/null; do sleep 0.1; done
 WSD_PID=
@@ -224,6 +229,11 @@ for _ in $(seq 1 300); do kill -0 "$wpid" 2>/dev/null || break; sleep 0.1; done
 expect_eq "--wait client: exit 0 after wsd restarted" "$(cat "$T/wait.rc" 2>/dev/null)" 0
 expect_eq "--wait client: prints its ready workspace" "$(jq -r '"\(.name) \(.state)"' "$T/wait.out" 2>/dev/null)" "w ready"
 [ "$(cat "$T/wait.rc" 2>/dev/null)" = 0 ] || cat "$T/wait.err"
+expect_eq "wsctl wait across the restart: still waiting" "$(kill -0 "$dwpid" 2>/dev/null && echo yes)" yes
+as $B "$WSCTL" stop h >/dev/null
+for _ in $(seq 1 300); do kill -0 "$dwpid" 2>/dev/null || break; sleep 0.1; done
+expect_eq "wsctl wait across the restart: exit 0, ready" "$(cat "$T/dw.rc" 2>/dev/null) $(jq -r .state "$T/dw.out" 2>/dev/null)" "0 ready"
+[ "$(cat "$T/dw.rc" 2>/dev/null)" = 0 ] || cat "$T/dw.err"
 check "the hook's log: no GPU twice" hook_unique
 
 # 9. wsctl wait NAME follows a --queue start; Ctrl-C of --wait leaves nothing.
@@ -240,12 +250,18 @@ kill -INT "$ccpid"
 for _ in $(seq 1 50); do [ -z "$(state_of $C cc)" ] && break; sleep 0.1; done
 expect_eq "Ctrl-C of --wait: nothing is left" "$(as $C "$WSCTL" ls --json | jq '.workspaces | length')" 0
 expect_eq "Ctrl-C of --wait: not in the queue" "$(admin_queue)" "$A/h2"
+# A SIGTERM restart keeps the queued start and its waiting client.
+stop_wsd
+rm -f "$T/wsd.sock"
+start_wsd "$CONF_EXTRA"
+for _ in $(seq 1 100); do [ "$(state_of $A h2)" = queued ] && break; sleep 0.1; done
+expect_eq "SIGTERM restart: the queued start is kept" "$(state_of $A h2)" queued
 as $G "$WSCTL" stop w >/dev/null
 for _ in $(seq 1 300); do kill -0 "$w2" 2>/dev/null || break; sleep 0.1; done
 expect_eq "wsctl wait: exit 0 once ready" "$(cat "$T/w2.rc" 2>/dev/null)" 0
 expect_eq "wsctl wait: prints the ready workspace" "$(jq -r .state "$T/w2.out" 2>/dev/null)" ready
 as $A "$WSCTL" stop h2 >/dev/null
-# 10. Measure: release -> ready of a queued start, a few times (B holds the other GPU).
+# 10. Measure: release -> ready of a queued start, a few times (D's dw holds the other GPU).
 as $A "$WSCTL" start --gpus 1 --name h >/dev/null
 for i in 1 2 3; do
 	as $D "$WSCTL" start --gpus 1 --name m --queue >/dev/null
