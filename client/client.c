@@ -10,6 +10,8 @@
 
 #include "wsctl.h"
 
+int client_quiet;
+
 struct sink {
 	char *buf;
 	size_t len, cap;
@@ -93,8 +95,9 @@ client_call(const char *method, const char *path, json_t *body, json_t **reply, 
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 	rc = curl_easy_perform(c);
 	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && s.stop)) {
-		fprintf(stderr, "wsctl: cannot reach wsd at %s: %s\n", wsctl_socket,
-		        curl_easy_strerror(rc));
+		if (!client_quiet)
+			fprintf(stderr, "wsctl: cannot reach wsd at %s: %s\n", wsctl_socket,
+			        curl_easy_strerror(rc));
 		ret = -1;
 		goto out;
 	}

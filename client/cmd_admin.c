@@ -100,7 +100,8 @@ limit_value(const char *name, const char *what, const char *arg)
 
 	if (strcmp(arg, "inherit") == 0)
 		return json_null();
-	if (strcmp(name, "gpus") == 0 || strcmp(name, "workspaces") == 0) {
+	if (strcmp(name, "gpus") == 0 || strcmp(name, "workspaces") == 0 ||
+	    strcmp(name, "queued") == 0) {
 		long long n = strtoll(arg, &end, 10);
 
 		if (*arg != '\0' && *end == '\0')
@@ -127,6 +128,7 @@ admin_quota(int argc, char **argv)
 	                                     {"lifetime", required_argument, NULL, 'l'},
 	                                     {"gpu-hours", required_argument, NULL, 'H'},
 	                                     {"idle-timeout", required_argument, NULL, 'I'},
+	                                     {"queued", required_argument, NULL, 'Q'},
 	                                     {"json", no_argument, NULL, 'j'},
 	                                     {NULL, 0, NULL, 0}};
 	const char *verb, *user = NULL, *group = NULL;
@@ -176,6 +178,9 @@ admin_quota(int argc, char **argv)
 			break;
 		case 'I':
 			name = "idle_timeout";
+			break;
+		case 'Q':
+			name = "queued";
 			break;
 		default:
 			goto usage;
@@ -269,7 +274,7 @@ usage:
 	fprintf(stderr, "usage: wsctl admin quota set --user U | --group G [--gpus N] "
 	                "[--workspaces N]\n"
 	                "           [--memory SIZE] [--shm SIZE] [--cpus N] [--lifetime DURATION] "
-	                "[--gpu-hours N]\n"
+	                "[--gpu-hours N] [--queued N]\n"
 	                "           [--idle-timeout DURATION]\n"
 	                "       wsctl admin quota show [--user U | --group G] [--json]\n"
 	                "       wsctl admin quota rm --user U | --group G\n");
@@ -358,28 +363,31 @@ cmd_admin_exec(int argc, char **argv)
 		return admin_stop(argc - 1, argv + 1);
 	if (strcmp(argv[1], "quota") == 0)
 		return admin_quota(argc - 1, argv + 1);
+	if (strcmp(argv[1], "queue") == 0)
+		return cmd_queue_show(argc - 1, argv + 1, 1);
 	if (strcmp(argv[1], "usage") == 0)
 		return admin_report(argc - 1, argv + 1, "usage");
 	if (strcmp(argv[1], "audit") == 0)
 		return admin_report(argc - 1, argv + 1, "audit");
 usage:
 	fprintf(stderr,
-	        "usage: wsctl admin ls|stop|quota|usage|audit ... (see wsctl help admin)\n");
+	        "usage: wsctl admin ls|stop|queue|quota|usage|audit ... (see wsctl help admin)\n");
 	return EXIT_USAGE;
 }
 
 const struct cmd cmd_admin_entry = {
     "admin",
-    "admin ls [--json] | stop OWNER/NAME | quota set|show|rm ... |\n"
+    "admin ls [--json] | stop OWNER/NAME | queue [--json] | quota set|show|rm ... |\n"
     "              usage [--since DATE] [--json] | audit [--since DATE] [--json]",
     "Admin commands (root and members of the server's admin group; others get\n"
     "\"forbidden\" and nothing changes).\n"
     "\n"
     "  admin ls                      every workspace on the server\n"
     "  admin stop OWNER/NAME         stop anyone's workspace (the home is kept)\n"
+    "  admin queue                   the queue of starts waiting for GPUs, with owners\n"
     "  admin quota set --user U | --group G [--gpus N] [--workspaces N]\n"
     "        [--memory SIZE] [--shm SIZE] [--cpus N] [--lifetime DURATION] [--gpu-hours N]\n"
-    "        [--idle-timeout DURATION]\n"
+    "        [--idle-timeout DURATION] [--queued N]\n"
     "                                set limits; a value may be \"unlimited\", or\n"
     "                                \"inherit\" to drop it from this entry\n"
     "  admin quota show [--user U | --group G] [--json]\n"

@@ -31,6 +31,16 @@ cmd_ssh_exec(int argc, char **argv)
 		return EXIT_USAGE;
 	if ((ret = client_get(path, &ws)) != EXIT_OK)
 		return ret;
+	if (strcmp(json_string_value(json_object_get(ws, "state")) ?: "", "queued") == 0) {
+		fprintf(stderr,
+		        "wsctl: %s is queued, not running yet (position %lld in the queue); "
+		        "wsctl wait %s waits until it is ready\n",
+		        argv[1],
+		        (long long)json_integer_value(json_object_get(ws, "queue_position")),
+		        argv[1]);
+		json_decref(ws);
+		return EXIT_FAIL;
+	}
 	host = json_string_value(json_object_get(ws, "ssh_host"));
 	user = json_string_value(json_object_get(ws, "ssh_user"));
 	if (host == NULL || user == NULL || ssh_pin(ws, kh, sizeof(kh)) == -1) {

@@ -1,6 +1,9 @@
 /*
  * wsctl start: ask wsd for a workspace and follow its progress, line by
- * line, until it is ready or has failed.
+ * line, until it is ready or has failed. With --wait a start that finds
+ * no free GPUs waits in wsd's queue (Ctrl-C cancels it); with --queue it
+ * is queued and wsctl returns at once. start_follow (also wsctl wait)
+ * follows a workspace again after wsd restarted.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -21,6 +24,10 @@ struct progress {
 	double t0;
 	json_t *ws;
 	json_t *error;
+	json_t *queued; /* the reply of a start that was queued (--queue) */
+	char id[13];    /* of the workspace, from the first progress line */
+	long position;  /* in the queue, last shown; 0: not queued */
+	int restarting; /* wsd said it shuts down: come back */
 };
 
 static const struct {
@@ -76,6 +83,45 @@ pending_end(struct progress *p)
 	p->pending_t0 = 0;
 }
 
+/* "in 12 min", "at 14:05", or "unknown" (wsd knows no end of the GPUs' holders). */
+static void
+eta_text(json_t *eta, char *buf, size_t len)
+{
+	double s;
+
+	if (!json_is_number(eta)) {
+		snprintf(buf, len, "unknown");
+		return;
+	}
+	s = json_number_value(eta) - (double)time(NULL);
+	if (s < 60)
+		snprintf(buf, len, "within a minute");
+	else if (s < 7200)
+		snprintf(buf, len, "in about %.0f min", s / 60);
+	else
+		snprintf(buf, len, "in about %.1f h", s / 3600);
+}
+
+/* Queued for GPUs: "[0/4] queued: position 2, estimated start in about 12 min". */
+static void
+queued_line(struct progress *p, json_t *v)
+{
+	long pos = (long)json_integer_value(json_object_get(v, "position"));
+	char eta[48];
+
+	eta_text(json_object_get(v, "estimated_start"), eta, sizeof(eta));
+	if (p->tty) {
+		fprintf(stderr,
+		        "\r[0/4] queued for %lld GPUs: position %ld, estimated start %s\033[K",
+		        (long long)json_integer_value(json_object_get(v, "gpus")), pos, eta);
+	} else if (!p->json && pos != p->position) {
+		fprintf(stderr, "queued: position %ld, estimated start %s\n", pos, eta);
+	}
+	if (p->position == 0 && p->pending_t0 == 0)
+		p->pending_t0 = now();
+	p->position = pos;
+}
+
 static void
 step_to(struct progress *p, int step)
 {
@@ -98,7 +144,23 @@ on_line(const char *line, size_t len, void *arg)
 		return 0;
 	if ((v = json_object_get(o, "progress")) != NULL) {
 		const char *phase = json_string_value(json_object_get(v, "phase"));
+		const char *id = json_string_value(json_object_get(v, "id"));
 
+		if (id != NULL && strlen(id) < sizeof(p->id))
+			snprintf(p->id, sizeof(p->id), "%s", id);
+		if (phase && strcmp(phase, "queued") == 0) {
+			queued_line(p, v);
+			json_decref(o);
+			return 0;
+		}
+		if (p->position > 0) {
+			if (p->tty)
+				fprintf(stderr,
+				        "\r[0/4] queued ................ ok (%.1f s)\033[K\n",
+				        now() - p->pending_t0);
+			p->position = 0;
+			p->pending_t0 = 0;
+		}
 		if (phase && strcmp(phase, "pending") == 0) {
 			pending_line(p, v);
 			json_decref(o);
@@ -111,7 +173,16 @@ on_line(const char *line, size_t len, void *arg)
 	} else if ((v = json_object_get(o, "workspace")) != NULL) {
 		p->ws = json_incref(v);
 	} else if (json_object_get(o, "error") != NULL) {
-		p->error = json_incref(o);
+		const char *code =
+		    json_string_value(json_object_get(json_object_get(o, "error"), "code"));
+
+		if (code != NULL && strcmp(code, "wsd_restarting") == 0)
+			p->restarting = 1;
+		else
+			p->error = json_incref(o);
+	} else if (json_is_string(json_object_get(o, "state")) &&
+	           strcmp(json_string_value(json_object_get(o, "state")), "queued") == 0) {
+		p->queued = json_incref(o);
 	}
 	json_decref(o);
 	return 0;
@@ -197,6 +268,9 @@ out:
 	return m;
 }
 
+static int start_done(struct progress *p, long status);
+static int start_queued(struct progress *p);
+
 static int
 cmd_start_exec(int argc, char **argv)
 {
@@ -205,12 +279,12 @@ cmd_start_exec(int argc, char **argv)
 	    {"memory", required_argument, NULL, 'm'},  {"shm", required_argument, NULL, 's'},
 	    {"cpus", required_argument, NULL, 'c'},    {"gpus", required_argument, NULL, 'g'},
 	    {"gpu-ids", required_argument, NULL, 'G'}, {"mount", required_argument, NULL, 'M'},
-	    {"json", no_argument, NULL, 'j'},          {NULL, 0, NULL, 0}};
+	    {"json", no_argument, NULL, 'j'},          {"queue", no_argument, NULL, 'q'},
+	    {"wait", no_argument, NULL, 'w'},          {NULL, 0, NULL, 0}};
 	struct progress p = {0};
-	json_t *body = json_object(), *reply = NULL, *keys;
+	json_t *body = json_object(), *keys;
 	long status;
-	int ch, ret = EXIT_FAIL;
-	char path[600];
+	int ch, ret = EXIT_FAIL, queue = 0, wait = 0;
 
 	p.step = -1;
 	optind = 0; /* glibc: 0 rescans from scratch */
@@ -287,10 +361,25 @@ cmd_start_exec(int argc, char **argv)
 		case 'j':
 			p.json = 1;
 			break;
+		case 'q':
+			queue = 1;
+			break;
+		case 'w':
+			wait = 1;
+			break;
 		default:
 			goto usage;
 		}
 	}
+	if (queue && wait) {
+		fprintf(stderr, "wsctl: --queue and --wait: choose one (--queue returns at once, "
+		                "--wait waits until the workspace is ready)\n");
+		goto usage;
+	}
+	if (queue)
+		json_object_set_new(body, "queue", json_true());
+	if (wait)
+		json_object_set_new(body, "wait", json_true());
 	if (optind != argc) {
 		fprintf(stderr, "wsctl: start takes no arguments (see wsctl help start)\n");
 		goto usage;
@@ -300,31 +389,20 @@ cmd_start_exec(int argc, char **argv)
 	json_object_set_new(body, "ssh_keys", keys);
 	p.tty = isatty(2) && !p.json;
 	p.t0 = now();
-	if (client_call("POST", "/v1/workspaces", body, NULL, on_line, &p, &status) == -1) {
+	if (client_call("POST", "/v1/workspaces", body, NULL, on_line, &p, &status) == -1 &&
+	    !(wait && p.id[0] != '\0')) {
 		ret = EXIT_CONN;
 		goto out;
 	}
-	if (p.ws != NULL) {
-		step_to(&p, 3);
-		if (p.tty)
-			fprintf(stderr, " ok (%.1f s)\n", now() - p.t0);
-		ssh_pin(p.ws, path, sizeof(path));
-		if (p.json) {
-			json_dumpf(p.ws, stdout, JSON_INDENT(2));
-			putchar('\n');
-		} else {
-			printf("Jupyter:  %s\n",
-			       json_string_value(json_object_get(p.ws, "jupyter_url")));
-			print_gpus(p.ws);
-			print_ssh_command(p.ws);
-			print_laptop(p.ws);
-		}
-		ret = EXIT_OK;
+	if (p.queued != NULL) {
+		ret = start_queued(&p);
+	} else if (p.ws != NULL || p.error != NULL || p.id[0] == '\0' || !wait) {
+		ret = start_done(&p, status);
 	} else {
-		if (p.tty && p.step >= 0)
-			fprintf(stderr, " failed\n");
-		/* A plain error reply arrives as one line too. */
-		ret = client_error(p.error ? p.error : reply, status);
+		/* wsd went away while we waited: our start is on record; follow it again. */
+		if (p.tty)
+			fprintf(stderr, "\nwsctl: wsd restarts; following %s again\n", p.id);
+		ret = start_follow(p.id, p.json);
 	}
 	goto out;
 usage:
@@ -332,14 +410,114 @@ usage:
 out:
 	json_decref(p.ws);
 	json_decref(p.error);
+	json_decref(p.queued);
 	json_decref(body);
+	return ret;
+}
+
+/* Ready (print it as start does) or failed (say why). */
+static int
+start_done(struct progress *p, long status)
+{
+	char path[600];
+
+	if (p->ws != NULL) {
+		step_to(p, 3);
+		if (p->tty)
+			fprintf(stderr, " ok (%.1f s)\n", now() - p->t0);
+		ssh_pin(p->ws, path, sizeof(path));
+		if (p->json) {
+			json_dumpf(p->ws, stdout, JSON_INDENT(2));
+			putchar('\n');
+		} else {
+			printf("Jupyter:  %s\n",
+			       json_string_value(json_object_get(p->ws, "jupyter_url")));
+			print_gpus(p->ws);
+			print_ssh_command(p->ws);
+			print_laptop(p->ws);
+		}
+		return EXIT_OK;
+	}
+	if (p->tty && p->step >= 0)
+		fprintf(stderr, " failed\n");
+	/* A plain error reply arrives as one line too. */
+	return client_error(p->error, status);
+}
+
+/* --queue: where it stands; wsctl wait, ls and stop take it from here. */
+static int
+start_queued(struct progress *p)
+{
+	json_t *q = p->queued;
+	char eta[48];
+
+	if (p->json) {
+		json_dumpf(q, stdout, JSON_INDENT(2));
+		putchar('\n');
+		return EXIT_OK;
+	}
+	eta_text(json_object_get(q, "estimated_start"), eta, sizeof(eta));
+	printf("%s queued: position %lld, %lld GPUs, estimated start %s\n",
+	       json_string_value(json_object_get(q, "name")),
+	       (long long)json_integer_value(json_object_get(q, "queue_position")),
+	       (long long)json_integer_value(json_object_get(q, "gpus_requested")), eta);
+	printf("wsctl wait %s waits until it is ready; wsctl stop %s cancels it\n",
+	       json_string_value(json_object_get(q, "name")),
+	       json_string_value(json_object_get(q, "name")));
+	return EXIT_OK;
+}
+
+int
+start_follow(const char *name_or_id, int json)
+{
+	struct progress p = {0};
+	char path[600];
+	double deadline = now() + WSCTL_REATTACH_S;
+	long status = 0;
+	size_t n;
+	int ret;
+
+	if (client_ws_path(name_or_id, path, sizeof(path) - 8) == -1)
+		return EXIT_USAGE;
+	n = strlen(path);
+	snprintf(path + n, sizeof(path) - n, "/wait");
+	p.json = json;
+	p.tty = isatty(2) && !json;
+	p.t0 = now();
+	for (;;) {
+		int rc;
+
+		p.step = -1;
+		p.restarting = 0;
+		client_quiet = 1;
+		rc = client_call("GET", path, NULL, NULL, on_line, &p, &status);
+		client_quiet = 0;
+		if (p.ws != NULL || p.error != NULL)
+			break;
+		if (rc == 0 && !p.restarting && status != 200) {
+			break; /* a plain refusal without a line: say the status */
+		}
+		if (rc == 0)
+			deadline = now() + WSCTL_REATTACH_S; /* it answered: a new restart */
+		if (now() > deadline) {
+			fprintf(stderr, "wsctl: wsd at %s did not come back within %d s\n",
+			        wsctl_socket, WSCTL_REATTACH_S);
+			return EXIT_CONN;
+		}
+		usleep(250 * 1000);
+	}
+	ret = start_done(&p, status);
+	json_decref(p.ws);
+	json_decref(p.error);
+	json_decref(p.queued);
 	return ret;
 }
 
 const struct cmd cmd_start_entry = {
     "start",
     "start [--name N] [--template T] [--memory SIZE] [--shm SIZE] [--cpus N]\n"
-    "              [--gpus N | --gpu-ids LIST] [--mount SRC:DST[:ro]]... [--json]",
+    "              [--gpus N | --gpu-ids LIST] [--mount SRC:DST[:ro]]... [--wait | --queue]\n"
+    "              [--json]",
     "Create and start a workspace, wait until Jupyter and SSH answer, and print\n"
     "the Jupyter URL (with its token) and the ssh command. Your ~/.ssh/NAME.pub keys\n"
     "are the only way in over SSH (an ed25519 key is made when you have none).\n"
@@ -355,6 +533,13 @@ const struct cmd cmd_start_entry = {
     "                  mount the host path SRC (yours, inside a mount root the\n"
     "                  server allows) at DST: inside /home/USER or under a mount\n"
     "                  point of the server; :ro for read-only (up to 8)\n"
-    "  --json          print the workspace as one JSON object\n",
+    "  --wait          when the GPUs are not free, wait in the queue until they are\n"
+    "                  (Ctrl-C cancels and leaves nothing)\n"
+    "  --queue         when the GPUs are not free, queue the start and return at once\n"
+    "                  (wsctl wait NAME follows it, wsctl stop NAME cancels it)\n"
+    "  --json          print the workspace as one JSON object\n"
+    "\n"
+    "The queue goes by the fewest GPU-hours in the last 7 days, first come among\n"
+    "equals; a start that waited long goes first (see wsctl queue).\n",
     cmd_start_exec,
 };

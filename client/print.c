@@ -12,8 +12,8 @@
 #include "wsctl.h"
 
 /* What each limit is, for tables. */
-static const char *const limit_names[] = {"gpus", "workspaces", "memory",    "shm",
-                                          "cpus", "lifetime",   "gpu_hours", "idle_timeout"};
+static const char *const limit_names[] = {"gpus",     "workspaces", "memory",       "shm",   "cpus",
+                                          "lifetime", "gpu_hours",  "idle_timeout", "queued"};
 #define NLIMITS (sizeof(limit_names) / sizeof(limit_names[0]))
 
 static void

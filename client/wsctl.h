@@ -37,6 +37,8 @@ extern const struct cmd cmd_admin_entry;
 extern const struct cmd cmd_ssh_entry;
 extern const struct cmd cmd_ssh_config_entry;
 extern const struct cmd cmd_templates_entry;
+extern const struct cmd cmd_wait_entry;
+extern const struct cmd cmd_queue_entry;
 
 extern const char *wsctl_socket;
 
@@ -59,6 +61,17 @@ int client_call(const char *method, const char *path, json_t *body, json_t **rep
 int client_get(const char *path, json_t **reply);
 /* Print reply as indented JSON, free it; EXIT_OK. */
 int client_print_json(json_t *reply);
+/* Set: client_call says nothing when wsd cannot be reached (a caller that retries). */
+extern int client_quiet;
+/*
+ * Follow a queued or starting workspace until it is ready (printed as
+ * start prints it) or has failed; reconnects while wsd restarts, for up
+ * to WSCTL_REATTACH_S seconds at a time. An exit status.
+ */
+#define WSCTL_REATTACH_S 120
+int start_follow(const char *name_or_id, int json);
+/* wsctl queue and wsctl admin queue. */
+int cmd_queue_show(int argc, char **argv, int admin);
 /* Print "wsctl: MESSAGE" from an error reply; return EXIT_FAIL. */
 int client_error(json_t *reply, long status);
 /* "/v1/workspaces/" + the escaped name; -1 as args_path. */

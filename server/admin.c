@@ -243,7 +243,7 @@ admin_set_quota(struct request *req, route_arg *args)
 		json_decref(body);
 		http_reply_error(req, 400, "missing_field",
 		                 "name at least one limit: gpus, workspaces, memory, shm, cpus, "
-		                 "lifetime, gpu_hours, idle_timeout");
+		                 "lifetime, gpu_hours, idle_timeout, queued");
 		return;
 	}
 	if (quota_apply_json(&e.q, body, &err) == -1) {
@@ -310,10 +310,10 @@ effective_json(const struct ws_who *who)
 		                    json_string(src.from[l]));
 	for (size_t i = 0; i < who->ngroups; i++)
 		json_array_append_new(groups, json_string(who->groups[i]));
-	return json_pack("{s:s, s:i, s:o, s:o, s:o, s:{s:i, s:i, s:f}}", "user", who->user, "uid",
-	                 (int)who->uid, "groups", groups, "limits", quota_to_json(&q), "from", from,
-	                 "use", "gpus", use.gpus, "workspaces", use.workspaces, "gpu_hours",
-	                 use.gpu_seconds / 3600.0);
+	return json_pack("{s:s, s:i, s:o, s:o, s:o, s:{s:i, s:i, s:f, s:i}}", "user", who->user,
+	                 "uid", (int)who->uid, "groups", groups, "limits", quota_to_json(&q),
+	                 "from", from, "use", "gpus", use.gpus, "workspaces", use.workspaces,
+	                 "gpu_hours", use.gpu_seconds / 3600.0, "queued", use.queued);
 }
 
 static void

@@ -1,8 +1,10 @@
 /*
  * The API routes. A route is a method, a path pattern (a pattern ending in "*"
  * matches one segment) and a handler. Requests that wait on a workspace
- * (start, stop) subscribe a waiter that answers when the workspace reaches
- * its next final state; the workspace goes on if the client hangs up.
+ * (start, stop, wait) subscribe a waiter that answers when the workspace
+ * reaches its next final state; the workspace goes on if the client hangs
+ * up, except a start with "wait": true, whose client's Ctrl-C cancels it
+ * and leaves nothing.
  */
 #include "api.h"
 
@@ -20,6 +22,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "spec.h"
+#include "queue.h"
 #include "store.h"
 #include "wslogs.h"
 #include "valid.h"
@@ -44,6 +47,7 @@ struct wait {
 	struct request *req;
 	int stream;
 	int stopping; /* waiting for a stop, not a start */
+	struct workspace *ws;
 };
 
 /* Why it failed (a workspace that says FAILED always has a reason). */
@@ -54,6 +58,8 @@ ws_error(const struct workspace *ws)
 
 	return ws->error ? ws->error : &none;
 }
+
+static struct workspace *lookup(struct request *req, const char *arg);
 
 static void
 wait_cb(struct ws_waiter *w, struct workspace *ws, enum ws_event ev)
@@ -67,6 +73,13 @@ wait_cb(struct ws_waiter *w, struct workspace *ws, enum ws_event ev)
 		if (!wt->stream)
 			return;
 		p = json_pack("{s:s}", "phase", ws_state_name(ws->state));
+		if (ws->state == WS_QUEUED) {
+			json_object_set_new(p, "position", json_integer(ws->queue_pos));
+			json_object_set_new(p, "gpus", json_integer(ws->want_gpus));
+			json_object_set_new(p, "estimated_start",
+			                    ws->queue_eta >= 0 ? json_real(ws->queue_eta)
+			                                       : json_null());
+		}
 		if (ws->state == WS_PENDING) {
 			int ahead;
 			double eta;
@@ -78,7 +91,18 @@ wait_cb(struct ws_waiter *w, struct workspace *ws, enum ws_event ev)
 		http_stream_line(wt->req, json_pack("{s:o}", "progress", p));
 		return;
 	}
-	if (wt->stream) {
+	if (ev == WS_EV_STOPPED && !wt->stopping && ws_shutting_down()) {
+		/* It goes on (running, or queued on record): the client may come back. */
+		if (wt->stream) {
+			http_stream_line(
+			    wt->req, api_error_json("wsd_restarting",
+			                            "wsd is shutting down; the workspace is kept"));
+			http_stream_end(wt->req);
+		} else {
+			http_reply_error(wt->req, 503, "wsd_restarting",
+			                 "wsd is shutting down; the workspace is kept");
+		}
+	} else if (wt->stream) {
 		if (ev == WS_EV_READY)
 			http_stream_line(wt->req,
 			                 json_pack("{s:o}", "workspace", wsjson(ws, wt->req->uid)));
@@ -103,7 +127,7 @@ wait_cb(struct ws_waiter *w, struct workspace *ws, enum ws_event ev)
 	free(wt);
 }
 
-static void
+static struct wait *
 subscribe(struct request *req, struct workspace *ws, int stream, int stopping)
 {
 	struct wait *wt = xcalloc(1, sizeof(*wt));
@@ -112,8 +136,25 @@ subscribe(struct request *req, struct workspace *ws, int stream, int stopping)
 	wt->req = req;
 	wt->stream = stream;
 	wt->stopping = stopping;
+	wt->ws = ws;
 	ws_ref(ws);
 	ws_wait(ws, &wt->w);
+	return wt;
+}
+
+/* A --wait client hung up before its workspace was ready: nothing is left behind. */
+static void
+wait_gone(struct request *req, void *arg)
+{
+	struct wait *wt = arg;
+	struct workspace *ws = wt->ws;
+
+	(void)req;
+	if (ws->state >= WS_READY || ws->stop_requested)
+		return;
+	log_info("workspace %s (%s/%s): its waiting client left; cancelled", ws->id, ws->owner,
+	         ws->name);
+	ws_stop_by(ws, ws->owner, (unsigned)ws->uid, "cancel");
 }
 
 static void
@@ -170,6 +211,7 @@ start_workspace(struct request *req, route_arg *args)
 	struct api_error err;
 	struct workspace *ws;
 	struct ws_who who;
+	struct wait *wt;
 
 	(void)args;
 	if (valid_start_request(ctx->cfg, ctx->host_cpus, req->body ? req->body : "", req->body_len,
@@ -201,13 +243,80 @@ start_workspace(struct request *req, route_arg *args)
 		http_reply_json(req, err.status, api_error_json(err.code, err.message));
 		return;
 	}
+	if (ws->state == WS_QUEUED && sr.queue) {
+		/* Queued; the caller comes back with wait, ls or stop. */
+		http_reply_json(req, 202, wsjson(ws, req->uid));
+		ws_unref(ws);
+		return;
+	}
+	if (req->want_stream) {
+		json_t *p = json_pack("{s:s, s:s, s:s}", "phase", ws_state_name(ws->state), "id",
+		                      ws->id, "name", ws->name);
+
+		if (ws->state == WS_QUEUED) {
+			json_object_set_new(p, "position", json_integer(ws->queue_pos));
+			json_object_set_new(p, "gpus", json_integer(ws->want_gpus));
+			json_object_set_new(p, "estimated_start",
+			                    ws->queue_eta >= 0 ? json_real(ws->queue_eta)
+			                                       : json_null());
+		}
+		http_stream_start(req);
+		http_stream_line(req, json_pack("{s:o}", "progress", p));
+	}
+	wt = subscribe(req, ws, req->want_stream, 0);
+	if (sr.wait) {
+		req->gone = wait_gone;
+		req->gone_arg = wt;
+	}
+	ws_unref(ws);
+}
+
+/*
+ * Wait until a queued or starting workspace is ready (wsctl wait, and a
+ * --wait client that lost a restarted wsd); a ready one answers at once.
+ */
+static void
+wait_workspace(struct request *req, route_arg *args)
+{
+	struct workspace *ws = lookup(req, args[0]);
+
+	if (ws == NULL)
+		return;
+	if (ws->state == WS_READY) {
+		if (req->want_stream) {
+			http_stream_start(req);
+			http_stream_line(req,
+			                 json_pack("{s:o}", "workspace", wsjson(ws, req->uid)));
+			http_stream_end(req);
+		} else {
+			http_reply_json(req, 200, wsjson(ws, req->uid));
+		}
+		return;
+	}
+	if (ws->state >= WS_STOPPING) {
+		http_reply_error(req, 409, "stopped", "%s is stopping", ws->name);
+		return;
+	}
 	if (req->want_stream) {
 		http_stream_start(req);
-		http_stream_line(req, json_pack("{s:{s:s, s:s}}", "progress", "phase",
-		                                ws_state_name(ws->state), "id", ws->id));
+		wait_cb(&subscribe(req, ws, 1, 0)->w, ws, WS_EV_PROGRESS);
+		return;
 	}
-	subscribe(req, ws, req->want_stream, 0);
-	ws_unref(ws);
+	subscribe(req, ws, 0, 0);
+}
+
+static void
+list_queue(struct request *req, route_arg *args)
+{
+	(void)args;
+	http_reply_json(req, 200, queue_json(req->uid, 0));
+}
+
+static void
+admin_list_queue(struct request *req, route_arg *args)
+{
+	(void)args;
+	http_reply_json(req, 200, queue_json(req->uid, 1));
 }
 
 static struct workspace *
@@ -358,6 +467,9 @@ static const struct route routes[] = {
     {HTTP_GET, "/v1/workspaces/*", show_workspace, 0},
     {HTTP_DELETE, "/v1/workspaces/*", stop_workspace, 0},
     {HTTP_GET, "/v1/workspaces/*/logs", wslogs_get, 0},
+    {HTTP_GET, "/v1/workspaces/*/wait", wait_workspace, 0},
+    {HTTP_GET, "/v1/queue", list_queue, 0},
+    {HTTP_GET, "/v1/admin/queue", admin_list_queue, 1},
     {HTTP_GET, "/v1/admin/workspaces", admin_list_workspaces, 1},
     {HTTP_DELETE, "/v1/admin/workspaces/*/*", admin_stop_workspace, 1},
     {HTTP_GET, "/v1/admin/workspaces/*/*/logs", wslogs_admin_get, 1},

@@ -49,6 +49,8 @@
 	X(INT, idle_gpu_util, 5, 0, 100)                                                           \
 	X(DUR, idle_warn, 900, 0, INT64_C(7) * 86400)                                              \
 	X(DUR, idle_check_interval, 60, 1, 3600)                                                   \
+	X(INT, quota_queued, 1, -1, 100000)                                                        \
+	X(DUR, queue_max_wait, 86400, 0, INT64_C(366) * 86400)                                     \
 	X(STR, admin_group, "wslab-admin", 0, 0)                                                   \
 	X(STR, log_level, "info", 0, 0)                                                            \
 	X(STR, mount_roots, "", 0, 0)                                                              \

@@ -250,12 +250,27 @@ closed_cb(uv_handle_t *h)
 	conn_unref(h->data);
 }
 
+static int shutting_down;
+
+/* The client left while its request is with a handler that wants to know. */
+static void
+conn_gone(struct conn *c)
+{
+	void (*gone)(struct request *, void *) = c->req.gone;
+
+	if (!c->busy || gone == NULL || shutting_down)
+		return;
+	c->req.gone = NULL;
+	gone(&c->req, c->req.gone_arg);
+}
+
 static void
 conn_close(struct conn *c)
 {
 	if (c->closing)
 		return;
 	c->closing = 1;
+	conn_gone(c);
 	LIST_REMOVE(c, entry);
 	nconns--;
 	if (c->served) {
@@ -508,6 +523,7 @@ static void
 request_done(struct conn *c)
 {
 	request_count(c, 1);
+	c->req.gone = NULL;
 	c->busy = 0;
 	c->streaming = 0;
 	c->watch = NULL;
@@ -998,6 +1014,7 @@ conn_eof(struct conn *c)
 	conn_read(c, 0);
 	if (c->watch != NULL)
 		c->watch(c->watch_arg, HTTP_GONE);
+	conn_gone(c);
 	if (c->draining) {
 		/* Our refusal is out, or its write closes the connection. */
 		if (c->queued == 0)
@@ -1433,6 +1450,7 @@ http_shutdown(void)
 {
 	struct conn *c;
 
+	shutting_down = 1; /* wsd closes these, not their clients: nobody is gone */
 	while ((c = LIST_FIRST(&conns)) != NULL)
 		conn_close(c);
 	if (server_open) {

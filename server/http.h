@@ -46,6 +46,14 @@ struct request {
 	/* The user's groups by name (primary first), for group quotas; all of them. */
 	const char (*groups)[UNIX_NAME_MAX + 1];
 	size_t ngroups;
+	/*
+	 * Set by a handler that must know: called once, on the loop, when the
+	 * client closes its connection (or its sending side) before the reply
+	 * is complete; not when wsd closes it (http_shutdown). The request
+	 * stays the handler's to answer.
+	 */
+	void (*gone)(struct request *req, void *arg);
+	void *gone_arg;
 };
 
 /*

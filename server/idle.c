@@ -14,6 +14,10 @@
  * activity); and the engine's process list of the container, where sshd
  * names each session's process "sshd: USER@TTY" (or "@notty").
  *
+ * GPUs are contended (idle_timeout_contended applies to their holders)
+ * while a start waits in the GPU queue, and for a while after a start was
+ * refused for want of GPUs (twice idle_check_interval, at least 2 min).
+ *
  * Each workspace is checked every idle_check_interval, spread over the
  * interval by a 1 s tick, with at most IDLE_INFLIGHT checks at once. A
  * check whose process list cannot be read decides nothing (an SSH session
@@ -55,6 +59,7 @@ static const struct config *cfg;
 static uv_timer_t tick;
 static int running, inflight;
 static double demand_until;
+static int queue_waiting; /* a start waits in the GPU queue (seen at the last tick) */
 static uint64_t checks_done;
 
 struct idle_check {
@@ -143,7 +148,7 @@ idle_demand(void)
 static int
 idle_contended(const struct workspace *ws)
 {
-	return ws->ngpus > 0 && idle_now() < demand_until;
+	return ws->ngpus > 0 && (queue_waiting || idle_now() < demand_until);
 }
 
 double
@@ -387,6 +392,9 @@ idle_tick(uv_timer_t *t)
 	struct workspace *ws;
 
 	(void)t;
+	queue_waiting = 0;
+	WS_FOREACH(ws)
+		queue_waiting |= ws->state == WS_QUEUED;
 	WS_FOREACH(ws) {
 		if (ws->state != WS_READY || ws->idle_timeout < 0 || ws->stop_requested)
 			continue;

@@ -35,6 +35,7 @@
 #include "memtrim.h"
 #include "notify.h"
 #include "quotas.h"
+#include "queue.h"
 #include "reconcile.h"
 #include "reload.h"
 #include "wslogs.h"
@@ -184,6 +185,8 @@ reconciled(int adopted, int removed, const char *err)
 		log_info("wsd %s ready: socket %s, engine API %s, %d workspaces adopted, "
 		         "%d containers removed",
 		         WSLAB_VERSION, cfg.socket, engine_api_version(), adopted, removed);
+		/* The holders are known now: the queue may start what fits. */
+		queue_changed();
 	}
 	if (!listening && start_listening() == -1) {
 		uv_stop(loop);
@@ -308,10 +311,12 @@ static int
 load_state(char *err, size_t errlen)
 {
 	if (quotas_load(err, errlen) == -1 || usage_load(err, errlen) == -1 ||
-	    reconcile_load(err, errlen) == -1 || wslogs_load(err, errlen) == -1)
+	    reconcile_load(err, errlen) == -1 || wslogs_load(err, errlen) == -1 ||
+	    queue_load(err, errlen) == -1)
 		return -1;
-	log_info("store: %zu quota entries, %zu workspaces on record, %zu usage records this week",
-	         quotas_table()->n, reconcile_known_count(), usage_count());
+	log_info("store: %zu quota entries, %zu workspaces on record, %zu queued starts, %zu usage "
+	         "records this week",
+	         quotas_table()->n, reconcile_known_count(), queue_loaded_count(), usage_count());
 	return 0;
 }
 
@@ -430,6 +435,7 @@ main(int argc, char **argv)
 	}
 	ws_init(loop, &cfg);
 	wslogs_init(loop);
+	queue_init(loop);
 	expiry_init(loop);
 	idle_init(loop, &cfg);
 	gpu_on_refresh(idle_gpu_sampled);
@@ -475,6 +481,7 @@ main(int argc, char **argv)
 	metrics_stop();
 	expiry_stop();
 	idle_stop();
+	queue_shutdown();
 	ws_shutdown();
 	audit_shutdown();
 	reconcile_shutdown();

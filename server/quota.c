@@ -179,6 +179,10 @@ quota_check(const struct quota *q, const struct quota_source *src, const struct 
 		snprintf(msg, sizeof(msg), "you have %d", use->workspaces);
 		return refuse(err, q, src, QL_WORKSPACES, msg, ask);
 	}
+	if (ask->queue && q->v[QL_QUEUED] >= 0 && use->queued + 1 > q->v[QL_QUEUED]) {
+		snprintf(msg, sizeof(msg), "you have %d", use->queued);
+		return refuse(err, q, src, QL_QUEUED, msg, ask);
+	}
 	if (ask->gpus > 0 && q->v[QL_GPUS] >= 0 && use->gpus + ask->gpus > q->v[QL_GPUS]) {
 		snprintf(msg, sizeof(msg), "you hold %d and ask for %d", use->gpus, ask->gpus);
 		return refuse(err, q, src, QL_GPUS, msg, ask);
@@ -299,7 +303,7 @@ quota_apply_json(struct quota *q, json_t *obj, struct api_error *err)
 		if (l == QL_N) {
 			api_error_set(err, 400, "unknown_field",
 			              "unknown field \"%.40s\" (allowed: gpus, workspaces, memory, "
-			              "shm, cpus, lifetime, gpu_hours, idle_timeout)",
+			              "shm, cpus, lifetime, gpu_hours, idle_timeout, queued)",
 			              key);
 			return -1;
 		}

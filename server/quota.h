@@ -31,7 +31,8 @@
 	X(QL_CPUS, cpus, NUMBER, "CPUs per workspace")                                             \
 	X(QL_LIFETIME, lifetime, DURATION, "lifetime of a workspace")                              \
 	X(QL_GPU_HOURS, gpu_hours, NUMBER, "GPU-hours per rolling week")                           \
-	X(QL_IDLE_TIMEOUT, idle_timeout, DURATION, "idle time before a workspace is reclaimed")
+	X(QL_IDLE_TIMEOUT, idle_timeout, DURATION, "idle time before it is reclaimed")             \
+	X(QL_QUEUED, queued, COUNT, "queued starts at once")
 
 #define QUOTA_ENUM(id, name, kind, what) id,
 enum quota_limit { QUOTA_LIMITS(QUOTA_ENUM) QL_N };
@@ -62,6 +63,7 @@ struct quota_use {
 	int gpus;
 	int workspaces;
 	double gpu_seconds; /* in the rolling week, running workspaces included */
+	int queued;         /* starts waiting in the queue (not in the counts above) */
 };
 
 /* What a start asks for; *_given: the student chose it (else a default). */
@@ -71,6 +73,7 @@ struct quota_ask {
 	double cpus;
 	int memory_given, shm_given, cpus_given;
 	enum quota_limit refused; /* set by quota_check: the limit that refused, or QL_N */
+	int queue;                /* to be queued: one more queued start */
 };
 
 const char *quota_limit_name(enum quota_limit l);

@@ -9,6 +9,7 @@
 #include <sys/queue.h>
 
 #include "log.h"
+#include "queue.h"
 #include "store.h"
 #include "store_ws.h"
 #include "xmalloc.h"
@@ -40,6 +41,7 @@ quotas_init(const struct config *cfg)
 	deflt.v[QL_LIFETIME] = (double)cfg->quota_lifetime;
 	deflt.v[QL_GPU_HOURS] = cfg->quota_gpu_hours;
 	deflt.v[QL_IDLE_TIMEOUT] = (double)cfg->quota_idle_timeout;
+	deflt.v[QL_QUEUED] = (double)cfg->quota_queued;
 }
 
 static void
@@ -141,6 +143,7 @@ quotas_written(void *arg, int ok, const char *why, json_t *rows)
 		store_audit(w->actor, w->actor_uid, w->removing ? "quota_rm" : "quota_set", target,
 		            "ok", lim ? lim : "");
 		free(lim);
+		queue_changed(); /* a raised limit may let a queued start go */
 	}
 	w->done(w->arg, ok, why);
 	free(w);

@@ -123,6 +123,17 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  at REAL NOT NULL,"
     "  lines TEXT NOT NULL,"
     "  PRIMARY KEY (uid, name));",
+    /* 3 -> 4: starts queued for GPUs (queue.c); a row leaves when it starts or is cancelled. */
+    "CREATE TABLE queue ("
+    "  id TEXT PRIMARY KEY,"
+    "  seq INTEGER NOT NULL UNIQUE," /* arrival order */
+    "  name TEXT NOT NULL,"
+    "  owner TEXT NOT NULL,"
+    "  uid INTEGER NOT NULL,"
+    "  queued_at REAL NOT NULL,"
+    "  wait INTEGER NOT NULL DEFAULT 0,"   /* a client waits (--wait) */
+    "  groups TEXT NOT NULL DEFAULT '[]'," /* JSON: the owner's groups, for quotas */
+    "  request TEXT NOT NULL);",           /* JSON: template, limits, GPUs, keys, mounts */
 };
 
 static int

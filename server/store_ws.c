@@ -195,3 +195,35 @@ store_load_failed_logs(double since, json_t **rows, char *err, size_t errlen)
 	                        "ORDER BY at",
 	                        NULL, rows, err, errlen);
 }
+
+void
+store_queue_add(const char *id, int64_t seq, const char *name, const char *owner, unsigned uid,
+                double queued_at, int wait, const char *groups, const char *request)
+{
+	store_run("INSERT OR REPLACE INTO queue (id, seq, name, owner, uid, queued_at, wait, "
+	          "groups, request) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	          json_pack("[s, I, s, s, i, f, i, s, s]", id, (json_int_t)seq, name, owner,
+	                    (int)uid, queued_at, wait, groups, request),
+	          NULL, NULL);
+}
+
+void
+store_queue_remove_tx(struct store_tx *tx, const char *id)
+{
+	store_tx_add(tx, "DELETE FROM queue WHERE id = ?", json_pack("[s]", id));
+}
+
+void
+store_queue_remove(const char *id)
+{
+	store_run("DELETE FROM queue WHERE id = ?", json_pack("[s]", id), NULL, NULL);
+}
+
+int
+store_load_queue(json_t **rows, char *err, size_t errlen)
+{
+	return store_query_sync(
+	    "SELECT id, seq, name, owner, uid, queued_at, wait, groups, request "
+	    "FROM queue ORDER BY seq",
+	    NULL, rows, err, errlen);
+}

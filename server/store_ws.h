@@ -39,6 +39,13 @@ void store_usage_close(const char *id, double when);
 
 /* Idle reclaim's clock of a workspace: its last activity, when warned (0: not). */
 void store_ws_idle(const char *id, double idle_since, double warned_at);
+/* Queued starts (queue.c): on record, gone (alone or in a dispatch's transaction). */
+void store_queue_add(const char *id, int64_t seq, const char *name, const char *owner, unsigned uid,
+                     double queued_at, int wait, const char *groups, const char *request);
+void store_queue_remove(const char *id);
+void store_queue_remove_tx(struct store_tx *tx, const char *id);
+/* Start-up: every queued start, in arrival order. */
+int store_load_queue(json_t **rows, char *err, size_t errlen);
 
 /* Quota entries: set (limits as JSON text) or remove; cb gets the store's answer. */
 int store_quota_put(const char *kind, const char *name, const char *limits, store_cb *cb,

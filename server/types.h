@@ -74,6 +74,8 @@ struct start_req {
 	struct gpu_request gpu;
 	struct mount_req mounts[WS_MOUNTS_MAX];
 	size_t nmounts;
+	int queue; /* no free GPUs: queue it and answer at once */
+	int wait;  /* no free GPUs: queue it while the client waits */
 };
 
 #endif

@@ -175,6 +175,38 @@ gpu_id_ok(const char *s, size_t len)
 	return 1;
 }
 
+/* "queue": true or "wait": true, not both, and a number of GPUs to wait for. */
+static int
+get_queue(json_t *root, struct start_req *req, struct api_error *err)
+{
+	static const char *const keys[] = {"queue", "wait"};
+
+	for (int i = 0; i < 2; i++) {
+		json_t *v = json_object_get(root, keys[i]);
+
+		if (v != NULL && !json_is_boolean(v)) {
+			api_error_set(err, 400, "invalid_value", "%s: must be true or false",
+			              keys[i]);
+			return -1;
+		}
+	}
+	req->queue = json_is_true(json_object_get(root, "queue"));
+	req->wait = json_is_true(json_object_get(root, "wait"));
+	if (req->queue && req->wait) {
+		api_error_set(err, 400, "invalid_value",
+		              "queue and wait: choose one (--queue returns at once, --wait "
+		              "waits until the workspace is ready)");
+		return -1;
+	}
+	if ((req->queue || req->wait) && req->gpu.nids > 0) {
+		api_error_set(err, 400, "invalid_value",
+		              "gpu_ids: a queued start asks for a number of GPUs (--gpus N), "
+		              "not for given ones");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 get_gpus(json_t *root, struct gpu_request *g, struct api_error *err)
 {
@@ -381,8 +413,9 @@ int
 valid_start_request(const struct config *cfg, int host_cpus, const char *body, size_t len,
                     struct start_req *req, struct api_error *err)
 {
-	static const char *const known[] = {"name",     "template", "memory",  "shm",   "cpus",
-	                                    "ssh_keys", "gpus",     "gpu_ids", "mounts"};
+	static const char *const known[] = {"name",   "template", "memory", "shm",
+	                                    "cpus",   "ssh_keys", "gpus",   "gpu_ids",
+	                                    "mounts", "queue",    "wait"};
 	json_t *root, *v;
 	json_error_t jerr;
 	const char *key;
@@ -416,7 +449,7 @@ valid_start_request(const struct config *cfg, int host_cpus, const char *body, s
 			json_decref(k);
 			api_error_set(err, 400, "unknown_field",
 			              "unknown field %s (allowed: name, template, memory, shm, "
-			              "cpus, gpus, gpu_ids, ssh_keys, mounts)",
+			              "cpus, gpus, gpu_ids, ssh_keys, mounts, queue, wait)",
 			              shown);
 			goto out;
 		}
@@ -494,6 +527,8 @@ valid_start_request(const struct config *cfg, int host_cpus, const char *body, s
 	}
 
 	if (get_gpus(root, &req->gpu, err) == -1)
+		goto out;
+	if (get_queue(root, req, err) == -1)
 		goto out;
 	v = json_object_get(root, "mounts");
 	if (v != NULL && get_mounts(cfg, v, req, err) == -1)

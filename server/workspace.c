@@ -38,6 +38,7 @@
 #include "path.h"
 #include "ports.h"
 #include "probe.h"
+#include "queue.h"
 #include "spec.h"
 #include "store.h"
 #include "store_ws.h"
@@ -56,6 +57,12 @@ static struct ws_list registry = TAILQ_HEAD_INITIALIZER(registry);
 static int shutting_down;
 
 /* A start, in the order it happens. */
+static void ws_ask(struct quota_ask *ask, int gpus, int64_t memory, int64_t shm, double cpus,
+                   int memory_given, int shm_given, int cpus_given);
+static void ws_move_keys(struct workspace *ws, struct start_req *req);
+static int ws_launch(struct workspace *ws, const struct gpu_request *g, const struct quota *q,
+                     struct api_error *err);
+static void ws_record(struct workspace *ws);
 static void ws_recorded(void *arg, int ok, const char *why, json_t *rows);
 static void ws_prepare_work(uv_work_t *w);
 static void ws_prepared(uv_work_t *w, int status);
@@ -86,6 +93,7 @@ static void ws_remove_object(struct workspace *ws);
 static void ws_removed(void *arg, const struct engine_result *r);
 static void ws_remove_dir(struct workspace *ws);
 static void ws_dir_removed(uv_work_t *w, int status);
+static void ws_unqueue(struct workspace *ws);
 
 /* ---- context, registry, references, waiters, state ---- */
 
@@ -113,9 +121,9 @@ ws_shutting_down(void)
 const char *
 ws_state_name(enum ws_state s)
 {
-	static const char *const names[] = {"preparing", "pending", "creating",
-	                                    "starting",  "waiting", "ready",
-	                                    "stopping",  "stopped", "failed"};
+	static const char *const names[] = {"queued",   "preparing", "pending", "creating",
+	                                    "starting", "waiting",   "ready",   "stopping",
+	                                    "stopped",  "failed"};
 
 	return names[s];
 }
@@ -194,6 +202,7 @@ ws_free_unregistered(struct workspace *ws)
 		free(ws->mounts[i].target);
 	}
 	config_template_unref(ws->tmpl);
+	free(ws->groups);
 	free(ws->image);
 	free(ws->error);
 	free(ws);
@@ -455,6 +464,10 @@ ws_quota_use(const struct ws_who *who, struct quota_use *use)
 	WS_FOREACH(ws) {
 		if (ws->uid != who->uid)
 			continue;
+		if (ws->state == WS_QUEUED) {
+			use->queued++; /* it holds nothing yet */
+			continue;
+		}
 		use->workspaces++;
 		use->gpus += ws->ngpus;
 		if (ws->usage_start > 0 && ws->ngpus > 0)
@@ -475,14 +488,11 @@ struct workspace *
 ws_start(struct start_req *req, const struct ws_who *who, struct api_error *err)
 {
 	struct workspace *ws;
-	struct timespec now;
 	struct quota q;
 	struct quota_source src;
 	struct quota_use use;
-	struct quota_ask ask = {0};
-	struct store_ws_row row;
-	const char *uuids[GPU_MAX];
-	struct store_tx *tx;
+	struct quota_ask ask;
+	int ngpus, queue_it;
 
 	if (shutting_down) {
 		api_error_set(err, 503, "engine_unavailable", "wsd is shutting down");
@@ -512,45 +522,34 @@ ws_start(struct start_req *req, const struct ws_who *who, struct api_error *err)
 	 */
 	quotas_effective(who, &q, &src);
 	ws_quota_use(who, &use);
-	ask.gpus = req->gpu.count;
-	ask.memory = req->memory;
-	ask.shm = req->shm;
-	ask.cpus = req->cpus;
-	ask.memory_given = req->memory_given;
-	ask.shm_given = req->shm_given;
-	ask.cpus_given = req->cpus_given;
+	ws_ask(&ask, req->gpu.count, req->memory, req->shm, req->cpus, req->memory_given,
+	       req->shm_given, req->cpus_given);
 	if (quota_check(&q, &src, &use, &ask, err) == -1) {
 		if (ask.refused < QL_N)
 			metric_inc(metric_at(m_quota_refusals, quota_limit_name(ask.refused)), 1);
 		ws_refused(who, req->name, err);
 		return NULL;
 	}
+	ngpus = req->gpu.nids > 0 ? (int)req->gpu.nids : req->gpu.count;
+	queue_it = ngpus > 0 && (size_t)ngpus <= gpu_inventory()->n &&
+	           !queue_would_start(ngpus, q.v[QL_LIFETIME]);
+	if (queue_it)
+		idle_demand(); /* someone wants GPUs that are held: idle holders get less time */
+	if (queue_it && !req->queue && !req->wait) {
+		queue_refusal(ngpus, err);
+		ws_refused(who, req->name, err);
+		return NULL;
+	}
+	if (queue_it) {
+		/* Everything but the free GPUs, and one more queued start. */
+		ask.queue = 1;
+		if (quota_check(&q, &src, &use, &ask, err) == -1) {
+			ws_refused(who, req->name, err);
+			return NULL;
+		}
+	}
 	ws = ws_new();
-	ws->jupyter_port = ports_take(0);
-	ws->ssh_port = ports_take(0);
-	if (ws->jupyter_port < 0 || ws->ssh_port < 0) {
-		ports_free(ws->jupyter_port);
-		ports_free(ws->ssh_port);
-		free(ws);
-		api_error_set(err, 503, "no_ports", "no free ports left in %lld..%lld",
-		              (long long)ctx.cfg->port_min, (long long)ctx.cfg->port_max);
-		ws_refused(who, req->name, err);
-		return NULL;
-	}
 	ws_random_hex(ws->id, 6);
-	ws->ngpus = gpu_pick(gpu_inventory(), &req->gpu, ws->gpu_pos, err);
-	if (ws->ngpus < 0 && strcmp(err->code, "no_gpus") == 0)
-		idle_demand(); /* idle holders of GPUs now get the shorter timeout */
-	if (ws->ngpus < 0) {
-		ports_free(ws->jupyter_port);
-		ports_free(ws->ssh_port);
-		free(ws);
-		ws_refused(who, req->name, err);
-		return NULL;
-	}
-	gpu_hold(gpu_inventory(), ws->gpu_pos, ws->ngpus, ws->id);
-	ws->refs = 2;                 /* the registry and the caller */
-	ws_random_hex(ws->token, 32); /* 256 bits */
 	snprintf(ws->name, sizeof(ws->name), "%s", req->name);
 	ws->uid = who->uid;
 	ws->tmpl = config_template_ref(req->tmpl);
@@ -558,38 +557,180 @@ ws_start(struct start_req *req, const struct ws_who *who, struct api_error *err)
 	ws->memory = ask.memory;
 	ws->shm = ask.shm;
 	ws->cpus = ask.cpus;
+	ws->memory_given = req->memory_given;
+	ws->shm_given = req->shm_given;
+	ws->cpus_given = req->cpus_given;
+	snprintf(ws->owner, sizeof(ws->owner), "%s", who->user);
+	if (who->ngroups > 0) {
+		ws->groups = xcalloc(who->ngroups, sizeof(ws->groups[0]));
+		memcpy(ws->groups, who->groups, who->ngroups * sizeof(ws->groups[0]));
+		ws->ngroups = who->ngroups;
+	}
+	if (queue_it) {
+		ws->want_gpus = ngpus;
+		ws->queue_wait = req->wait;
+		ws_move_keys(ws, req);
+		ws->refs = 2; /* the registry and the caller */
+		ws_register(ws);
+		queue_add(ws);
+		return ws;
+	}
+	if (ws_launch(ws, &req->gpu, &q, err) == -1) {
+		ws_free_unregistered(ws);
+		ws_refused(who, req->name, err);
+		return NULL;
+	}
+	ws_move_keys(ws, req);
+	ws->refs = 2; /* the registry and the caller */
+	ws_register(ws);
+	ws_record(ws);
+	return ws;
+}
+
+static void
+ws_ask(struct quota_ask *ask, int gpus, int64_t memory, int64_t shm, double cpus, int memory_given,
+       int shm_given, int cpus_given)
+{
+	memset(ask, 0, sizeof(*ask));
+	ask->gpus = gpus;
+	ask->memory = memory;
+	ask->shm = shm;
+	ask->cpus = cpus;
+	ask->memory_given = memory_given;
+	ask->shm_given = shm_given;
+	ask->cpus_given = cpus_given;
+}
+
+/* The request's keys and mounts become the workspace's. */
+static void
+ws_move_keys(struct workspace *ws, struct start_req *req)
+{
 	memcpy(ws->keys, req->ssh_keys, sizeof(ws->keys));
 	ws->nkeys = req->nkeys;
 	req->nkeys = 0;
 	memcpy(ws->mounts, req->mounts, sizeof(ws->mounts));
 	ws->nmounts = req->nmounts;
 	req->nmounts = 0;
+}
+
+/*
+ * Take its ports and GPUs and set its limits from q. Returns 0, or -1
+ * with err and nothing taken.
+ */
+static int
+ws_launch(struct workspace *ws, const struct gpu_request *g, const struct quota *q,
+          struct api_error *err)
+{
+	struct timespec now;
+	int jp, sp;
+
+	jp = ports_take(0);
+	sp = ports_take(0);
+	if (jp < 0 || sp < 0) {
+		ports_free(jp);
+		ports_free(sp);
+		api_error_set(err, 503, "no_ports", "no free ports left in %lld..%lld",
+		              (long long)ctx.cfg->port_min, (long long)ctx.cfg->port_max);
+		return -1;
+	}
+	ws->ngpus = gpu_pick(gpu_inventory(), g, ws->gpu_pos, err);
+	if (ws->ngpus < 0) {
+		if (strcmp(err->code, "no_gpus") == 0)
+			idle_demand(); /* idle holders of GPUs now get the shorter timeout */
+		ws->ngpus = 0;
+		ports_free(jp);
+		ports_free(sp);
+		return -1;
+	}
+	gpu_hold(gpu_inventory(), ws->gpu_pos, ws->ngpus, ws->id);
+	ws->jupyter_port = jp;
+	ws->ssh_port = sp;
+	ws_random_hex(ws->token, 32); /* 256 bits */
 	clock_gettime(CLOCK_REALTIME, &now);
 	ws->created_at = now.tv_sec;
-	if (q.v[QL_LIFETIME] >= 0)
-		ws->expires_at = now.tv_sec + (int64_t)q.v[QL_LIFETIME];
-	ws->gpu_hours = q.v[QL_GPU_HOURS];
-	ws->idle_timeout = q.v[QL_IDLE_TIMEOUT] >= 0 ? (int64_t)q.v[QL_IDLE_TIMEOUT] : -1;
-	snprintf(ws->owner, sizeof(ws->owner), "%s", who->user);
-	ws_register(ws);
+	if (q->v[QL_LIFETIME] >= 0)
+		ws->expires_at = now.tv_sec + (int64_t)q->v[QL_LIFETIME];
+	ws->gpu_hours = q->v[QL_GPU_HOURS];
+	ws->idle_timeout = q->v[QL_IDLE_TIMEOUT] >= 0 ? (int64_t)q->v[QL_IDLE_TIMEOUT] : -1;
 	ws->start_ns = uv_hrtime();
-	ws_set_state(ws, WS_PREPARING);
+	return 0;
+}
 
-	/* On record, audited, before anything is made. */
+/* On record, audited, before anything is made; a dispatched start leaves the queue. */
+static void
+ws_record(struct workspace *ws)
+{
+	struct store_ws_row row;
+	const char *uuids[GPU_MAX];
+	struct store_tx *tx;
+
+	ws_set_state(ws, WS_PREPARING);
 	tx = store_tx_new();
 	ws_row(ws, &row, uuids);
 	store_ws_record_tx(tx, &row);
 	store_ws_accepted_tx(tx, &row);
+	if (ws->queued_at > 0)
+		store_queue_remove_tx(tx, ws->id);
 	ws_ref(ws);
 	if (store_tx_run(tx, ws_recorded, ws) == -1) {
 		ws_unref(ws);
 		ws_fail(ws, 503, "state_unavailable", "wsd's state store is not running");
-		return ws;
+		return;
 	}
 	wslogs_forget(ws->uid, ws->name); /* the name's last failure is history now */
-	log_info("workspace %s (%s/%s) starting: template %s, %d GPUs", ws->id, ws->owner, ws->name,
-	         ws->tmpl->name, ws->ngpus);
-	return ws;
+	log_info("workspace %s (%s/%s) starting: template %s, %d GPUs%s", ws->id, ws->owner,
+	         ws->name, ws->tmpl->name, ws->ngpus, ws->queued_at > 0 ? " (from the queue)" : "");
+}
+
+int
+ws_queued_quota(struct workspace *ws, struct api_error *err)
+{
+	struct ws_who who = {ws->uid, ws->owner, (const char(*)[UNIX_NAME_MAX + 1]) ws->groups,
+	                     ws->ngroups};
+	struct quota q;
+	struct quota_source src;
+	struct quota_use use;
+	struct quota_ask ask;
+
+	quotas_effective(&who, &q, &src);
+	ws_quota_use(&who, &use);
+	ws_ask(&ask, ws->want_gpus, ws->memory, ws->shm, ws->cpus, ws->memory_given, ws->shm_given,
+	       ws->cpus_given);
+	return quota_check(&q, &src, &use, &ask, err);
+}
+
+int
+ws_dispatch(struct workspace *ws)
+{
+	struct ws_who who = {ws->uid, ws->owner, (const char(*)[UNIX_NAME_MAX + 1]) ws->groups,
+	                     ws->ngroups};
+	struct gpu_request g = {0};
+	struct api_error err;
+	struct quota q;
+
+	g.count = ws->want_gpus;
+	quotas_effective(&who, &q, NULL);
+	if (ws_queued_quota(ws, &err) == -1 || ws_launch(ws, &g, &q, &err) == -1) {
+		ws_fail(ws, err.status, err.code, "%s", err.message);
+		return -1;
+	}
+	log_info("workspace %s (%s/%s) leaves the queue after %.1f s", ws->id, ws->owner, ws->name,
+	         store_now() - ws->queued_at);
+	ws_record(ws);
+	return 0;
+}
+
+void
+ws_requeue(struct workspace *ws)
+{
+	ws->refs = 1; /* the registry's */
+	ws_register(ws);
+}
+
+void
+ws_progress(struct workspace *ws)
+{
+	ws_notify(ws, WS_EV_PROGRESS);
 }
 
 /* Preparing on a pool thread: the user, the home, the workspace's files, the mounts. */
@@ -1158,7 +1299,8 @@ ws_stop(struct workspace *ws)
 {
 	ws->stop_requested = 1;
 	/* A step in flight sees stop_requested when it returns; a pending one has none. */
-	if (ws->state == WS_READY || ws->state == WS_WAITING || ws->state == WS_PENDING)
+	if (ws->state == WS_READY || ws->state == WS_WAITING || ws->state == WS_PENDING ||
+	    ws->state == WS_QUEUED)
 		ws_teardown(ws);
 }
 
@@ -1232,6 +1374,10 @@ ws_teardown(struct workspace *ws)
 {
 	if (ws->state == WS_STOPPING || ws->state >= WS_STOPPED)
 		return;
+	if (ws->state == WS_QUEUED) {
+		ws_unqueue(ws);
+		return;
+	}
 	uv_timer_stop(&ws->timer);
 	boot_done(&ws->boot, 0);
 	ws_set_state(ws, WS_STOPPING);
@@ -1377,6 +1523,31 @@ ws_dir_removed(uv_work_t *w, int status)
 		ws_notify(ws, WS_EV_STOPPED);
 	}
 	ws_unref(ws);
+	/* GPUs or a quota came free: the queue's head takes them in this same step. */
+	queue_changed();
+}
+
+/*
+ * A queued start cancelled (stop, a --wait client gone) or failed at
+ * dispatch: it made nothing, so it only leaves the queue. At shutdown it
+ * stays on record for the next wsd.
+ */
+static void
+ws_unqueue(struct workspace *ws)
+{
+	ws_set_state(ws, WS_STOPPING);
+	if (!shutting_down) {
+		store_queue_remove(ws->id);
+		store_audit(ws->owner, (unsigned)ws->uid, ws->error ? "queue_failed" : "unqueue",
+		            ws->name, ws->error ? "failed" : "ok", ws->id);
+		log_info("workspace %s (%s/%s) left the queue: %s", ws->id, ws->owner, ws->name,
+		         ws->error ? ws->error->message : "cancelled");
+	}
+	ws_set_state(ws, ws->error ? WS_FAILED : WS_STOPPED);
+	ws_unregister(ws);
+	ws_notify(ws, ws->error ? WS_EV_FAILED : WS_EV_STOPPED);
+	if (!shutting_down)
+		queue_changed();
 }
 
 /* ---- adoption (reconcile.c) ---- */

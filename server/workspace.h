@@ -2,11 +2,14 @@
  * Workspaces and their lifecycle. One state machine, driven by engine
  * replies, probe results and timers:
  *
- *   preparing -> [pending] -> creating -> starting -> waiting -> ready -> stopping -> stopped
- *        \____________\____________\__________\__________\______________> failed
+ *   [queued] -> preparing -> [pending] -> creating -> starting -> waiting -> ready
+ *      |            \____________\____________\__________\__________\___> failed
+ *      '-> stopped (cancelled)                                    ready -> stopping -> stopped
  *
- * A start waits in "pending" for a boot slot (boot.c) only when a class
- * starts at once; one start alone never waits.
+ * A start waits in "queued" for GPUs (queue.c) only when it asked to
+ * (--queue, --wait) and they are not free; it holds nothing but its name
+ * and its place. A start waits in "pending" for a boot slot (boot.c)
+ * only when a class starts at once; one start alone never waits.
  *
  * Every state change goes through one function (ws_set_state), which
  * logs it at debug level. Every path into "failed" removes what the
@@ -32,6 +35,7 @@
 #include "valid.h"
 
 enum ws_state {
+	WS_QUEUED, /* waits for GPUs; holds no GPUs or ports (queue.c) */
 	WS_PREPARING,
 	WS_PENDING, /* holds its quota, GPUs and ports; waits for a boot slot */
 	WS_CREATING,
@@ -104,6 +108,17 @@ struct workspace {
 	int logs_kept;           /* failed: its last lines were asked for (wslogs.c) */
 	struct api_error *error; /* set once it failed */
 	struct boot_ticket boot; /* its place in the boot pacing */
+	/* queued (queue.c) */
+	double queued_at;   /* 0: never queued */
+	int64_t queue_seq;  /* arrival order */
+	int want_gpus;      /* GPUs it waits for */
+	int queue_wait;     /* queued for a client that waits (--wait), not --queue */
+	int queue_pos;      /* 1-based, from the last plan */
+	int queue_reserved; /* the blocked head: freed GPUs wait for it */
+	double queue_eta;   /* estimated start from the last plan; < 0: unknown */
+	int memory_given, shm_given, cpus_given;
+	char (*groups)[UNIX_NAME_MAX + 1]; /* its owner's, for the quota at dispatch */
+	size_t ngroups;
 	/* readiness */
 	uv_timer_t timer;
 	uint64_t deadline;
@@ -149,6 +164,17 @@ void ws_quota_use(const struct ws_who *who, struct quota_use *use);
  * refusal returns NULL and fills err. Nothing is created on refusal.
  */
 struct workspace *ws_start(struct start_req *req, const struct ws_who *who, struct api_error *err);
+/*
+ * For queue.c: a queued workspace's quota now (0, or -1 with err), and
+ * its start: it takes ports and GPUs and goes on as ws_start's do.
+ * Returns 0, or -1 when it failed (its waiters were told).
+ */
+int ws_queued_quota(struct workspace *ws, struct api_error *err);
+int ws_dispatch(struct workspace *ws);
+/* For queue.c: a queued workspace read back from the store joins the registry. */
+void ws_requeue(struct workspace *ws);
+/* Tell a workspace's waiters where it stands now. */
+void ws_progress(struct workspace *ws);
 /* Stop a workspace; ev STOPPED reaches its waiters when it is gone. */
 void ws_stop(struct workspace *ws);
 /* Stop on behalf of someone (audited): "stop", "admin_stop" or "expire". */

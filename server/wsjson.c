@@ -122,6 +122,19 @@ wsjson_text(struct jtext *b, const struct workspace *ws, uid_t viewer_uid)
 		jt_time(b, (int64_t)reclaim);
 	else
 		jt_lit(b, "null");
+	if (ws->state == WS_QUEUED) {
+		jt_key(b, "queue_position", 0);
+		jt_int(b, ws->queue_pos);
+		jt_key(b, "queued_at", 0);
+		jt_time(b, (int64_t)ws->queued_at);
+		jt_key(b, "estimated_start", 0);
+		if (ws->queue_eta >= 0)
+			jt_time(b, (int64_t)(ws->queue_eta + 0.5));
+		else
+			jt_lit(b, "null");
+		jt_key(b, "gpus_requested", 0);
+		jt_int(b, ws->want_gpus);
+	}
 	if (ws->error != NULL) {
 		jt_key(b, "error", 0);
 		jt_str(b, ws->error->message);

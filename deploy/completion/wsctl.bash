@@ -30,7 +30,7 @@ _wsctl() {
 			mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 			return
 		fi
-		mapfile -t COMPREPLY < <(compgen -W "start ls show stop logs gpus quota admin ssh ssh-config templates help --socket --version --help" -- "$cur")
+		mapfile -t COMPREPLY < <(compgen -W "start ls show stop logs wait queue gpus quota admin ssh ssh-config templates help --socket --version --help" -- "$cur")
 		return
 	fi
 	case $cmd in
@@ -39,10 +39,10 @@ _wsctl() {
 		--template) mapfile -t COMPREPLY < <(compgen -W "$(_wsctl_templates)" -- "$cur") ;;
 		--mount) mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
 		--name | --memory | --shm | --cpus | --gpus | --gpu-ids) ;;
-		*) mapfile -t COMPREPLY < <(compgen -W "--name --template --memory --shm --cpus --gpus --gpu-ids --mount --json" -- "$cur") ;;
+		*) mapfile -t COMPREPLY < <(compgen -W "--name --template --memory --shm --cpus --gpus --gpu-ids --mount --wait --queue --json" -- "$cur") ;;
 		esac
 		;;
-	show | stop | ssh)
+	show | stop | ssh | wait)
 		if [[ $cur == -* ]]; then
 			mapfile -t COMPREPLY < <(compgen -W "--json" -- "$cur")
 		else
@@ -74,20 +74,20 @@ _wsctl() {
 			;;
 		esac
 		;;
-	ls | gpus | quota | templates)
+	ls | gpus | quota | templates | queue)
 		mapfile -t COMPREPLY < <(compgen -W "--json" -- "$cur")
 		;;
 	admin)
 		if [ "$prev" = admin ]; then
-			mapfile -t COMPREPLY < <(compgen -W "ls stop quota usage audit" -- "$cur")
+			mapfile -t COMPREPLY < <(compgen -W "ls stop queue quota usage audit" -- "$cur")
 		elif [ "$prev" = quota ]; then
 			mapfile -t COMPREPLY < <(compgen -W "set show rm" -- "$cur")
 		else
-			mapfile -t COMPREPLY < <(compgen -W "--user --group --gpus --workspaces --memory --shm --cpus --lifetime --gpu-hours --since --json" -- "$cur")
+			mapfile -t COMPREPLY < <(compgen -W "--user --group --gpus --workspaces --memory --shm --cpus --lifetime --gpu-hours --queued --since --json" -- "$cur")
 		fi
 		;;
 	help)
-		mapfile -t COMPREPLY < <(compgen -W "start ls show stop logs gpus quota admin ssh ssh-config templates" -- "$cur")
+		mapfile -t COMPREPLY < <(compgen -W "start ls show stop logs wait queue gpus quota admin ssh ssh-config templates" -- "$cur")
 		;;
 	esac
 }

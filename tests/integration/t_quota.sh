@@ -52,7 +52,8 @@ ready_count() { # USER: ready workspaces of that user
 	as "$1" "$WSCTL" ls --json | jq '[.workspaces[] | select(.state == "ready")] | length'
 }
 
-expect_eq "store: schema version 3" "$(sqlite3 "$DB" 'PRAGMA user_version')" 3
+SCHEMA=$(sed -n 's/^#define STORE_SCHEMA_VERSION \([0-9]*\)$/\1/p' "$SRC/server/store.h")
+expect_eq "store: schema version $SCHEMA" "$(sqlite3 "$DB" 'PRAGMA user_version')" "$SCHEMA"
 expect_eq "store: WAL mode" "$(sqlite3 "$DB" 'PRAGMA journal_mode')" wal
 
 # 1. Non-admins: every admin endpoint is 403, and nothing changes.

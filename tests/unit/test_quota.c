@@ -200,6 +200,42 @@ START_TEST(gpu_hours_per_week)
 }
 END_TEST
 
+/* Queued starts at once: counted apart from workspaces; default 1; a user may be given more. */
+START_TEST(queued_starts)
+{
+	struct quota q;
+	struct api_error e;
+	struct quota_ask a = {.gpus = 1, .memory = 1 << 30, .shm = 1 << 20, .cpus = 1};
+	struct quota_use u = {.gpus = 0, .workspaces = 1};
+
+	deflt.v[QL_QUEUED] = 1;
+	eff("hank", 0, &q, NULL);
+	ck_assert_int_eq(check(&q, u, &a, &e), 0); /* not queued: the queue limit does not apply */
+	a.queue = 1;
+	ck_assert_int_eq(check(&q, u, &a, &e), 0);
+	u.queued = 1;
+	ck_assert_int_eq(check(&q, u, &a, &e), -1);
+	ck_assert_ptr_nonnull(
+	    strstr(e.message, "queued starts at once: you have 1, the limit is 1"));
+	a.queue = 0;
+	ck_assert_int_eq(check(&q, u, &a, &e), 0); /* a start that need not wait still goes */
+	a.queue = 1;
+	set(QUOTA_USER, "hank", "{\"queued\": 3}");
+	eff("hank", 0, &q, NULL);
+	ck_assert_int_eq(check(&q, u, &a, &e), 0);
+	set(QUOTA_USER, "hank", "{\"queued\": 0}");
+	eff("hank", 0, &q, NULL);
+	u.queued = 0;
+	ck_assert_int_eq(check(&q, u, &a, &e), -1);
+	/* Everything else is checked too: more GPUs than the limit is no reason to queue. */
+	set(QUOTA_USER, "hank", "{\"queued\": 3, \"gpus\": 1}");
+	eff("hank", 0, &q, NULL);
+	a.gpus = 2;
+	ck_assert_int_eq(check(&q, u, &a, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.message, "GPUs held at once"));
+}
+END_TEST
+
 static const struct {
 	const char *json;
 	const char *needle;
@@ -344,11 +380,11 @@ START_TEST(store_migrates)
 	                 0);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rows, 0), "n")), 0);
 	json_decref(rows);
-	/* A version 1 file (before the idle and failed_logs tables) is migrated step by step, its
-	 * data kept. */
+	/* A version 1 file (no idle, failed_logs, queue) migrates step by step, data kept. */
 	ck_assert_int_eq(store_query_sync("DROP TABLE idle", NULL, NULL, err, sizeof(err)), 0);
 	ck_assert_int_eq(store_query_sync("DROP TABLE failed_logs", NULL, NULL, err, sizeof(err)),
 	                 0);
+	ck_assert_int_eq(store_query_sync("DROP TABLE queue", NULL, NULL, err, sizeof(err)), 0);
 	ck_assert_int_eq(store_query_sync("PRAGMA user_version = 1", NULL, NULL, err, sizeof(err)),
 	                 0);
 	store_close();
@@ -458,6 +494,7 @@ quota_suite(void)
 	tcase_add_test(tc, each_limit_at_its_boundary);
 	tcase_add_test(tc, defaults_are_lowered_not_refused);
 	tcase_add_test(tc, gpu_hours_per_week);
+	tcase_add_test(tc, queued_starts);
 	tcase_add_loop_test(tc, bad_limits_change_nothing, 0,
 	                    (int)(sizeof(bad_limits) / sizeof(bad_limits[0])));
 	tcase_add_test(tc, null_unsets_and_json_round_trips);

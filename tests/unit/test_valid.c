@@ -182,7 +182,41 @@ static const struct {
     {"{\"gpu_ids\":[],\"ssh_keys\":[\"" KEY "\"]}", "invalid_value", "gpu_ids"},
     {"{\"gpu_ids\":[\"GPU-a;rm\"],\"ssh_keys\":[\"" KEY "\"]}", "invalid_value", "gpu_ids[0]"},
     {"{\"gpu_ids\":\"0\",\"ssh_keys\":[\"" KEY "\"]}", "invalid_value", "gpu_ids"},
+    {"{\"queue\":true,\"wait\":true,\"gpus\":1,\"ssh_keys\":[\"" KEY "\"]}", "invalid_value",
+     "choose one"},
+    {"{\"queue\":1,\"ssh_keys\":[\"" KEY "\"]}", "invalid_value", "queue: must be true or false"},
+    {"{\"wait\":\"yes\",\"ssh_keys\":[\"" KEY "\"]}", "invalid_value", "wait: must be"},
+    {"{\"wait\":null,\"ssh_keys\":[\"" KEY "\"]}", "invalid_value", "wait: must be"},
+    {"{\"queue\":true,\"gpu_ids\":[\"0\"],\"ssh_keys\":[\"" KEY "\"]}", "invalid_value",
+     "a queued start asks for a number"},
+    {"{\"Queue\":true,\"ssh_keys\":[\"" KEY "\"]}", "unknown_field", "Queue"},
 };
+
+/* queue and wait: booleans, one or none; false is the same as absent. */
+START_TEST(queue_and_wait)
+{
+	struct start_req req;
+	struct api_error err;
+
+	ck_assert_int_eq(
+	    check("{\"gpus\":2,\"queue\":true,\"ssh_keys\":[\"" KEY "\"]}", &req, &err), 0);
+	ck_assert_int_eq(req.queue, 1);
+	ck_assert_int_eq(req.wait, 0);
+	start_req_free(&req);
+	ck_assert_int_eq(check("{\"gpus\":1,\"wait\":true,\"ssh_keys\":[\"" KEY "\"]}", &req, &err),
+	                 0);
+	ck_assert_int_eq(req.queue, 0);
+	ck_assert_int_eq(req.wait, 1);
+	start_req_free(&req);
+	ck_assert_int_eq(
+	    check("{\"queue\":false,\"wait\":true,\"ssh_keys\":[\"" KEY "\"]}", &req, &err), 0);
+	ck_assert_int_eq(req.wait, 1);
+	start_req_free(&req);
+	ck_assert_int_eq(check("{\"ssh_keys\":[\"" KEY "\"]}", &req, &err), 0);
+	ck_assert_int_eq(req.queue + req.wait, 0);
+	start_req_free(&req);
+}
+END_TEST
 
 START_TEST(refused)
 {
@@ -499,6 +533,7 @@ valid_suite(void)
 	                    (int)(sizeof(bad_mounts) / sizeof(bad_mounts[0])));
 	tcase_add_test(tc, too_many_mounts);
 	tcase_add_test(tc, mounts_off_by_default);
+	tcase_add_test(tc, queue_and_wait);
 	tcase_add_test(tc, targets_for_a_user);
 	tcase_add_test(tc, config_mount_keys);
 	suite_add_tcase(s, tc);

@@ -18,5 +18,6 @@ Suite *idle_suite(void);
 Suite *metrics_suite(void);
 Suite *logs_suite(void);
 Suite *sshconf_suite(void);
+Suite *queue_suite(void);
 
 #endif
