@@ -378,7 +378,7 @@ wtimeout_cb(uv_timer_t *t)
  * do not move that deadline, only an empty queue ends it.
  */
 static void
-queue_add(struct conn *c, size_t len)
+conn_queue_add(struct conn *c, size_t len)
 {
 	if (c->queued == 0)
 		uv_timer_start(&c->wtimer, wtimeout_cb, (uint64_t)limits.request_timeout_ms, 0);
@@ -402,7 +402,7 @@ conn_write(struct conn *c, const char *a, size_t alen, const char *b, size_t ble
 	wr->close_after = close_after;
 	wr->owned = NULL;
 	c->refs++;
-	queue_add(c, wr->len);
+	conn_queue_add(c, wr->len);
 	buf = uv_buf_init(wr->data, (unsigned)(alen + blen));
 	if (uv_write(&wr->w, &c->h.stream, &buf, 1, http_write_cb) != 0) {
 		c->queued -= wr->len;
@@ -433,7 +433,7 @@ conn_write_owned(struct conn *c, const char *head, size_t hlen, char *body, size
 	wr->owned = body;
 	wr->owned_len = blen;
 	c->refs++;
-	queue_add(c, wr->len);
+	conn_queue_add(c, wr->len);
 	bufs[0] = uv_buf_init(wr->data, (unsigned)hlen);
 	bufs[1] = uv_buf_init(body, (unsigned)blen);
 	if (uv_write(&wr->w, &c->h.stream, bufs, 2, http_write_cb) != 0) {

@@ -436,6 +436,22 @@ main(int argc, char **argv)
 	ws_init(loop, &cfg);
 	wslogs_init(loop);
 	queue_init(loop);
+	{
+		/* The lifecycle calls up into the queue, idle reclaim and the kept logs. */
+		const struct ws_hooks hooks = {
+		    .would_start = queue_would_start,
+		    .refuse = queue_refusal,
+		    .enqueue = queue_add,
+		    .changed = queue_changed,
+		    .gpu_demand = idle_demand,
+		    .keep_logs = wslogs_keep,
+		    .keep_reason = wslogs_keep_reason,
+		    .name_taken = wslogs_forget,
+		};
+
+		ws_set_hooks(&hooks);
+		quotas_on_change(queue_changed);
+	}
 	expiry_init(loop);
 	idle_init(loop, &cfg);
 	gpu_on_refresh(idle_gpu_sampled);

@@ -9,7 +9,6 @@
 #include <sys/queue.h>
 
 #include "log.h"
-#include "queue.h"
 #include "store.h"
 #include "store_ws.h"
 #include "xmalloc.h"
@@ -26,8 +25,15 @@ struct quota_write {
 };
 
 static struct quota_table table;
+static void (*on_change)(void);
 static struct quota deflt;
 static LIST_HEAD(, quota_write) in_flight = LIST_HEAD_INITIALIZER(in_flight);
+
+void
+quotas_on_change(void (*cb)(void))
+{
+	on_change = cb;
+}
 
 void
 quotas_init(const struct config *cfg)
@@ -143,7 +149,8 @@ quotas_written(void *arg, int ok, const char *why, json_t *rows)
 		store_audit(w->actor, w->actor_uid, w->removing ? "quota_rm" : "quota_set", target,
 		            "ok", lim ? lim : "");
 		free(lim);
-		queue_changed(); /* a raised limit may let a queued start go */
+		if (on_change != NULL)
+			on_change(); /* a raised limit may let a queued start go */
 	}
 	w->done(w->arg, ok, why);
 	free(w);

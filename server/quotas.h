@@ -24,6 +24,8 @@ struct ws_who {
 };
 
 void quotas_init(const struct config *cfg);
+/* Call cb after a change of a quota entry is on record. */
+void quotas_on_change(void (*cb)(void));
 /* Load the entries from the store (start-up, synchronous). */
 int quotas_load(char *err, size_t errlen);
 void quotas_shutdown(void);

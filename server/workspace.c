@@ -31,20 +31,17 @@
 #include "engine.h"
 #include "fetch.h"
 #include "gpu.h"
-#include "idle.h"
 #include "log.h"
 #include "metrics.h"
 #include "memtrim.h"
 #include "path.h"
 #include "ports.h"
 #include "probe.h"
-#include "queue.h"
 #include "spec.h"
 #include "store.h"
 #include "store_ws.h"
 #include "usage.h"
 #include "wsfs.h"
-#include "wslogs.h"
 #include "xmalloc.h"
 
 #define PROBE_INTERVAL_MS 50
@@ -99,6 +96,7 @@ static void ws_unqueue(struct workspace *ws);
 
 /* When this wsd started counting GPU-seconds (its metrics start at 0). */
 static double ws_metrics_epoch;
+static struct ws_hooks hooks;
 
 const struct ws_ctx *
 ws_context(void)
@@ -126,6 +124,19 @@ ws_state_name(enum ws_state s)
 	                                    "stopped",  "failed"};
 
 	return names[s];
+}
+
+void
+ws_set_hooks(const struct ws_hooks *h)
+{
+	hooks = *h;
+}
+
+static void
+ws_changed(void)
+{
+	if (hooks.changed)
+		hooks.changed();
 }
 
 /* What a reload may change: the host in URLs, the jump host and the default quotas. */
@@ -531,12 +542,12 @@ ws_start(struct start_req *req, const struct ws_who *who, struct api_error *err)
 		return NULL;
 	}
 	ngpus = req->gpu.nids > 0 ? (int)req->gpu.nids : req->gpu.count;
-	queue_it = ngpus > 0 && (size_t)ngpus <= gpu_inventory()->n &&
-	           !queue_would_start(ngpus, q.v[QL_LIFETIME]);
-	if (queue_it)
-		idle_demand(); /* someone wants GPUs that are held: idle holders get less time */
+	queue_it = ngpus > 0 && (size_t)ngpus <= gpu_inventory()->n && hooks.would_start &&
+	           !hooks.would_start(ngpus, q.v[QL_LIFETIME]);
+	if (queue_it && hooks.gpu_demand)
+		hooks.gpu_demand(); /* GPUs are wanted: idle holders get less time */
 	if (queue_it && !req->queue && !req->wait) {
-		queue_refusal(ngpus, err);
+		hooks.refuse(ngpus, err);
 		ws_refused(who, req->name, err);
 		return NULL;
 	}
@@ -572,7 +583,7 @@ ws_start(struct start_req *req, const struct ws_who *who, struct api_error *err)
 		ws_move_keys(ws, req);
 		ws->refs = 2; /* the registry and the caller */
 		ws_register(ws);
-		queue_add(ws);
+		hooks.enqueue(ws);
 		return ws;
 	}
 	if (ws_launch(ws, &req->gpu, &q, err) == -1) {
@@ -635,8 +646,8 @@ ws_launch(struct workspace *ws, const struct gpu_request *g, const struct quota 
 	}
 	ws->ngpus = gpu_pick(gpu_inventory(), g, ws->gpu_pos, err);
 	if (ws->ngpus < 0) {
-		if (strcmp(err->code, "no_gpus") == 0)
-			idle_demand(); /* idle holders of GPUs now get the shorter timeout */
+		if (strcmp(err->code, "no_gpus") == 0 && hooks.gpu_demand)
+			hooks.gpu_demand(); /* idle holders of GPUs now get the shorter timeout */
 		ws->ngpus = 0;
 		ports_free(jp);
 		ports_free(sp);
@@ -677,7 +688,8 @@ ws_record(struct workspace *ws)
 		ws_fail(ws, 503, "state_unavailable", "wsd's state store is not running");
 		return;
 	}
-	wslogs_forget(ws->uid, ws->name); /* the name's last failure is history now */
+	if (hooks.name_taken) /* the name's last failure is history now */
+		hooks.name_taken(ws->uid, ws->name);
 	log_info("workspace %s (%s/%s) starting: template %s, %d GPUs%s", ws->id, ws->owner,
 	         ws->name, ws->tmpl->name, ws->ngpus, ws->queued_at > 0 ? " (from the queue)" : "");
 }
@@ -1399,8 +1411,8 @@ ws_teardown(struct workspace *ws)
 		return;
 	}
 	/* A failure's last lines outlive its container (wsctl logs). */
-	if (ws->error != NULL && ws->container_id[0] != '\0' && !ws->logs_kept &&
-	    wslogs_keep(ws, ws_remove_object) == 0) {
+	if (ws->error != NULL && ws->container_id[0] != '\0' && !ws->logs_kept && hooks.keep_logs &&
+	    hooks.keep_logs(ws, ws_remove_object) == 0) {
 		ws->logs_kept = 1;
 		return;
 	}
@@ -1509,8 +1521,8 @@ ws_dir_removed(uv_work_t *w, int status)
 	if (ws->recorded)
 		store_ws_unrecord(ws->id, store_now());
 	if (ws->error != NULL) {
-		if (!ws->logs_kept) /* no container to read: the reason, for wsctl logs */
-			wslogs_keep_reason(ws);
+		if (!ws->logs_kept && hooks.keep_reason) /* no container to read: the reason */
+			hooks.keep_reason(ws);
 		store_audit(ws->owner, (unsigned)ws->uid, "workspace_failed", ws->name, "failed",
 		            ws->error->message);
 		ws_set_state(ws, WS_FAILED);
@@ -1524,7 +1536,7 @@ ws_dir_removed(uv_work_t *w, int status)
 	}
 	ws_unref(ws);
 	/* GPUs or a quota came free: the queue's head takes them in this same step. */
-	queue_changed();
+	ws_changed();
 }
 
 /*
@@ -1547,7 +1559,7 @@ ws_unqueue(struct workspace *ws)
 	ws_unregister(ws);
 	ws_notify(ws, ws->error ? WS_EV_FAILED : WS_EV_STOPPED);
 	if (!shutting_down)
-		queue_changed();
+		ws_changed();
 }
 
 /* ---- adoption (reconcile.c) ---- */

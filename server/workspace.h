@@ -140,7 +140,34 @@ struct ws_ctx {
 	const char *gpu_mode; /* "nvidia" or "cdi" */
 };
 
+/*
+ * What the layers above the lifecycle decide or want to hear of: the GPU
+ * queue (queue.c), idle reclaim (idle.c) and the logs of failures
+ * (wslogs.c). main.c registers them at start-up, so that the lifecycle
+ * calls up into them without depending on them (the way http.c calls
+ * api_handle). Any may be NULL: nothing is queued, kept or told.
+ */
+struct ws_hooks {
+	/* The GPU queue: may a start of ngpus (lifetime in seconds; < 0 none) start now? */
+	int (*would_start)(int ngpus, double lifetime);
+	/* Why a start that may not wait is refused. */
+	void (*refuse)(int ngpus, struct api_error *err);
+	/* A registered workspace in state queued joins the queue. */
+	void (*enqueue)(struct workspace *ws);
+	/* GPUs or quota came free, or the queue changed: dispatch now. */
+	void (*changed)(void);
+	/* Someone wants GPUs that are held. */
+	void (*gpu_demand)(void);
+	/* A failed workspace's last lines, read before its object goes: 0 and done later, or -1. */
+	int (*keep_logs)(struct workspace *ws, void (*done)(struct workspace *ws));
+	/* A failure with no object to read: keep its reason. */
+	void (*keep_reason)(const struct workspace *ws);
+	/* A start takes a name: what was kept of an earlier one is history. */
+	void (*name_taken)(uid_t uid, const char *name);
+};
+
 void ws_init(uv_loop_t *loop, const struct config *cfg);
+void ws_set_hooks(const struct ws_hooks *hooks);
 /* Take up what a reload changed (cfg is the same, updated, struct). */
 void ws_configure(const struct config *cfg);
 void ws_shutdown(void);
