@@ -173,7 +173,7 @@ engine_logs_tail(const char *ref, engine_cb *cb, void *arg)
 int
 engine_top(const char *ref, engine_cb *cb, void *arg)
 {
-	return be->top(ref, cb, arg);
+	TIMED("top", be->top(ref, tcb, targ));
 }
 
 int

@@ -416,8 +416,8 @@ metrics_init(void)
 	                                     "waiting",   "ready",   "stopping"};
 	static const char *const limits[] = {"gpus", "workspaces", "memory",   "shm",
 	                                     "cpus", "lifetime",   "gpu_hours"};
-	static const char *const ops[] = {"hello", "create", "start",     "inspect",
-	                                  "stop",  "remove", "logs_tail", "list"};
+	static const char *const ops[] = {"hello",  "create",    "start", "inspect", "stop",
+	                                  "remove", "logs_tail", "list",  "top"};
 
 	if (metrics != NULL)
 		return;
