@@ -27,8 +27,8 @@ END_TEST
 START_TEST(ssh_sessions)
 {
 	const char *none[] = {"/bin/sh /usr/local/bin/wslab-entrypoint",
-	                      "sshd: /usr/sbin/sshd -D -f /etc/wslab/sshd_config [listener] 0 of "
-	                      "10-100 startups",
+	                      ("sshd: /usr/sbin/sshd -D -f /etc/wslab/sshd_config [listener] 0 of "
+	                       "10-100 startups"),
 	                      "sshd: alice [net]",
 	                      "sshd: unknown [preauth]",
 	                      "python3 -m jupyter",
