@@ -303,7 +303,8 @@ quota_apply_json(struct quota *q, json_t *obj, struct api_error *err)
 		if (l == QL_N) {
 			api_error_set(err, 400, "unknown_field",
 			              "unknown field \"%.40s\" (allowed: gpus, workspaces, memory, "
-			              "shm, cpus, lifetime, gpu_hours, idle_timeout, queued)",
+			              "shm, cpus, lifetime, gpu_hours, idle_timeout, queued, "
+			              "extension)",
 			              key);
 			return -1;
 		}
