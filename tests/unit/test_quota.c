@@ -380,7 +380,12 @@ START_TEST(store_migrates)
 	                 0);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rows, 0), "n")), 0);
 	json_decref(rows);
-	/* A version 1 file (no idle, failed_logs, queue) migrates step by step, data kept. */
+	/* A version 1 file (no idle, failed_logs, queue, notices) migrates step by step, data kept.
+	 */
+	ck_assert_int_eq(store_query_sync("DROP TABLE notices", NULL, NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_query_sync("ALTER TABLE workspaces DROP COLUMN extended", NULL, NULL,
+	                                  err, sizeof(err)),
+	                 0);
 	ck_assert_int_eq(store_query_sync("DROP TABLE idle", NULL, NULL, err, sizeof(err)), 0);
 	ck_assert_int_eq(store_query_sync("DROP TABLE failed_logs", NULL, NULL, err, sizeof(err)),
 	                 0);
@@ -396,6 +401,21 @@ START_TEST(store_migrates)
 	ck_assert_int_eq(
 	    store_query_sync("SELECT count(*) AS n FROM quotas", NULL, &rows, err, sizeof(err)), 0);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rows, 0), "n")), 1);
+	json_decref(rows);
+	/* Version 5: the outbox refuses a second notice with the same key; workspaces have
+	 * extended. */
+	ck_assert_int_eq(
+	    store_query_sync("INSERT INTO notices (at, uid, user, kind, workspace, "
+	                     "dedupe, json) VALUES (1, 1, 'a', 'expired', 'w', 'k', '{}')",
+	                     NULL, NULL, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(
+	    store_query_sync("INSERT INTO notices (at, uid, user, kind, workspace, "
+	                     "dedupe, json) VALUES (2, 1, 'a', 'expired', 'w', 'k', '{}')",
+	                     NULL, NULL, err, sizeof(err)),
+	    -1);
+	ck_assert_int_eq(
+	    store_query_sync("SELECT extended FROM workspaces", NULL, &rows, err, sizeof(err)), 0);
 	json_decref(rows);
 	store_close();
 	/* A file from a newer wsd is refused, not damaged. */
