@@ -8,7 +8,8 @@
  * to notify_command until it exits 0 (at most NOTICE_TRIES tries, with
  * backoff). A row is marked delivered when both are done; a wsd killed
  * before that delivers it at its next start, and one killed in the
- * instant between a delivery and its mark repeats that one delivery.
+ * instant between a delivery and its mark repeats that one delivery (a
+ * notify_command still running at shutdown is killed and run again).
  * Rows more than NOTICE_MAX_AGE old at start-up are dropped with a log
  * line: a day-old "will be stopped at" helps nobody.
  *
@@ -153,12 +154,12 @@ notice_shutdown(void)
 	running = 0;
 	uv_timer_stop(&later);
 	uv_close((uv_handle_t *)&later, NULL);
-	/*
-	 * Deliveries in flight end here; their rows stay for the next wsd. A
-	 * running notify_command finishes on its own (a session of its own).
-	 */
+	/* Deliveries in flight end here; their rows stay for the next wsd. */
 	while ((n = TAILQ_FIRST(&flight)) != NULL) {
 		if (n->run != NULL) {
+			/* Killed: its notice stays undelivered and is sent by the next wsd. */
+			if (n->run->pid > 0)
+				kill(-n->run->pid, SIGKILL);
 			n->run->n = NULL;
 			notice_run_close(n->run);
 			cmds--;

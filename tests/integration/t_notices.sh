@@ -9,7 +9,8 @@
 # expires_at (kept across a SIGKILL: the record wins over the label),
 # and is refused beyond the extension quota, while a start waits for its
 # GPU, for another user's workspace, for one without a lifetime, and for
-# negative, zero and garbage durations. --queue with --wait and a queued
+# negative, zero and garbage durations. A failing notify_command is
+# given up after 3 tries, a hanging one killed. --queue with --wait and a queued
 # workspace's ssh are refused in t_queue.sh.
 . "$(dirname "$0")/lib.sh"
 PORT_BASE=27000
@@ -137,9 +138,9 @@ wait_event lifetime_warning life1 30 && pass "the lifetime warning reaches notif
 expect_eq "and suggests wsctl extend" \
 	"$(jq -r 'select(.kind == "lifetime_warning") | .command' "$EV")" "wsctl extend life1 --by 1h"
 for _ in $(seq 1 25); do grep -q 'life1 reaches' "$T/tty.out" 2>/dev/null && break; sleep 0.2; done
-expect_match "the owner's terminal gets it, like write(1)" "$(tr -d '\r' <"$T/tty.out")" \
+expect_match "the owner's terminal gets it, like write(1)" "$(tr -d '\r' <"$T/tty.out" | tr '\n' ' ')" \
 	'Message from wslab on .*: Your workspace life1 reaches the end of its lifetime at .* Try: wsctl extend life1 --by 1h'
-expect_eq "written once, though utmp names the terminal in three records" \
+expect_eq "written once: not for the DEAD_PROCESS, root's or the bad line's record" \
 	"$(grep -c 'life1 reaches' "$T/tty.out")" 1
 gone $B life1 30 && pass "life1 expired" || fail "life1 did not expire"
 wait_event expired life1 10
@@ -166,9 +167,9 @@ for bad in -5m 0 soon 400d; do
 	r=$(as $B "$WSCTL" extend ext1 --by "$bad" 2>&1) && fail "--by $bad accepted" ||
 		expect_match "--by $bad refused clearly" "$r" 'negative|positive|not a duration|366d'
 done
-r=$(api $B POST /v1/workspaces/ext1/extend '{"by":"1m","expires_at":0}')
-expect_match "an unknown field is refused" "$r" 'unknown field.*400$'
-r=$(api $A POST /v1/workspaces/ext1/extend '{"by":"1m"}')
+r=$(api $B POST /v1/workspaces/ext1/extend '{"by":"1m","expires_at":0}' | tr '\n' ' ')
+expect_match "an unknown field is refused" "$r" 'unknown field.* 400$'
+r=$(api $A POST /v1/workspaces/ext1/extend '{"by":"1m"}' | tr '\n' ' ')
 expect_match "another user's workspace: 404" "$r" '404$'
 r=$(as $A "$WSCTL" extend ext1 --by 1m 2>&1) && fail "A extended B's workspace" ||
 	expect_match "and wsctl says so" "$r" 'no workspace named ext1'
@@ -184,20 +185,56 @@ expect_eq "after a SIGKILL the extended deadline holds" "$(as $B "$WSCTL" show e
 "${ADMIN[@]}" admin quota set --user $B --extension 3h >/dev/null
 out=$(as $A "$WSCTL" start --name q1 --gpus 1 --queue --json) || fail "queue q1"
 expect_eq "q1 is queued" "$(jq -r .state <<<"$out")" queued
-r=$(api $B POST /v1/workspaces/ext1/extend '{"by":"10m"}')
-expect_match "extend while a start waits for its GPU: 409" "$r" 'gpus_wanted.*409$'
+r=$(api $B POST /v1/workspaces/ext1/extend '{"by":"10m"}' | tr '\n' ' ')
+expect_match "extend while a start waits for its GPU: 409" "$r" 'gpus_wanted.* 409$'
 as $B "$WSCTL" stop ext1 >/dev/null || fail "stop ext1"
 wait_state $A q1 ready 600 && pass "q1 got the GPU" || fail "q1 is $(state_of $A q1)"
 wait_event ready q1 10
 expect_eq "exactly one dispatched notice" "$(events dispatched q1)" 1
 expect_eq "exactly one ready notice" "$(events ready q1)" 1
 expect_eq "dispatched suggests wsctl wait" "$(jq -r 'select(.kind == "dispatched") | .command' "$EV")" "wsctl wait q1"
-r=$(api $A POST /v1/workspaces/q1/extend '{"by":"10m"}')
-expect_match "a workspace without a lifetime: nothing to extend" "$r" 'no_lifetime.*409$'
+r=$(api $A POST /v1/workspaces/q1/extend '{"by":"10m"}' | tr '\n' ' ')
+expect_match "a workspace without a lifetime: nothing to extend" "$r" 'no_lifetime.* 409$'
 as $A "$WSCTL" stop q1 >/dev/null
 expect_eq "audited: extend" "$(sqlite3 "$DB" "SELECT count(*) FROM audit WHERE action = 'extend' AND result = 'ok'")" 2
 expect_eq "no notice waits or failed" \
 	"$(sqlite3 "$DB" "SELECT count(*) FROM notices WHERE delivered_at IS NULL")" 0
 expect_eq "one event per line, each a JSON object" "$(jq -s 'map(type) | unique | join(",")' -r "$EV")" object
+
+# 5. A notify_command that fails is logged, tried 3 times in all, then given up; and
+#    one that hangs is killed at notify_timeout.
+stop_wsd
+cat >"$T/fail.sh" <<SH
+#!/bin/sh
+grep -o '"kind":"[a-z_]*"' >>"$T/fail.runs"
+exit 3
+SH
+cat >"$T/hang.sh" <<SH
+#!/bin/sh
+cat >/dev/null
+echo run >>"$T/hang.runs"
+sleep 60
+SH
+chmod 755 "$T/fail.sh" "$T/hang.sh"
+start_wsd "${CONF//notify.sh/fail.sh}"
+as $A "$WSCTL" start --name fail1 --json >/dev/null || fail "start fail1"
+for _ in $(seq 1 200); do
+	[ "$(sqlite3 "$DB" "SELECT count(*) FROM notices WHERE workspace = 'fail1' AND kind = 'idle_warning' AND failed_at IS NOT NULL")" = 1 ] && break
+	sleep 0.2
+done
+expect_eq "a failing notify_command: given up after 3 tries" "$(grep -c idle_warning "$T/fail.runs")" 3
+expect_match "each failure is logged" "$(grep 'notify_command exited with status 3' "$T/wsd.log")" 'try 3 of 3'
+expect_match "and the giving up" "$(grep 'given up' "$T/wsd.log")" 'failed 3 times'
+as $A "$WSCTL" stop fail1 >/dev/null 2>&1
+stop_wsd
+CONF=${CONF//notify.sh/hang.sh}
+start_wsd "${CONF/notify_timeout = 5s/notify_timeout = 2s}"
+as $A "$WSCTL" start --name hang1 --json >/dev/null || fail "start hang1"
+for _ in $(seq 1 100); do grep -q 'did not finish within 2s' "$T/wsd.log" && break; sleep 0.2; done
+expect_match "a hanging notify_command is killed at notify_timeout" \
+	"$(grep 'hang1\|notify_command' "$T/wsd.log" | tail -3)" 'did not finish within 2s'
+sleep 1
+expect_eq "with what it started (its process group)" "$(pgrep -f "$T/hang.sh" | wc -l)" 0
+as $A "$WSCTL" stop hang1 >/dev/null 2>&1
 expect_eq "every container is gone" "$(wslab_containers)" 0
 finish

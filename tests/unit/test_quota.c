@@ -295,6 +295,23 @@ START_TEST(null_unsets_and_json_round_trips)
 	ck_assert_int_eq(quota_apply_json(&q, o, &e), 0);
 	json_decref(o);
 	ck_assert_double_eq(q.v[QL_LIFETIME], 72 * 3600);
+	/* extension: 0 is "none" (as a string or a number); lifetime has a floor. */
+	o = json_loads("{\"extension\": \"0\"}", 0, NULL);
+	ck_assert_int_eq(quota_apply_json(&q, o, &e), 0);
+	ck_assert_double_eq(q.v[QL_EXTENSION], 0);
+	json_decref(o);
+	o = json_loads("{\"extension\": \"24h\"}", 0, NULL);
+	ck_assert_int_eq(quota_apply_json(&q, o, &e), 0);
+	ck_assert_double_eq(q.v[QL_EXTENSION], 86400);
+	json_decref(o);
+	o = json_loads("{\"lifetime\": 0}", 0, NULL);
+	ck_assert_int_eq(quota_apply_json(&q, o, &e), -1);
+	json_decref(o);
+	o = json_loads("{\"extension\": \"-1h\"}", 0, NULL);
+	ck_assert_int_eq(quota_apply_json(&q, o, &e), -1);
+	json_decref(o);
+	q.set &= ~(1u << QL_EXTENSION);
+	q.v[QL_EXTENSION] = 0;
 	back = quota_to_json(&q);
 	ck_assert_int_eq(quota_apply_json(&q2, back, &e), 0);
 	ck_assert_mem_eq(&q, &q2, sizeof(q));
