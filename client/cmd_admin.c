@@ -129,6 +129,7 @@ admin_quota(int argc, char **argv)
 	                                     {"gpu-hours", required_argument, NULL, 'H'},
 	                                     {"idle-timeout", required_argument, NULL, 'I'},
 	                                     {"queued", required_argument, NULL, 'Q'},
+	                                     {"extension", required_argument, NULL, 'E'},
 	                                     {"json", no_argument, NULL, 'j'},
 	                                     {NULL, 0, NULL, 0}};
 	const char *verb, *user = NULL, *group = NULL;
@@ -181,6 +182,9 @@ admin_quota(int argc, char **argv)
 			break;
 		case 'Q':
 			name = "queued";
+			break;
+		case 'E':
+			name = "extension";
 			break;
 		default:
 			goto usage;
@@ -275,7 +279,7 @@ usage:
 	                "[--workspaces N]\n"
 	                "           [--memory SIZE] [--shm SIZE] [--cpus N] [--lifetime DURATION] "
 	                "[--gpu-hours N] [--queued N]\n"
-	                "           [--idle-timeout DURATION]\n"
+	                "           [--idle-timeout DURATION] [--extension DURATION]\n"
 	                "       wsctl admin quota show [--user U | --group G] [--json]\n"
 	                "       wsctl admin quota rm --user U | --group G\n");
 out:
@@ -387,7 +391,7 @@ const struct cmd cmd_admin_entry = {
     "  admin queue                   the queue of starts waiting for GPUs, with owners\n"
     "  admin quota set --user U | --group G [--gpus N] [--workspaces N]\n"
     "        [--memory SIZE] [--shm SIZE] [--cpus N] [--lifetime DURATION] [--gpu-hours N]\n"
-    "        [--idle-timeout DURATION] [--queued N]\n"
+    "        [--idle-timeout DURATION] [--queued N] [--extension DURATION]\n"
     "                                set limits; a value may be \"unlimited\", or\n"
     "                                \"inherit\" to drop it from this entry\n"
     "  admin quota show [--user U | --group G] [--json]\n"

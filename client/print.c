@@ -12,8 +12,9 @@
 #include "wsctl.h"
 
 /* What each limit is, for tables. */
-static const char *const limit_names[] = {"gpus",     "workspaces", "memory",       "shm",   "cpus",
-                                          "lifetime", "gpu_hours",  "idle_timeout", "queued"};
+static const char *const limit_names[] = {"gpus",   "workspaces", "memory",    "shm",
+                                          "cpus",   "lifetime",   "gpu_hours", "idle_timeout",
+                                          "queued", "extension"};
 #define NLIMITS (sizeof(limit_names) / sizeof(limit_names[0]))
 
 static void
@@ -173,7 +174,8 @@ print_limit(const char *name, json_t *v, char *buf, size_t len)
 		snprintf(buf, len, "%s", json_string_value(v));
 	} else if (strcmp(name, "memory") == 0 || strcmp(name, "shm") == 0) {
 		size_format(json_integer_value(v), buf, len);
-	} else if (strcmp(name, "lifetime") == 0 || strcmp(name, "idle_timeout") == 0) {
+	} else if (strcmp(name, "lifetime") == 0 || strcmp(name, "idle_timeout") == 0 ||
+	           strcmp(name, "extension") == 0) {
 		long long s = json_integer_value(v);
 
 		if (s % 3600 == 0)

@@ -130,3 +130,30 @@ duration_parse(const char *s, int64_t *seconds)
 	*seconds = total;
 	return 0;
 }
+
+void
+duration_format(int64_t s, char *buf, size_t len)
+{
+	static const struct {
+		char unit;
+		int64_t secs;
+	} units[] = {{'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
+	size_t off = 0;
+
+	if (s <= 0) {
+		snprintf(buf, len, "0s");
+		return;
+	}
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && off < len; i++) {
+		if (s >= units[i].secs) {
+			int n = snprintf(buf + off, len - off, "%lld%c",
+			                 (long long)(s / units[i].secs), units[i].unit);
+
+			if (n < 0)
+				break;
+			off += (size_t)n;
+			s %= units[i].secs;
+		}
+	}
+}

@@ -25,4 +25,7 @@ void size_format(int64_t bytes, char *buf, size_t len);
  */
 int duration_parse(const char *s, int64_t *seconds);
 
+/* Format seconds as duration_parse reads them: "1d2h", "90s" ("0s" for none). */
+void duration_format(int64_t seconds, char *buf, size_t len);
+
 #endif

@@ -23,7 +23,10 @@
 #include "metrics.h"
 #include "spec.h"
 #include "queue.h"
+#include "quotas.h"
+#include "size.h"
 #include "store.h"
+#include "store_ws.h"
 #include "wslogs.h"
 #include "valid.h"
 #include "workspace.h"
@@ -353,6 +356,122 @@ stop_workspace(struct request *req, route_arg *args)
 	ws_stop_by(ws, ws->owner, (unsigned)req->uid, "stop");
 }
 
+/* A start waits in the queue for GPUs. */
+static int
+gpus_wanted(void)
+{
+	struct workspace *w;
+
+	WS_FOREACH(w) {
+		if (w->state == WS_QUEUED && w->want_gpus > 0)
+			return 1;
+	}
+	return 0;
+}
+
+struct extend {
+	struct request *req;
+	struct workspace *ws;
+	int64_t by;
+};
+
+static void
+extend_saved(void *arg, int ok, const char *why, json_t *rows)
+{
+	struct extend *x = arg;
+	struct workspace *ws = x->ws;
+	char target[80], detail[96];
+
+	(void)rows;
+	snprintf(target, sizeof(target), "%s/%s", ws->owner, ws->name);
+	if (!ok) {
+		/* Undone: the record and the workspace say the same again. */
+		ws->expires_at -= x->by;
+		ws->extended -= x->by;
+		log_err("workspace %s: extension not saved: %s", ws->id, why ? why : "store");
+		http_reply_error(x->req, 503, "store_unavailable",
+		                 "the extension could not be saved; try again later");
+	} else {
+		snprintf(detail, sizeof(detail), "by %llds to %lld (%llds extended in all)",
+		         (long long)x->by, (long long)ws->expires_at, (long long)ws->extended);
+		log_info("workspace %s (%s) extended %s", ws->id, target, detail);
+		store_audit(x->req->user[0] ? x->req->user : "?", (unsigned)x->req->uid, "extend",
+		            target, "ok", detail);
+		http_reply_json(x->req, 200, wsjson(ws, x->req->uid));
+		queue_changed(); /* estimates read expires_at */
+	}
+	ws_unref(ws);
+	free(x);
+}
+
+/*
+ * Move a ready workspace's lifetime deadline by "by", within the owner's
+ * extension quota (the total per workspace). Refused while a start waits
+ * in the GPU queue and this workspace holds GPUs: the time is theirs.
+ */
+static void
+extend_workspace(struct request *req, route_arg *args)
+{
+	struct workspace *ws = lookup(req, args[0]);
+	struct ws_who who = {req->uid, req->user, req->groups, req->ngroups};
+	struct api_error err;
+	struct quota q;
+	struct extend *x;
+	char target[80], limit[32], used[32], asked[32];
+	int64_t by;
+
+	if (ws == NULL)
+		return;
+	snprintf(target, sizeof(target), "%s/%s", ws->owner, ws->name);
+	if (valid_extend_request(req->body ? req->body : "", req->body_len, &by, &err) == -1) {
+		http_reply_json(req, err.status, api_error_json(err.code, err.message));
+		return;
+	}
+	if (ws->state != WS_READY || ws->stop_requested) {
+		http_reply_error(req, 409, "not_ready",
+		                 "%s is %s; only a ready workspace is extended", ws->name,
+		                 ws->stop_requested ? "stopping" : ws_state_name(ws->state));
+		return;
+	}
+	if (ws->expires_at == 0) {
+		http_reply_error(req, 409, "no_lifetime",
+		                 "%s has no lifetime limit: there is nothing to extend", ws->name);
+		return;
+	}
+	quotas_effective(&who, &q, NULL);
+	if (q.v[QL_EXTENSION] >= 0 && (double)(ws->extended + by) > q.v[QL_EXTENSION]) {
+		duration_format((int64_t)q.v[QL_EXTENSION], limit, sizeof(limit));
+		duration_format(ws->extended, used, sizeof(used));
+		duration_format(by, asked, sizeof(asked));
+		audit_refusal(req->user, (unsigned)req->uid, "extend", target, "refused",
+		              "extension quota");
+		http_reply_error(req, 409, "quota_exceeded",
+		                 "extension quota: a workspace may be extended by %s in all; %s "
+		                 "has %s already, %s more would pass it",
+		                 limit, ws->name, used, asked);
+		return;
+	}
+	if (ws->ngpus > 0 && gpus_wanted()) {
+		audit_refusal(req->user, (unsigned)req->uid, "extend", target, "refused",
+		              "others wait for GPUs");
+		http_reply_error(req, 409, "gpus_wanted",
+		                 "others are waiting in the queue for GPUs; %s keeps its GPUs only "
+		                 "until its lifetime ends (wsctl queue shows the queue)",
+		                 ws->name);
+		return;
+	}
+	/* In memory first (the next request builds on it), undone if the write fails. */
+	ws->expires_at += by;
+	ws->extended += by;
+	x = xcalloc(1, sizeof(*x));
+	x->req = req;
+	x->ws = ws;
+	x->by = by;
+	ws_ref(ws);
+	if (store_ws_extend(ws->id, ws->expires_at, ws->extended, extend_saved, x) == -1)
+		extend_saved(x, 0, "the store is not running", NULL);
+}
+
 static void
 admin_stop_workspace(struct request *req, route_arg *args)
 {
@@ -468,6 +587,7 @@ static const struct route routes[] = {
     {HTTP_DELETE, "/v1/workspaces/*", stop_workspace, 0},
     {HTTP_GET, "/v1/workspaces/*/logs", wslogs_get, 0},
     {HTTP_GET, "/v1/workspaces/*/wait", wait_workspace, 0},
+    {HTTP_POST, "/v1/workspaces/*/extend", extend_workspace, 0},
     {HTTP_GET, "/v1/queue", list_queue, 0},
     {HTTP_GET, "/v1/admin/queue", admin_list_queue, 1},
     {HTTP_GET, "/v1/admin/workspaces", admin_list_workspaces, 1},

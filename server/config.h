@@ -49,6 +49,11 @@
 	X(INT, idle_gpu_util, 5, 0, 100)                                                           \
 	X(DUR, idle_warn, 900, 0, INT64_C(7) * 86400)                                              \
 	X(DUR, idle_check_interval, 60, 1, 3600)                                                   \
+	X(DUR, lifetime_warn, 1800, 0, INT64_C(7) * 86400)                                         \
+	X(DUR, quota_extension, 86400, -1, INT64_C(366) * 86400)                                   \
+	X(STR, notify_command, "", 0, 0)                                                           \
+	X(DUR, notify_timeout, 10, 1, 600)                                                         \
+	X(STR, utmp_file, "/var/run/utmp", 0, 0)                                                   \
 	X(INT, quota_queued, 1, -1, 100000)                                                        \
 	X(DUR, queue_max_wait, 86400, 0, INT64_C(366) * 86400)                                     \
 	X(STR, admin_group, "wslab-admin", 0, 0)                                                   \

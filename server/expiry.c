@@ -1,11 +1,14 @@
 /*
- * One 1 s timer over the registry.
+ * One 1 s timer over the registry. The owner is told lifetime_warn before
+ * the end (notice.c; once per deadline, so an extension earns a new
+ * warning and a restarted wsd does not repeat one), and when it ended.
  */
 #include "expiry.h"
 
 #include <stdio.h>
 
 #include "log.h"
+#include "notice.h"
 #include "store.h"
 #include "workspace.h"
 
@@ -14,6 +17,7 @@
 
 static uv_timer_t timer;
 static int running;
+static const struct config *cfg;
 
 /*
  * GPU-seconds its owner used in the rolling week, closed and running
@@ -66,6 +70,21 @@ expiry_gpu_hours(struct workspace *ws)
 	}
 }
 
+/* lifetime_warn before the end: the owner may extend it or save their work. */
+static void
+expiry_warn(struct workspace *ws)
+{
+	char target[80], detail[64];
+
+	ws->lifetime_warned = ws->expires_at;
+	snprintf(target, sizeof(target), "%s/%s", ws->owner, ws->name);
+	snprintf(detail, sizeof(detail), "ends in %llds",
+	         (long long)(ws->expires_at - (int64_t)store_now()));
+	log_info("workspace %s (%s): its lifetime %s", ws->id, target, detail);
+	store_audit("wsd", 0, "lifetime_warning", target, "ok", detail);
+	notice_post(NOTICE_LIFETIME_WARNING, ws, (double)ws->expires_at, NULL);
+}
+
 static void
 expiry_tick(uv_timer_t *t)
 {
@@ -79,18 +98,25 @@ expiry_tick(uv_timer_t *t)
 		next = TAILQ_NEXT(ws, link);
 		if (check_hours)
 			expiry_gpu_hours(ws);
-		if (ws->expires_at == 0 || now < ws->expires_at || ws->stop_requested ||
-		    ws->state >= WS_STOPPING)
+		if (ws->expires_at == 0 || ws->stop_requested || ws->state >= WS_STOPPING)
 			continue;
+		if (now < ws->expires_at) {
+			if (ws->state == WS_READY && ws->lifetime_warned != ws->expires_at &&
+			    now >= ws->expires_at - cfg->lifetime_warn)
+				expiry_warn(ws);
+			continue;
+		}
 		log_info("workspace %s (%s/%s) reached the end of its lifetime", ws->id, ws->owner,
 		         ws->name);
+		notice_post(NOTICE_EXPIRED, ws, (double)ws->expires_at, NULL);
 		ws_stop_by(ws, "wsd", 0, "expire");
 	}
 }
 
 void
-expiry_init(uv_loop_t *loop)
+expiry_init(uv_loop_t *loop, const struct config *c)
 {
+	cfg = c;
 	uv_timer_init(loop, &timer);
 	uv_timer_start(&timer, expiry_tick, 1000, 1000);
 	uv_unref((uv_handle_t *)&timer); /* never what keeps the loop alive */

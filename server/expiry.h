@@ -9,7 +9,9 @@
 
 #include <uv.h>
 
-void expiry_init(uv_loop_t *loop);
+#include "config.h"
+
+void expiry_init(uv_loop_t *loop, const struct config *cfg);
 void expiry_stop(void);
 
 #endif

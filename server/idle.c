@@ -45,6 +45,7 @@
 #include "gpu.h"
 #include "log.h"
 #include "metrics.h"
+#include "notice.h"
 #include "store.h"
 #include "store_ws.h"
 #include "workspace.h"
@@ -363,15 +364,17 @@ idle_decide(struct workspace *ws, const struct idle_check *c, int sessions)
 	idle_evidence(ws, ev, sizeof(ev));
 	if (ws->idle_warned_at == 0 && now >= at - (double)cfg->idle_warn) {
 		char when[32], detail[400];
+		double deadline;
 
 		ws->idle_warned_at = now;
 		store_ws_idle(ws->id, ws->idle_since, now);
 		ws->idle_stored = ws->idle_since;
-		idle_iso(at > now + (double)cfg->idle_warn ? at : now + (double)cfg->idle_warn,
-		         when, sizeof(when));
+		deadline = at > now + (double)cfg->idle_warn ? at : now + (double)cfg->idle_warn;
+		idle_iso(deadline, when, sizeof(when));
 		snprintf(detail, sizeof(detail), "%s; reclaimed at %s unless used", ev, when);
 		log_warn("workspace %s (%s) is idle: %s", ws->id, target, detail);
 		store_audit("wsd", 0, "idle_warning", target, "ok", detail);
+		notice_post(NOTICE_IDLE_WARNING, ws, (double)(int64_t)deadline, ev);
 		metric_inc(metric_at(m_idle, "warning"), 1);
 		return;
 	}
@@ -381,6 +384,7 @@ idle_decide(struct workspace *ws, const struct idle_check *c, int sessions)
 		return;
 	log_info("workspace %s (%s) reclaimed: %s", ws->id, target, ev);
 	store_audit("wsd", 0, "idle_reclaim", target, "ok", ev);
+	notice_post(NOTICE_RECLAIMED, ws, now, ev);
 	metric_inc(metric_at(m_idle, "reclaim"), 1);
 	ws_stop_by(ws, "wsd", 0, "idle");
 }

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "memtrim.h"
+#include "notice.h"
 #include "notify.h"
 #include "quotas.h"
 #include "queue.h"
@@ -312,7 +313,7 @@ load_state(char *err, size_t errlen)
 {
 	if (quotas_load(err, errlen) == -1 || usage_load(err, errlen) == -1 ||
 	    reconcile_load(err, errlen) == -1 || wslogs_load(err, errlen) == -1 ||
-	    queue_load(err, errlen) == -1)
+	    queue_load(err, errlen) == -1 || notice_load(err, errlen) == -1)
 		return -1;
 	log_info("store: %zu quota entries, %zu workspaces on record, %zu queued starts, %zu usage "
 	         "records this week",
@@ -452,7 +453,7 @@ main(int argc, char **argv)
 		ws_set_hooks(&hooks);
 		quotas_on_change(queue_changed);
 	}
-	expiry_init(loop);
+	expiry_init(loop, &cfg);
 	idle_init(loop, &cfg);
 	gpu_on_refresh(idle_gpu_sampled);
 	audit_init(loop);
@@ -473,6 +474,7 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
+	notice_init(loop, &cfg);
 	uv_signal_init(loop, &sigterm);
 	uv_signal_init(loop, &sigint);
 	uv_signal_start(&sigterm, on_signal, SIGTERM);
@@ -501,6 +503,7 @@ main(int argc, char **argv)
 	ws_shutdown();
 	audit_shutdown();
 	reconcile_shutdown();
+	notice_shutdown();
 	store_close();
 	fetch_shutdown();
 	wslogs_shutdown();

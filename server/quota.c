@@ -249,6 +249,12 @@ parse_limit(enum quota_limit l, json_t *v, double *out, struct api_error *err)
 		}
 		break;
 	case DURATION:
+		/* An extension of 0 is "none"; every other duration limit has a floor. */
+		if (l == QL_EXTENSION && ((s != NULL && strcmp(s, "0") == 0) ||
+		                          (json_is_integer(v) && json_integer_value(v) == 0))) {
+			*out = 0;
+			return 0;
+		}
 		if ((s != NULL && duration_parse(s, &n) == 0) ||
 		    (json_is_integer(v) && (n = json_integer_value(v)) > 0)) {
 			if (n >= 10 && n <= INT64_C(366) * 86400) {
@@ -270,7 +276,7 @@ parse_limit(enum quota_limit l, json_t *v, double *out, struct api_error *err)
 		static const char *const hint[] = {
 		    [COUNT] = "a whole number from 0 to 100000",
 		    [SIZE] = "a size from 1m to 1024t, like \"32g\"",
-		    [DURATION] = "a duration from 10s to 366d, like \"72h\"",
+		    [DURATION] = "a duration from 10s to 366d, like \"72h\" (extension: also 0)",
 		    [NUMBER] = "a number from 0 to 1000000 (cpus: at least 0.01)",
 		};
 		char *shown = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
@@ -303,7 +309,8 @@ quota_apply_json(struct quota *q, json_t *obj, struct api_error *err)
 		if (l == QL_N) {
 			api_error_set(err, 400, "unknown_field",
 			              "unknown field \"%.40s\" (allowed: gpus, workspaces, memory, "
-			              "shm, cpus, lifetime, gpu_hours, idle_timeout, queued)",
+			              "shm, cpus, lifetime, gpu_hours, idle_timeout, queued, "
+			              "extension)",
 			              key);
 			return -1;
 		}

@@ -32,7 +32,8 @@
 	X(QL_LIFETIME, lifetime, DURATION, "lifetime of a workspace")                              \
 	X(QL_GPU_HOURS, gpu_hours, NUMBER, "GPU-hours per rolling week")                           \
 	X(QL_IDLE_TIMEOUT, idle_timeout, DURATION, "idle time before it is reclaimed")             \
-	X(QL_QUEUED, queued, COUNT, "queued starts at once")
+	X(QL_QUEUED, queued, COUNT, "queued starts at once")                                       \
+	X(QL_EXTENSION, extension, DURATION, "lifetime added by wsctl extend, per workspace")
 
 #define QUOTA_ENUM(id, name, kind, what) id,
 enum quota_limit { QUOTA_LIMITS(QUOTA_ENUM) QL_N };

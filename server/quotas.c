@@ -48,6 +48,7 @@ quotas_init(const struct config *cfg)
 	deflt.v[QL_GPU_HOURS] = cfg->quota_gpu_hours;
 	deflt.v[QL_IDLE_TIMEOUT] = (double)cfg->quota_idle_timeout;
 	deflt.v[QL_QUEUED] = (double)cfg->quota_queued;
+	deflt.v[QL_EXTENSION] = (double)cfg->quota_extension;
 }
 
 static void

@@ -33,6 +33,7 @@ struct known {
 	char id[13];
 	char container_id[65];
 	double expires_at, usage_start;
+	double extended; /* wsctl extend: the record's deadline wins over the label */
 	double idle_since, idle_warned_at; /* 0: none on record */
 	int64_t ready_at;                  /* 0: never ready */
 	int matched;
@@ -61,6 +62,7 @@ reconcile_load(char *err, size_t errlen)
 			continue;
 		memcpy(known[nknown].id, id, 13);
 		known[nknown].expires_at = json_number_value(json_object_get(row, "expires_at"));
+		known[nknown].extended = json_number_value(json_object_get(row, "extended"));
 		known[nknown].usage_start = json_number_value(json_object_get(row, "usage_start"));
 		known[nknown].idle_since = json_number_value(json_object_get(row, "idle_since"));
 		known[nknown].idle_warned_at =
@@ -223,8 +225,10 @@ reconcile_match_record(struct workspace *ws, const char *ref)
 		if (strcmp(known[k].id, ws->id) != 0)
 			continue;
 		known[k].matched = 1;
+		/* The record's deadline: an extension moved it, the label cannot change. */
 		if (known[k].expires_at > 0)
 			ws->expires_at = (int64_t)known[k].expires_at;
+		ws->extended = (int64_t)known[k].extended;
 		ws->usage_start = known[k].usage_start;
 		/* The idle clock goes on from where it was: a restart gives no fresh hour. */
 		ws->idle_since = ws->idle_stored = known[k].idle_since;

@@ -134,6 +134,27 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  wait INTEGER NOT NULL DEFAULT 0,"   /* a client waits (--wait) */
     "  groups TEXT NOT NULL DEFAULT '[]'," /* JSON: the owner's groups, for quotas */
     "  request TEXT NOT NULL);",           /* JSON: template, limits, GPUs, keys, mounts */
+    /*
+     * 4 -> 5: the outbox of notices to users (notice.c), written before
+     * delivery so that a SIGKILL neither loses nor repeats one; and the
+     * lifetime a workspace was extended by (wsctl extend).
+     */
+    "CREATE TABLE notices ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  at REAL NOT NULL,"
+    "  uid INTEGER NOT NULL,"
+    "  user TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  workspace TEXT NOT NULL,"
+    "  dedupe TEXT NOT NULL UNIQUE," /* workspace id, kind, deadline: one notice each */
+    "  json TEXT NOT NULL,"          /* the event as notify_command gets it */
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_at REAL NOT NULL DEFAULT 0," /* notify_command's next try */
+    "  tty_at REAL,"                     /* written to the user's terminals */
+    "  delivered_at REAL,"
+    "  failed_at REAL);"
+    "CREATE INDEX notices_undelivered ON notices (delivered_at, failed_at);"
+    "ALTER TABLE workspaces ADD COLUMN extended REAL NOT NULL DEFAULT 0;",
 };
 
 static int

@@ -18,7 +18,7 @@
 #include <jansson.h>
 #include <uv.h>
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /*
  * Open (creating) path, set WAL, run the migrations up to

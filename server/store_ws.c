@@ -20,12 +20,13 @@ store_ws_record_tx(struct store_tx *tx, const struct store_ws_row *w)
 	store_tx_add(
 	    tx,
 	    "INSERT OR REPLACE INTO workspaces (id, name, owner, uid, template, created_at, "
-	    "expires_at, ready_at, container_id, gpus) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	    json_pack("[s, s, s, i, s, I, o, o, s, s]", w->id, w->name, w->owner, (int)w->uid,
+	    "expires_at, ready_at, container_id, gpus, extended) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    json_pack("[s, s, s, i, s, I, o, o, s, s, I]", w->id, w->name, w->owner, (int)w->uid,
 	              w->tmpl, (json_int_t)w->created_at,
 	              w->expires_at ? json_integer(w->expires_at) : json_null(),
-	              w->ready_at ? json_integer(w->ready_at) : json_null(), w->container_id,
-	              gpus));
+	              w->ready_at ? json_integer(w->ready_at) : json_null(), w->container_id, gpus,
+	              (json_int_t)w->extended));
 	store_tx_add(tx, "DELETE FROM allocations WHERE workspace_id = ?", json_pack("[s]", w->id));
 	for (size_t i = 0; i < w->ngpus; i++) {
 		snprintf(res, sizeof(res), "gpu:%s", w->gpu_uuids[i]);
@@ -128,13 +129,22 @@ store_load_usage(double since, double now, json_t **rows, char *err, size_t errl
 int
 store_load_workspaces(json_t **rows, char *err, size_t errlen)
 {
-	return store_query_sync("SELECT w.id AS id, w.expires_at AS expires_at, w.ready_at AS "
+	return store_query_sync("SELECT w.id AS id, w.expires_at AS expires_at, w.extended AS "
+	                        "extended, w.ready_at AS "
 	                        "ready_at, w.container_id AS container_id, u.started_at AS "
 	                        "usage_start, i.idle_since AS idle_since, i.warned_at AS "
 	                        "idle_warned_at FROM workspaces w LEFT JOIN usage u ON "
 	                        "u.workspace_id = w.id AND u.stopped_at IS NULL LEFT JOIN idle i "
 	                        "ON i.workspace_id = w.id",
 	                        NULL, rows, err, errlen);
+}
+
+int
+store_ws_extend(const char *id, int64_t expires_at, int64_t extended, store_cb *cb, void *arg)
+{
+	return store_run("UPDATE workspaces SET expires_at = ?, extended = ? WHERE id = ?",
+	                 json_pack("[I, I, s]", (json_int_t)expires_at, (json_int_t)extended, id),
+	                 cb, arg);
 }
 
 void

@@ -18,6 +18,7 @@ struct store_ws_row {
 	const char *id, *name, *owner, *tmpl, *container_id;
 	unsigned uid;
 	int64_t created_at, expires_at, ready_at; /* 0: none */
+	int64_t extended;                         /* seconds added by wsctl extend */
 	const char *const *gpu_uuids;
 	size_t ngpus;
 	int ports[2]; /* 0: none */
@@ -37,6 +38,8 @@ void store_usage_open(const char *id, const char *owner, unsigned uid, const cha
 /* ... until when it stopped being usable. */
 void store_usage_close(const char *id, double when);
 
+/* wsctl extend: the new deadline and the extension so far; cb gets the store's answer. */
+int store_ws_extend(const char *id, int64_t expires_at, int64_t extended, store_cb *cb, void *arg);
 /* Idle reclaim's clock of a workspace: its last activity, when warned (0: not). */
 void store_ws_idle(const char *id, double idle_since, double warned_at);
 /* Queued starts (queue.c): on record, gone (alone or in a dispatch's transaction). */
@@ -65,8 +68,8 @@ void store_failed_log_rm(unsigned uid, const char *name);
 /*
  * Start-up loads (synchronous, before the loop): rows of
  * {kind, name, limits}; {owner, gpus, started_at, stopped_at} of closed
- * usage since; {id, expires_at, ready_at, container_id, usage_start, idle_since,
- * idle_warned_at} of
+ * usage since; {id, expires_at, extended, ready_at, container_id, usage_start,
+ * idle_since, idle_warned_at} of
  * the workspaces on record. store_load_usage first closes usage left open
  * by a wsd that died with no record of its workspace.
  */

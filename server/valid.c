@@ -562,3 +562,79 @@ start_req_free(struct start_req *req)
 	}
 	req->nmounts = 0;
 }
+
+int
+valid_extend_request(const char *body, size_t len, int64_t *by, struct api_error *err)
+{
+	json_t *root, *v;
+	json_error_t jerr;
+	const char *key;
+	char shown[64];
+	int ret = -1;
+
+	*by = 0;
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		api_error_set(err, 400, "invalid_json", "request body is not valid JSON: %s",
+		              jerr.text);
+		return -1;
+	}
+	if (!json_is_object(root)) {
+		api_error_set(err, 400, "invalid_json", "request body must be a JSON object");
+		goto out;
+	}
+	json_object_foreach(root, key, v)
+	{
+		if (strcmp(key, "by") != 0) {
+			json_t *k = json_string(key);
+
+			show(k, shown, sizeof(shown));
+			json_decref(k);
+			api_error_set(err, 400, "unknown_field", "unknown field %s (allowed: by)",
+			              shown);
+			goto out;
+		}
+	}
+	v = json_object_get(root, "by");
+	if (v == NULL) {
+		api_error_set(err, 400, "invalid_value", "by: missing (a duration, like 2h)");
+		goto out;
+	}
+	if (json_is_integer(v)) {
+		*by = json_integer_value(v);
+	} else if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+
+		if (s[0] == '-') {
+			show(v, shown, sizeof(shown));
+			api_error_set(err, 400, "invalid_value",
+			              "by: %s is negative; a lifetime can only be extended", shown);
+			goto out;
+		}
+		if (json_string_length(v) > 32 || duration_parse(s, by) == -1) {
+			show(v, shown, sizeof(shown));
+			api_error_set(err, 400, "invalid_value",
+			              "by: %s is not a duration (like 90m, 2h or 1d)", shown);
+			goto out;
+		}
+	} else {
+		api_error_set(err, 400, "invalid_value",
+		              "by: must be a duration (a string like \"2h\") or seconds");
+		goto out;
+	}
+	if (*by <= 0) {
+		api_error_set(err, 400, "invalid_value",
+		              "by: must be positive; a lifetime can only be extended");
+		goto out;
+	}
+	if (*by > VALID_EXTEND_MAX) {
+		api_error_set(err, 400, "invalid_value", "by: at most 366d");
+		goto out;
+	}
+	ret = 0;
+out:
+	if (ret == -1)
+		*by = 0;
+	json_decref(root);
+	return ret;
+}

@@ -21,6 +21,14 @@ int valid_start_request(const struct config *cfg, int host_cpus, const char *bod
                         struct start_req *req, struct api_error *err);
 void start_req_free(struct start_req *req);
 
+/*
+ * The body of POST /v1/workspaces/NAME/extend: {"by": DURATION}, a string
+ * ("90m", "2h") or seconds, positive and at most VALID_EXTEND_MAX; no
+ * other field. 0 with *by in seconds, or -1 and err.
+ */
+#define VALID_EXTEND_MAX (INT64_C(366) * 86400)
+int valid_extend_request(const char *body, size_t len, int64_t *by, struct api_error *err);
+
 /* 1 when s is a workspace name: [a-z0-9][a-z0-9_.-]{0,31}. */
 int valid_ws_name(const char *s);
 

@@ -32,6 +32,7 @@
 #include "fetch.h"
 #include "gpu.h"
 #include "log.h"
+#include "notice.h"
 #include "metrics.h"
 #include "memtrim.h"
 #include "path.h"
@@ -455,6 +456,7 @@ ws_row(const struct workspace *ws, struct store_ws_row *row, const char **uuids)
 	row->container_id = ws->container_id;
 	row->created_at = ws->created_at;
 	row->expires_at = ws->expires_at;
+	row->extended = ws->extended;
 	row->ready_at = ws->ready_at;
 	row->gpu_uuids = uuids;
 	row->ngpus = (size_t)ws->ngpus;
@@ -728,6 +730,7 @@ ws_dispatch(struct workspace *ws)
 	}
 	log_info("workspace %s (%s/%s) leaves the queue after %.1f s", ws->id, ws->owner, ws->name,
 	         store_now() - ws->queued_at);
+	notice_post(NOTICE_DISPATCHED, ws, 0, NULL);
 	ws_record(ws);
 	return 0;
 }
@@ -1301,6 +1304,9 @@ ws_became_ready(struct workspace *ws)
 	ws->recorded = 1;
 	log_info("workspace %s (%s/%s) ready: jupyter port %d, ssh port %d%s", ws->id, ws->owner,
 	         ws->name, ws->jupyter_port, ws->ssh_port, ws->adopted ? " (adopted)" : "");
+	/* Its owner may have gone home: a queued start tells them it is ready. */
+	if (ws->queued_at > 0)
+		notice_post(NOTICE_READY, ws, 0, NULL);
 	ws_notify(ws, WS_EV_READY);
 }
 

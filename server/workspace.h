@@ -81,8 +81,11 @@ struct workspace {
 	int gpu_pos[GPU_MAX]; /* inventory positions of its GPUs */
 	int ngpus;
 	int64_t created_at, ready_at;
-	int64_t expires_at; /* 0: no lifetime limit */
-	double gpu_hours;   /* the owner's weekly GPU-hours limit at its start; < 0: none */
+	int64_t expires_at;      /* 0: no lifetime limit */
+	int64_t extended;        /* seconds wsctl extend added to its lifetime */
+	int64_t lifetime_warned; /* its owner was warned of this expires_at; 0: not */
+	int extending;           /* an extension is being written */
+	double gpu_hours;        /* the owner's weekly GPU-hours limit at its start; < 0: none */
 	int gpu_hours_warned;
 	/* idle reclaim (idle.c) */
 	int64_t idle_timeout;  /* seconds, the owner's limit at its start; < 0: never */

@@ -105,6 +105,8 @@ wsjson_text(struct jtext *b, const struct workspace *ws, uid_t viewer_uid)
 		jt_time(b, ws->expires_at);
 	else
 		jt_lit(b, "null");
+	jt_key(b, "extended", 0); /* seconds wsctl extend added */
+	jt_int(b, ws->extended);
 	/* Idle reclaim: the limit, the last activity seen, and when it ends. */
 	jt_key(b, "idle_timeout", 0);
 	if (ws->idle_timeout >= 0)

@@ -30,7 +30,7 @@ _wsctl() {
 			mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 			return
 		fi
-		mapfile -t COMPREPLY < <(compgen -W "start ls show stop logs wait queue gpus quota admin ssh ssh-config templates help --socket --version --help" -- "$cur")
+		mapfile -t COMPREPLY < <(compgen -W "start ls show stop extend logs wait queue gpus quota admin ssh ssh-config templates help --socket --version --help" -- "$cur")
 		return
 	fi
 	case $cmd in
@@ -48,6 +48,18 @@ _wsctl() {
 		else
 			mapfile -t COMPREPLY < <(compgen -W "$(_wsctl_names)" -- "$cur")
 		fi
+		;;
+	extend)
+		case $prev in
+		--by) mapfile -t COMPREPLY < <(compgen -W "30m 1h 2h 1d" -- "$cur") ;;
+		*)
+			if [[ $cur == -* ]]; then
+				mapfile -t COMPREPLY < <(compgen -W "--by --json" -- "$cur")
+			else
+				mapfile -t COMPREPLY < <(compgen -W "$(_wsctl_names)" -- "$cur")
+			fi
+			;;
+		esac
 		;;
 	logs)
 		case $prev in
@@ -83,11 +95,11 @@ _wsctl() {
 		elif [ "$prev" = quota ]; then
 			mapfile -t COMPREPLY < <(compgen -W "set show rm" -- "$cur")
 		else
-			mapfile -t COMPREPLY < <(compgen -W "--user --group --gpus --workspaces --memory --shm --cpus --lifetime --gpu-hours --queued --since --json" -- "$cur")
+			mapfile -t COMPREPLY < <(compgen -W "--user --group --gpus --workspaces --memory --shm --cpus --lifetime --gpu-hours --idle-timeout --queued --extension --since --json" -- "$cur")
 		fi
 		;;
 	help)
-		mapfile -t COMPREPLY < <(compgen -W "start ls show stop logs wait queue gpus quota admin ssh ssh-config templates" -- "$cur")
+		mapfile -t COMPREPLY < <(compgen -W "start ls show stop extend logs wait queue gpus quota admin ssh ssh-config templates" -- "$cur")
 		;;
 	esac
 }

@@ -295,6 +295,23 @@ START_TEST(null_unsets_and_json_round_trips)
 	ck_assert_int_eq(quota_apply_json(&q, o, &e), 0);
 	json_decref(o);
 	ck_assert_double_eq(q.v[QL_LIFETIME], 72 * 3600);
+	/* extension: 0 is "none" (as a string or a number); lifetime has a floor. */
+	o = json_loads("{\"extension\": \"0\"}", 0, NULL);
+	ck_assert_int_eq(quota_apply_json(&q, o, &e), 0);
+	ck_assert_double_eq(q.v[QL_EXTENSION], 0);
+	json_decref(o);
+	o = json_loads("{\"extension\": \"24h\"}", 0, NULL);
+	ck_assert_int_eq(quota_apply_json(&q, o, &e), 0);
+	ck_assert_double_eq(q.v[QL_EXTENSION], 86400);
+	json_decref(o);
+	o = json_loads("{\"lifetime\": 0}", 0, NULL);
+	ck_assert_int_eq(quota_apply_json(&q, o, &e), -1);
+	json_decref(o);
+	o = json_loads("{\"extension\": \"-1h\"}", 0, NULL);
+	ck_assert_int_eq(quota_apply_json(&q, o, &e), -1);
+	json_decref(o);
+	q.set &= ~(1u << QL_EXTENSION);
+	q.v[QL_EXTENSION] = 0;
 	back = quota_to_json(&q);
 	ck_assert_int_eq(quota_apply_json(&q2, back, &e), 0);
 	ck_assert_mem_eq(&q, &q2, sizeof(q));
@@ -380,7 +397,12 @@ START_TEST(store_migrates)
 	                 0);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rows, 0), "n")), 0);
 	json_decref(rows);
-	/* A version 1 file (no idle, failed_logs, queue) migrates step by step, data kept. */
+	/* A version 1 file (no idle, failed_logs, queue, notices) migrates step by step, data kept.
+	 */
+	ck_assert_int_eq(store_query_sync("DROP TABLE notices", NULL, NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_query_sync("ALTER TABLE workspaces DROP COLUMN extended", NULL, NULL,
+	                                  err, sizeof(err)),
+	                 0);
 	ck_assert_int_eq(store_query_sync("DROP TABLE idle", NULL, NULL, err, sizeof(err)), 0);
 	ck_assert_int_eq(store_query_sync("DROP TABLE failed_logs", NULL, NULL, err, sizeof(err)),
 	                 0);
@@ -396,6 +418,21 @@ START_TEST(store_migrates)
 	ck_assert_int_eq(
 	    store_query_sync("SELECT count(*) AS n FROM quotas", NULL, &rows, err, sizeof(err)), 0);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rows, 0), "n")), 1);
+	json_decref(rows);
+	/* Version 5: the outbox refuses a second notice with the same key; workspaces have
+	 * extended. */
+	ck_assert_int_eq(
+	    store_query_sync("INSERT INTO notices (at, uid, user, kind, workspace, "
+	                     "dedupe, json) VALUES (1, 1, 'a', 'expired', 'w', 'k', '{}')",
+	                     NULL, NULL, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(
+	    store_query_sync("INSERT INTO notices (at, uid, user, kind, workspace, "
+	                     "dedupe, json) VALUES (2, 1, 'a', 'expired', 'w', 'k', '{}')",
+	                     NULL, NULL, err, sizeof(err)),
+	    -1);
+	ck_assert_int_eq(
+	    store_query_sync("SELECT extended FROM workspaces", NULL, &rows, err, sizeof(err)), 0);
 	json_decref(rows);
 	store_close();
 	/* A file from a newer wsd is refused, not damaged. */
