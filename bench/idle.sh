@@ -158,7 +158,7 @@ summary() { # TAG -> "p50 p99 max lag_avg_ms tops"
 		tops=$(awk -v a="$tops" -v x="$t0" -v y="$t1" 'BEGIN {print a + y - x}')
 	done
 	awk -v p50="$p50" -v p99="$p99" -v max="$max" -v s="$lsum" -v c="$lcnt" -v t="$tops" \
-		'BEGIN {printf "%.3f %.3f %.3f %.3f %d\n", p50, p99, max, c > 0 ? 1000 * s / c : 0, t}'
+		'BEGIN {printf "%.3f %.3f %.3f %.3f %d\n", p50, p99, max, (c > 0 ? 1000 * s / c : 0), t}'
 }
 read -r ON50 ON99 ONMAX ONLAG ONTOPS < <(summary on)
 read -r OFF50 OFF99 OFFMAX OFFLAG OFFTOPS < <(summary off)

@@ -412,10 +412,10 @@ static const double tx_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005
 void
 metrics_init(void)
 {
-	static const char *const states[] = {"preparing", "pending", "creating", "starting",
-	                                     "waiting",   "ready",   "stopping"};
-	static const char *const limits[] = {"gpus", "workspaces", "memory",   "shm",
-	                                     "cpus", "lifetime",   "gpu_hours"};
+	static const char *const states[] = {"queued",   "preparing", "pending", "creating",
+	                                     "starting", "waiting",   "ready",   "stopping"};
+	static const char *const limits[] = {"gpus", "workspaces", "memory",    "shm",
+	                                     "cpus", "lifetime",   "gpu_hours", "queued"};
 	static const char *const ops[] = {"hello",  "create",    "start", "inspect", "stop",
 	                                  "remove", "logs_tail", "list",  "top"};
 
