@@ -19,5 +19,6 @@ Suite *metrics_suite(void);
 Suite *logs_suite(void);
 Suite *sshconf_suite(void);
 Suite *queue_suite(void);
+Suite *web_suite(void);
 
 #endif
