@@ -29,5 +29,12 @@ void web_link(struct request *req, route_arg *args);
 void web_handle(struct request *req);
 /* For tests and the fuzzer: set up without a listener. */
 void web_init(uv_loop_t *loop, const struct config *cfg);
+/*
+ * For the fuzzer only: a session with a known id and CSRF token (64 hex
+ * digits each), so that its inputs reach the pages and forms; made again
+ * after an input logged it out. Returns 0, or
+ * -1 when they are not 64 hex digits.
+ */
+int web_fuzz_session(uid_t uid, const char *id, const char *csrf);
 
 #endif
