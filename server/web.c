@@ -54,6 +54,7 @@
 #define WEB_COOKIE "wslab_session"
 #define WEB_MAX_CALLS 5
 #define WEB_HTML "text/html; charset=utf-8"
+#define WEB_MAX_KEYS_TEXT (16 * 1024)
 
 const char web_headers[] =
     "Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -696,6 +697,9 @@ draw_start_form(struct html *h, const struct page *pg, const json_t *info)
 	            "placeholder=\"default\"></label>"
 	            "<label>CPUs <input name=\"cpus\" id=\"cpus\" size=\"4\" "
 	            "placeholder=\"default\"></label>"
+	            "<br><label>SSH public key(s), one a line (your laptop's ~/.ssh/id_ed25519.pub)"
+	            "<br><textarea name=\"ssh_key\" id=\"ssh_key\" rows=\"2\" cols=\"80\" "
+	            "required></textarea></label><br>"
 	            "<button type=\"submit\" id=\"start\">Start</button></form>");
 }
 
@@ -1031,6 +1035,35 @@ set_number(json_t *o, const char *key, const char *v, int integer)
 	json_object_set_new(o, key, json_string(v));
 }
 
+/* The public keys pasted into the form, one a line, as "ssh_keys" (the API checks them). */
+static int
+form_keys(json_t *o, const char *form)
+{
+	char *v = xmalloc(WEB_MAX_KEYS_TEXT), *line, *save = NULL;
+	json_t *keys = json_array();
+	int r = web_form_get(form, "ssh_key", v, WEB_MAX_KEYS_TEXT);
+
+	if (r == 1) {
+		for (line = strtok_r(v, "\r\n", &save); line != NULL;
+		     line = strtok_r(NULL, "\r\n", &save)) {
+			if (line[strspn(line, " \t")] == '\0')
+				continue;
+			if (json_array_append_new(keys, json_string(line)) == -1)
+				json_array_append_new(keys, json_string("(not UTF-8)"));
+		}
+	}
+	free(v);
+	if (r == -1) {
+		json_decref(keys);
+		return -1;
+	}
+	if (json_array_size(keys) > 0)
+		json_object_set_new(o, "ssh_keys", keys);
+	else
+		json_decref(keys);
+	return 0;
+}
+
 /* POST /start: the fields become POST /v1/workspaces's body; api.c validates. */
 static void
 form_start(struct page *pg, const char *form)
@@ -1063,6 +1096,13 @@ form_start(struct page *pg, const char *form)
 			set_number(o, "cpus", v[i], 0);
 		else if (json_object_set_new(o, fields[i], json_string(v[i])) == -1)
 			json_object_set_new(o, fields[i], json_string("(not UTF-8)"));
+	}
+	if (form_keys(o, form) == -1) {
+		json_decref(o);
+		pg->act_status = 400;
+		snprintf(pg->act_msg, sizeof(pg->act_msg), "ssh_key: malformed form field");
+		page_run(pg, P_HOME);
+		return;
 	}
 	body = json_dumps(o, JSON_COMPACT);
 	json_decref(o);

@@ -100,7 +100,8 @@ expect_match "with the API's message, escaped" "$out" "name: &quot;&lt;b&gt;x&lt
 expect_eq "and the name is nowhere as markup" "$(echo "$out" | grep -c '<b>x</b>')" 0
 
 # --- CSRF ---
-api $A POST /v1/workspaces '{"name":"keep"}' >/dev/null
+KEYA=$(getent passwd $A | cut -d: -f6)/.ssh/id_ed25519.pub
+api $A POST /v1/workspaces "{\"name\":\"keep\",\"ssh_keys\":[\"$(cat "$KEYA")\"]}" >/dev/null
 expect_eq "A's workspace keep is ready" "$(api $A GET /v1/workspaces/keep | head -n1 | json .state)" ready
 KID=$(api $A GET /v1/workspaces/keep | head -n1 | json .id)
 expect_eq "a stop without the CSRF token is refused" \
@@ -133,6 +134,17 @@ expect_eq "the old cookie cannot post" \
 	"$(code -b "$T/b-old.jar" -X POST "$W/stop" --data-urlencode "csrf=$BCS" --data-urlencode "id=x")" 403
 expect_eq "nor see the page (the login page instead)" "$(curl -s -b "$T/b-old.jar" "$W/" | grep -c "id=\"user\"")" 0
 
+# --- a start through the form (curl), with the key pasted: the same handler as wsctl start ---
+out=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -b "$T/a.jar" -X POST "$W/start" \
+	--data-urlencode "csrf=$CS" --data-urlencode name=formws --data-urlencode template=offline \
+	--data-urlencode "ssh_key=$(cat "$KEYA")")
+expect_eq "a start form with a key: 303 back to the page" "$out" "303 $W/"
+expect_eq "formws is ready, as the API shows it" "$(api $A GET /v1/workspaces/formws | head -n1 | json .state)" ready
+expect_eq "a start form without a key: the API's refusal (400)" \
+	"$(code -b "$T/a.jar" -X POST "$W/start" --data-urlencode "csrf=$CS" --data-urlencode name=nokey)" 400
+expect_eq "formws stops through the form (303)" \
+	"$(code -b "$T/a.jar" -X POST "$W/stop" --data-urlencode "csrf=$CS" --data-urlencode "id=formws")" 303
+
 # --- A stops keep through the form: the same handler as wsctl stop ---
 expect_eq "A's stop form stops keep (303)" \
 	"$(code -b "$T/a.jar" -X POST "$W/stop" --data-urlencode "csrf=$CS" --data-urlencode "id=keep")" 303
@@ -141,7 +153,8 @@ expect_match "keep is gone" "$(api $A GET /v1/workspaces/keep | tail -n1)" "^(40
 # --- the browser ---
 LINKA="runuser -u $A -- env WSCTL_SOCKET=$T/wsd.sock $WSCTL web"
 LINKR="env WSCTL_SOCKET=$T/wsd.sock $WSCTL web"
-/usr/bin/python3 "$SRC/tests/integration/web_browser.py" "$W" "$ART" "$LINKA" "$LINKR" >"$T/browser.out" 2>&1
+KEYA=$(getent passwd $A | cut -d: -f6)/.ssh/id_ed25519.pub
+/usr/bin/python3 "$SRC/tests/integration/web_browser.py" "$W" "$ART" "$LINKA" "$LINKR" "$KEYA" >"$T/browser.out" 2>&1
 cat "$T/browser.out"
 FAILS=$((FAILS + $(grep -c '^FAIL' "$T/browser.out")))
 expect_eq "the browser ran its steps" "$(grep -c '^PASS' "$T/browser.out" | awk '$1 >= 20 {print "yes"}')" yes

@@ -7,8 +7,9 @@ keeps a screenshot of each page in ARTIFACTS.
 The DevTools protocol needs nothing but Chromium and python3-websocket
 (already a test dependency): no chromedriver to match, no npm.
 
-usage: web_browser.py BASE_URL ARTIFACTS LINK_CMD_STUDENT LINK_CMD_ADMIN
+usage: web_browser.py BASE_URL ARTIFACTS LINK_CMD_STUDENT LINK_CMD_ADMIN KEYFILE
   LINK_CMD_*: a shell command that prints a fresh login link (wsctl web).
+  KEYFILE: the student's public key, pasted into the start form.
 """
 import base64
 import json
@@ -22,7 +23,17 @@ import urllib.request
 
 import websocket
 
-BASE, ART, LINK_STUDENT, LINK_ADMIN = sys.argv[1:5]
+BASE, ART, LINK_STUDENT, LINK_ADMIN, KEYFILE = sys.argv[1:6]
+with open(KEYFILE) as f:
+    KEY = f.read().strip()
+
+
+def start_js(name):
+    """Fill the start form (the way a user types) and submit it."""
+    return ("(() => { document.getElementById('name').value = %s;"
+            " document.getElementById('memory').value = '512m';"
+            " document.getElementById('ssh_key').value = %s;"
+            " document.getElementById('start').click(); })()" % (json.dumps(name), json.dumps(KEY)))
 FAILS = 0
 
 
@@ -165,10 +176,7 @@ def main():
 
         # --- the start form (twice: one for the student to stop, one for the admin) ---
         for name in ("webws1", "webws2"):
-            cdp.click_and_load(
-                "(() => { document.getElementById('name').value = '%s';"
-                " document.getElementById('memory').value = '512m';"
-                " document.getElementById('start').click(); })()" % name)
+            cdp.click_and_load(start_js(name))
             st = wait_state(cdp, name, ("ready",))
             ok(st == "ready", f"browser: the start form started {name} (state {st})")
         ok(cdp.js("document.querySelector('tr.ws[data-name=webws1] a.jupyter') !== null"),
@@ -185,9 +193,7 @@ def main():
         cdp.shot("04-student-stopped")
 
         # --- an error from the API, shown on the page ---
-        cdp.click_and_load(
-            "(() => { document.getElementById('name').value = 'webws2';"
-            " document.getElementById('start').click(); })()")
+        cdp.click_and_load(start_js("webws2"))
         err = cdp.js("(document.getElementById('error') || {}).textContent || ''")
         ok("Refused (409)" in err, f"browser: starting a second webws2 shows the API's refusal ({err[:80]})")
         cdp.shot("05-student-refused")
