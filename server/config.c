@@ -366,13 +366,7 @@ config_web(const struct config *cfg, char *why, size_t whylen)
 		snprintf(why, whylen, "web_listen: %s", w);
 		return -1;
 	}
-	if (cfg->web_tls_cert[0] != '\0') {
-		snprintf(why, whylen,
-		         "web_tls_cert: TLS on web_listen is not implemented yet; listen on a "
-		         "loopback address behind a TLS-terminating proxy");
-		return -1;
-	}
-	if (!config_loopback(host)) {
+	if (cfg->web_tls_cert[0] == '\0' && !config_loopback(host)) {
 		snprintf(
 		    why, whylen,
 		    "web_listen: %s is not a loopback address, and plain HTTP would carry login "

@@ -44,6 +44,12 @@
  * same lookup, the same limits per user, and then api.c's handlers,
  * whose replies web.c captures (req->capture) to draw its page.
  *
+ * With web_tls_cert and web_tls_key, web connections speak TLS (OpenSSL,
+ * with memory BIOs): bytes read are decrypted before the parser sees
+ * them, and every write is encrypted first and then written as one
+ * buffer, with the same accounting; a reply's body is copied into the
+ * encrypted buffer, and zeroed and freed at once.
+ *
  * Every answered request is counted in the metrics by the route pattern
  * the handler matched (req->route), never by its raw path.
  *
@@ -67,6 +73,8 @@
 #include <unistd.h>
 
 #include <http_parser.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "ident.h"
 #include "http_text.h"
@@ -98,6 +106,7 @@ struct conn {
 	struct ipcount *ip;
 	char *cookie; /* a web request's Cookie header(s) */
 	size_t cookie_len;
+	SSL *ssl;            /* web_listen with TLS */
 	struct peer *idpeer; /* a web request's user, once its session names one */
 	http_handler *then;  /* and what serves it then */
 	int status;          /* of the current request's reply, for the metrics */
@@ -188,6 +197,7 @@ static uv_tcp_t wserver; /* web_listen */
 static int wserver_open;
 static http_handler *whandler;
 static const char *wheaders = "";
+static SSL_CTX *wtls; /* web_listen's TLS, when configured */
 static http_handler *handler;
 static struct http_limits limits;
 static LIST_HEAD(, conn) conns = LIST_HEAD_INITIALIZER(conns);
@@ -207,6 +217,10 @@ http_on_closed(void (*cb)(void))
 }
 
 static void conn_parse(struct conn *c, const char *data, size_t len);
+static void conn_input(struct conn *c, const char *data, size_t len);
+static void tls_read(struct conn *c, const char *data, size_t len);
+static void tls_flush(struct conn *c, int close_after);
+static void conn_eof(struct conn *c);
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
@@ -269,6 +283,8 @@ conn_unref(struct conn *c)
 	who_put(c->who);
 	peer_put(c->peer);
 	peer_put(c->idpeer);
+	if (c->ssl != NULL)
+		SSL_free(c->ssl);
 	free(c->cookie);
 	free(c->url);
 	free(c->pending);
@@ -343,8 +359,13 @@ shutdown_cb(uv_shutdown_t *req, int status)
 static void
 shutdown_write(struct conn *c)
 {
-	uv_shutdown_t *req = xmalloc(sizeof(*req));
+	uv_shutdown_t *req;
 
+	if (c->ssl != NULL && !c->closing) {
+		SSL_shutdown(c->ssl); /* close_notify, then the TCP half-close */
+		tls_flush(c, 0);
+	}
+	req = xmalloc(sizeof(*req));
 	if (c->closing || uv_shutdown(req, &c->h.stream, shutdown_cb) != 0) {
 		free(req);
 		conn_close(c);
@@ -424,8 +445,9 @@ queue_add(struct conn *c, size_t len)
 	c->queued += len;
 }
 
+/* Bytes as they go on the wire (ciphertext under TLS). */
 static void
-conn_write(struct conn *c, const char *a, size_t alen, const char *b, size_t blen, int close_after)
+conn_send(struct conn *c, const char *a, size_t alen, const char *b, size_t blen, int close_after)
 {
 	struct wreq *wr;
 	uv_buf_t buf;
@@ -451,6 +473,48 @@ conn_write(struct conn *c, const char *a, size_t alen, const char *b, size_t ble
 	}
 }
 
+/*
+ * Send what TLS has to say (records of the handshake, of data, an alert),
+ * as one write; a write that closes goes out even when empty.
+ */
+static void
+tls_flush(struct conn *c, int close_after)
+{
+	BIO *wb = SSL_get_wbio(c->ssl);
+	size_t n = BIO_ctrl_pending(wb);
+	char *buf;
+
+	if (n == 0 && !close_after)
+		return;
+	buf = xmalloc(n + 1);
+	if (n > 0 && BIO_read(wb, buf, (int)n) != (int)n) {
+		free(buf);
+		conn_close(c);
+		return;
+	}
+	conn_send(c, buf, n, NULL, 0, close_after);
+	free(buf);
+}
+
+static void
+conn_write(struct conn *c, const char *a, size_t alen, const char *b, size_t blen, int close_after)
+{
+	if (c->ssl == NULL) {
+		conn_send(c, a, alen, b, blen, close_after);
+		return;
+	}
+	if (c->closing)
+		return;
+	/* Memory BIOs take all of it: a write fails only when TLS is broken. */
+	if ((alen > 0 && SSL_write(c->ssl, a, (int)alen) <= 0) ||
+	    (blen > 0 && SSL_write(c->ssl, b, (int)blen) <= 0)) {
+		ERR_clear_error();
+		conn_close(c);
+		return;
+	}
+	tls_flush(c, close_after);
+}
+
 /* Write head (copied) then body, which is handed over, not copied. */
 static void
 conn_write_owned(struct conn *c, const char *head, size_t hlen, char *body, size_t blen,
@@ -459,6 +523,13 @@ conn_write_owned(struct conn *c, const char *head, size_t hlen, char *body, size
 	struct wreq *wr;
 	uv_buf_t bufs[2];
 
+	if (c->ssl != NULL) {
+		/* Encrypted into a buffer of its own: the plaintext is done with. */
+		conn_write(c, head, hlen, body, blen, close_after);
+		explicit_bzero(body, blen);
+		free(body);
+		return;
+	}
 	if (c->closing) {
 		explicit_bzero(body, blen);
 		free(body);
@@ -1167,16 +1238,71 @@ read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	}
 	if (nread == 0 || c->draining)
 		return;
+	if (c->ssl != NULL)
+		tls_read(c, buf->base, (size_t)nread);
+	else
+		conn_input(c, buf->base, (size_t)nread);
+}
+
+/* Bytes of requests, as the client sent them (decrypted under TLS). */
+static void
+conn_input(struct conn *c, const char *data, size_t len)
+{
 	if (c->busy || c->stalled) {
 		/* Bytes of a later request while one is being served. */
-		c->pending = xrealloc(c->pending, c->pending_len + (size_t)nread);
-		memcpy(c->pending + c->pending_len, buf->base, (size_t)nread);
-		c->pending_len += (size_t)nread;
+		c->pending = xrealloc(c->pending, c->pending_len + len);
+		memcpy(c->pending + c->pending_len, data, len);
+		c->pending_len += len;
 		if (c->pending_len > HTTP_MAX_HEADER + HTTP_MAX_BODY)
 			conn_read(c, 0);
 		return;
 	}
-	conn_parse(c, buf->base, (size_t)nread);
+	conn_parse(c, data, len);
+}
+
+/*
+ * Ciphertext in: the handshake goes on, or all the plaintext it holds
+ * goes to conn_input now (none is left inside OpenSSL to be forgotten
+ * while reading is stopped). A failed handshake or a broken record
+ * closes the connection; the client's close_notify is its end of input.
+ */
+static void
+tls_read(struct conn *c, const char *data, size_t len)
+{
+	static char plain[16 * 1024];
+	int r, e;
+
+	if (BIO_write(SSL_get_rbio(c->ssl), data, (int)len) != (int)len) {
+		conn_close(c);
+		return;
+	}
+	if (!SSL_is_init_finished(c->ssl)) {
+		r = SSL_do_handshake(c->ssl);
+		tls_flush(c, 0);
+		if (r <= 0) {
+			e = SSL_get_error(c->ssl, r);
+			ERR_clear_error();
+			if (e != SSL_ERROR_WANT_READ) {
+				log_debug("web connection from %s: TLS handshake failed", c->addr);
+				conn_close(c);
+			}
+			return;
+		}
+	}
+	while (!c->closing && !c->draining) {
+		r = SSL_read(c->ssl, plain, sizeof(plain));
+		if (r <= 0) {
+			e = SSL_get_error(c->ssl, r);
+			ERR_clear_error();
+			tls_flush(c, 0);
+			if (e == SSL_ERROR_ZERO_RETURN)
+				conn_eof(c);
+			else if (e != SSL_ERROR_WANT_READ)
+				conn_close(c);
+			return;
+		}
+		conn_input(c, plain, (size_t)r);
+	}
 }
 
 static void
@@ -1411,6 +1537,19 @@ conn_begin_web(struct conn *c)
 		log_debug("web connection from %s closed: too many", c->addr);
 		conn_close(c);
 		return;
+	}
+	if (wtls != NULL && c->tcp) {
+		BIO *rb = BIO_new(BIO_s_mem()), *wb = BIO_new(BIO_s_mem());
+
+		c->ssl = SSL_new(wtls);
+		if (c->ssl == NULL || rb == NULL || wb == NULL) {
+			BIO_free(rb);
+			BIO_free(wb);
+			conn_close(c);
+			return;
+		}
+		SSL_set_bio(c->ssl, rb, wb);
+		SSL_set_accept_state(c->ssl);
 	}
 	if (ip == NULL) {
 		ip = xcalloc(1, sizeof(*ip));
@@ -1653,6 +1792,37 @@ http_listen_metrics(const char *host, int port, http_handler *h, char *err, size
 }
 
 int
+http_web_tls(const char *cert, const char *key, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	unsigned long e;
+
+	if (ctx == NULL) {
+		snprintf(err, errlen, "TLS: cannot set up OpenSSL");
+		goto out;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		e = ERR_get_error();
+		snprintf(err, errlen, "web_tls_cert %s: %s", cert, ERR_reason_error_string(e));
+		goto out;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		e = ERR_get_error();
+		snprintf(err, errlen, "web_tls_key %s: %s", key, ERR_reason_error_string(e));
+		goto out;
+	}
+	wtls = ctx;
+	return 0;
+out:
+	ERR_clear_error();
+	SSL_CTX_free(ctx);
+	return -1;
+}
+
+int
 http_listen_web(const char *host, int port, http_handler *h, const char *headers, char *err,
                 size_t errlen)
 {
@@ -1700,6 +1870,9 @@ http_shutdown(void)
 		uv_close((uv_handle_t *)&wserver, NULL);
 		wserver_open = 0;
 	}
+	/* Each connection holds its own reference to the context. */
+	SSL_CTX_free(wtls);
+	wtls = NULL;
 }
 
 size_t

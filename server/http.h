@@ -118,6 +118,11 @@ int http_listen_metrics(const char *host, int port, http_handler *handler, char 
  */
 int http_listen_web(const char *host, int port, http_handler *handler, const char *headers,
                     char *err, size_t errlen);
+/*
+ * TLS for web_listen from a PEM certificate chain and key; call before
+ * http_listen_web. Returns 0, or -1 with err naming the file and why.
+ */
+int http_web_tls(const char *cert, const char *key, char *err, size_t errlen);
 /* Serve an already connected socket as a web connection (for the fuzzer). */
 int http_adopt_web(int fd, http_handler *handler, const char *headers);
 /*

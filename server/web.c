@@ -8,7 +8,7 @@
  * bits, good once and for web_link_ttl. Opening it creates a session with
  * a new random id (so nothing an attacker set beforehand can become a
  * session: no fixation), sent as an HttpOnly, SameSite=Strict cookie
- * (Secure when web_url is https://), ending after web_session_ttl or at
+ * (Secure under TLS or when web_url is https://), ending after web_session_ttl or at
  * logout. Links and sessions live in wsd's memory only: a restart logs
  * everyone out, by design, so that no session secret is ever on disk.
  *
@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include <http_parser.h>
 #include <jansson.h>
@@ -91,6 +92,7 @@ static int64_t link_ttl = 60, session_ttl = 28800;
 static char base_url[256]; /* the page's address, for links */
 static int secure;         /* reached through https:// */
 static int enabled;
+static char tls_headers[1024]; /* web_headers and HSTS */
 
 /* One call of an API handler, made for a page. */
 struct call {
@@ -1302,7 +1304,16 @@ web_init(uv_loop_t *l, const struct config *cfg)
 	} else if (cfg->web_listen[0] != '\0' &&
 	           config_listen_parse(cfg->web_listen, host, sizeof(host), &port, (char[8]){0},
 	                               8) == 0) {
-		snprintf(base_url, sizeof(base_url), "http://%s%s%s:%d",
+		/* A wildcard address is no place to send a browser: the server's name. */
+		if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0) {
+			if (cfg->public_host[0] != '\0')
+				snprintf(host, sizeof(host), "%s", cfg->public_host);
+			else if (gethostname(host, sizeof(host)) != 0)
+				snprintf(host, sizeof(host), "localhost");
+			host[sizeof(host) - 1] = '\0';
+		}
+		snprintf(base_url, sizeof(base_url), "%s://%s%s%s:%d",
+		         cfg->web_tls_cert[0] != '\0' ? "https" : "http",
 		         strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port);
 	} else {
 		snprintf(base_url, sizeof(base_url), "http://localhost");
@@ -1334,7 +1345,16 @@ web_start(uv_loop_t *l, const struct config *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	web_init(l, cfg);
-	if (http_listen_web(host, port, web_handle, web_headers, err, errlen) == -1)
+	if (cfg->web_tls_cert[0] != '\0') {
+		if (http_web_tls(cfg->web_tls_cert, cfg->web_tls_key, err, errlen) == -1)
+			return -1;
+		/* Browsers that saw the page over TLS never try it in clear again. */
+		snprintf(tls_headers, sizeof(tls_headers),
+		         "%sStrict-Transport-Security: max-age=31536000\r\n", web_headers);
+		secure = 1;
+	}
+	if (http_listen_web(host, port, web_handle, secure ? tls_headers : web_headers, err,
+	                    errlen) == -1)
 		return -1;
 	log_info("web page on %s (login links: wsctl web)", base_url);
 	return 0;

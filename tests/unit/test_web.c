@@ -188,6 +188,9 @@ START_TEST(web_config_keys)
 	web_config("web_listen = 10.1.2.3:8080\n", "not a loopback address");
 	web_config("web_listen = nowhere:8080\n", "line 1: web_listen: ");
 	web_config("web_tls_cert = /etc/c.pem\n", "go together");
+	/* With TLS any address will do (the files are read when wsd starts). */
+	web_config("web_listen = 0.0.0.0:8443\nweb_tls_cert = /c.pem\nweb_tls_key = /k.pem\n",
+	           NULL);
 	web_config("web_url = ftp://x\n", "web_url");
 	web_config("web_link_ttl = 0\n", "web_link_ttl");
 }
