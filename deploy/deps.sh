@@ -5,7 +5,7 @@
 set -eu
 
 BUILD_DEPS="build-essential cmake pkg-config libuv1-dev libcurl4-openssl-dev libjansson-dev
- libssh-dev libssl-dev libhttp-parser-dev libsqlite3-dev check clang-format clang libclang-rt-14-dev"
+ libssh-dev libssl-dev libpam0g-dev libhttp-parser-dev libsqlite3-dev check clang-format clang libclang-rt-14-dev"
 # prometheus: promtool and the server that t_metrics scrapes wsd with (the
 # package also enables its own service on :9090 where systemd runs).
 RUN_DEPS="ca-certificates mmdebstrap openssh-client curl jq bc valgrind sqlite3 python3 acl

@@ -61,6 +61,7 @@
 	X(STR, web_url, "", 0, 0)                                                                  \
 	X(STR, web_tls_cert, "", 0, 0)                                                             \
 	X(STR, web_tls_key, "", 0, 0)                                                              \
+	X(STR, web_pam_service, "", 0, 0)                                                          \
 	X(DUR, web_link_ttl, 60, 1, 3600)                                                          \
 	X(DUR, web_session_ttl, 28800, 60, INT64_C(30) * 86400)
 

@@ -1131,6 +1131,7 @@ on_message_complete(http_parser *p)
 	if (c->web) {
 		/* web.c finds the session, if any, and calls http_identify. */
 		c->req.cookie = c->cookie != NULL ? c->cookie : "";
+		c->req.tls = c->ssl != NULL;
 		c->req.uid = (uid_t)-1; /* nobody, until this request's session says */
 		c->req.gid = (gid_t)-1;
 		whandler(&c->req);

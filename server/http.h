@@ -58,6 +58,7 @@ struct request {
 	int web;
 	const char *cookie;    /* their Cookie header(s), "" when none */
 	const char *peer_addr; /* their client's IP address */
+	int tls;               /* and whether it came over TLS */
 	/*
 	 * Set by web.c before it hands the request to api_handle: the API
 	 * handler's reply (status, JSON text taken by fn, to be zeroed and

@@ -12,6 +12,11 @@
  * logout. Links and sessions live in wsd's memory only: a restart logs
  * everyone out, by design, so that no session secret is ever on disk.
  *
+ * Labs that want a login form set web_pam_service: then, over TLS only,
+ * POST /login checks a user name and password with PAM on the pool (root
+ * excepted), with at most 5 failures a minute per client address and per
+ * user name; over plain HTTP no password is ever taken.
+ *
  * Every state-changing request is a POST carrying the session's CSRF token
  * in a hidden field, compared in constant time.
  *
@@ -38,6 +43,8 @@
 
 #include <http_parser.h>
 #include <jansson.h>
+#include <pwd.h>
+#include <security/pam_appl.h>
 
 #include "api.h"
 #include "html.h"
@@ -93,6 +100,18 @@ static char base_url[256]; /* the page's address, for links */
 static int secure;         /* reached through https:// */
 static int enabled;
 static char tls_headers[1024]; /* web_headers and HSTS */
+static char pam_service[64];   /* web_pam_service: "" when off */
+
+/* Failed password logins, per client address and per user name, for a minute. */
+#define WEB_PAM_FAILS 5
+#define WEB_PAM_WINDOW_MS 60000
+struct fails {
+	char key[UNIX_NAME_MAX + 8];
+	int n;
+	uint64_t since;
+	LIST_ENTRY(fails) entry;
+};
+static LIST_HEAD(, fails) fails = LIST_HEAD_INITIALIZER(fails);
 
 /* One call of an API handler, made for a page. */
 struct call {
@@ -406,6 +425,201 @@ login(struct request *req)
 	session_cookie(s, cookie, sizeof(cookie));
 	redirect(req, "/", cookie);
 	explicit_bzero(cookie, sizeof(cookie));
+}
+
+/* ---- the login page, and password login through PAM (web_pam_service) ---- */
+
+static void
+login_page(struct request *req, int status, const char *error)
+{
+	struct html h = {0};
+
+	page_open(&h, "wslab: log in");
+	html_lit(&h, "<main><h1>wslab: log in</h1>");
+	if (error != NULL) {
+		html_lit(&h, "<p class=\"error\" id=\"error\">");
+		html_esc(&h, error);
+		html_lit(&h, "</p>");
+	}
+	html_lit(&h,
+	         "<p class=\"msg\">Log in with a one-time link: run wsctl web on the lab server "
+	         "and open the link it prints (it is good once, for a minute).</p>");
+	/* A password crosses the network only inside TLS. */
+	if (pam_service[0] != '\0' && req->tls)
+		html_lit(&h, "<form method=\"post\" action=\"/login\" id=\"login-form\">"
+		             "<label>User <input name=\"user\" id=\"user-name\" "
+		             "autocomplete=\"username\" required></label>"
+		             "<label>Password <input name=\"password\" id=\"password\" "
+		             "type=\"password\" autocomplete=\"current-password\" required></label>"
+		             "<button type=\"submit\" id=\"login\">Log in</button></form>");
+	html_lit(&h, "</main></body></html>\n");
+	reply_html(req, status, NULL, &h);
+}
+
+static struct fails *
+fails_get(const char *key, int create)
+{
+	uint64_t now = uv_now(loop);
+	struct fails *f, *fn;
+
+	for (f = LIST_FIRST(&fails); f != NULL; f = fn) {
+		fn = LIST_NEXT(f, entry);
+		if (now - f->since >= WEB_PAM_WINDOW_MS) {
+			LIST_REMOVE(f, entry);
+			free(f);
+		} else if (strcmp(f->key, key) == 0) {
+			return f;
+		}
+	}
+	if (!create)
+		return NULL;
+	f = xcalloc(1, sizeof(*f));
+	snprintf(f->key, sizeof(f->key), "%s", key);
+	f->since = now;
+	LIST_INSERT_HEAD(&fails, f, entry);
+	return f;
+}
+
+struct pam_try {
+	uv_work_t work;
+	struct request *req;
+	char service[64];
+	char user[UNIX_NAME_MAX + 1];
+	char password[256];
+	char addr[48];
+	char addr_key[64], user_key[UNIX_NAME_MAX + 8];
+	int ok;
+	uid_t uid;
+};
+
+static int
+pam_conv_cb(int n, const struct pam_message **msg, struct pam_response **resp, void *arg)
+{
+	struct pam_try *t = arg;
+	struct pam_response *r = calloc((size_t)n, sizeof(*r));
+
+	if (r == NULL)
+		return PAM_BUF_ERR;
+	for (int i = 0; i < n; i++) {
+		/* The password for a hidden prompt; nothing for anything else. */
+		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF &&
+		    (r[i].resp = strdup(t->password)) == NULL) {
+			for (int k = 0; k < i; k++)
+				free(r[k].resp);
+			free(r);
+			return PAM_BUF_ERR;
+		}
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+/* On the pool: PAM may sleep (fail delays) or ask a network service. */
+static void
+pam_work(uv_work_t *w)
+{
+	struct pam_try *t = w->data;
+	struct pam_conv conv = {pam_conv_cb, t};
+	pam_handle_t *ph = NULL;
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	int r;
+
+	r = pam_start(t->service, t->user, &conv, &ph);
+	if (r == PAM_SUCCESS)
+		r = pam_authenticate(ph, PAM_DISALLOW_NULL_AUTHTOK);
+	if (r == PAM_SUCCESS)
+		r = pam_acct_mgmt(ph, PAM_DISALLOW_NULL_AUTHTOK);
+	if (ph != NULL)
+		pam_end(ph, r);
+	explicit_bzero(t->password, sizeof(t->password));
+	/* root logs in with wsctl web only. */
+	if (r == PAM_SUCCESS && getpwnam_r(t->user, &pw, buf, sizeof(buf), &res) == 0 &&
+	    res != NULL && pw.pw_uid != 0) {
+		t->ok = 1;
+		t->uid = pw.pw_uid;
+	}
+}
+
+static void
+pam_done(uv_work_t *w, int status)
+{
+	struct pam_try *t = w->data;
+	struct session *s;
+	char cookie[256];
+
+	if (status != 0 || !t->ok) {
+		fails_get(t->addr_key, 1)->n++;
+		fails_get(t->user_key, 1)->n++;
+		log_info("web: password login as %s from %s failed", t->user, t->addr);
+		login_page(t->req, 403, "Login failed: wrong user name or password.");
+		goto out;
+	}
+	if ((s = session_new(t->uid)) == NULL) {
+		login_page(t->req, 500, "No random bytes for a session.");
+		goto out;
+	}
+	log_info("web: uid %u (%s) logged in with a password from %s", (unsigned)t->uid, t->user,
+	         t->addr);
+	session_cookie(s, cookie, sizeof(cookie));
+	redirect(t->req, "/", cookie);
+	explicit_bzero(cookie, sizeof(cookie));
+out:
+	explicit_bzero(t, sizeof(*t));
+	free(t);
+}
+
+/*
+ * POST /login with user and password: over TLS only, when web_pam_service
+ * is set; at most WEB_PAM_FAILS failures a minute per client address and
+ * per user name, then refused without asking PAM.
+ */
+static void
+pam_login(struct request *req)
+{
+	struct pam_try *t;
+	struct fails *fa, *fu;
+	const char *body = req->body ? req->body : "";
+
+	if (pam_service[0] == '\0') {
+		reply_message(req, 404, NULL, "Not found", "Password login is off on this server.");
+		return;
+	}
+	if (!req->tls) {
+		reply_message(req, 403, NULL, "Refused",
+		              "Password login needs TLS (web_tls_cert): a password is never "
+		              "taken over plain HTTP.");
+		return;
+	}
+	t = xcalloc(1, sizeof(*t));
+	if (web_form_get(body, "user", t->user, sizeof(t->user)) != 1 || t->user[0] == '\0' ||
+	    web_form_get(body, "password", t->password, sizeof(t->password)) != 1) {
+		explicit_bzero(t, sizeof(*t));
+		free(t);
+		login_page(req, 400, "Give a user name and a password.");
+		return;
+	}
+	snprintf(t->addr, sizeof(t->addr), "%s", req->peer_addr ? req->peer_addr : "?");
+	snprintf(t->addr_key, sizeof(t->addr_key), "addr:%s", t->addr);
+	snprintf(t->user_key, sizeof(t->user_key), "user:%s", t->user);
+	fa = fails_get(t->addr_key, 0);
+	fu = fails_get(t->user_key, 0);
+	if ((fa != NULL && fa->n >= WEB_PAM_FAILS) || (fu != NULL && fu->n >= WEB_PAM_FAILS)) {
+		log_info("web: password login as %s from %s refused: too many failures", t->user,
+		         t->addr);
+		explicit_bzero(t, sizeof(*t));
+		free(t);
+		login_page(req, 429, "Too many failed logins; wait a minute.");
+		return;
+	}
+	snprintf(t->service, sizeof(t->service), "%s", pam_service);
+	t->req = req;
+	t->work.data = t;
+	if (uv_queue_work(loop, &t->work, pam_work, pam_done) != 0) {
+		explicit_bzero(t, sizeof(*t));
+		free(t);
+		login_page(req, 500, "Cannot queue the login.");
+	}
 }
 
 /* ---- static files ---- */
@@ -1222,6 +1436,7 @@ known_path(const char *p, int method)
 	    {HTTP_GET, "/"},          {HTTP_GET, "/admin"},       {HTTP_GET, "/login"},
 	    {HTTP_GET, "/style.css"}, {HTTP_GET, "/app.js"},      {HTTP_POST, "/start"},
 	    {HTTP_POST, "/stop"},     {HTTP_POST, "/admin/stop"}, {HTTP_POST, "/logout"},
+	    {HTTP_POST, "/login"},
 	};
 	int path_seen = 0;
 
@@ -1260,7 +1475,10 @@ web_handle(struct request *req)
 		return;
 	}
 	if (strcmp(req->path, "/login") == 0) {
-		login(req);
+		if (req->method == HTTP_POST)
+			pam_login(req);
+		else
+			login(req);
 		return;
 	}
 	s = session_find(req);
@@ -1271,10 +1489,7 @@ web_handle(struct request *req)
 			    "Your session has ended or was never opened. Run wsctl web on "
 			    "the lab server for a login link.");
 		else
-			reply_message(
-			    req, strcmp(req->path, "/") == 0 ? 200 : 401, NULL, "wslab: log in",
-			    "Log in with a one-time link: run wsctl web on the lab server "
-			    "and open the link it prints (it is good once, for a minute).");
+			login_page(req, strcmp(req->path, "/") == 0 ? 200 : 401, NULL);
 		return;
 	}
 	/* Who the session's uid is now: name, groups, admin rights, as on the socket. */
@@ -1288,6 +1503,7 @@ web_set_config(const struct config *cfg)
 {
 	link_ttl = cfg->web_link_ttl;
 	session_ttl = cfg->web_session_ttl;
+	snprintf(pam_service, sizeof(pam_service), "%s", cfg->web_pam_service);
 }
 
 void
@@ -1386,5 +1602,11 @@ web_shutdown(void)
 		link_drop(LIST_FIRST(&links));
 	while (!LIST_EMPTY(&sessions))
 		session_drop(LIST_FIRST(&sessions));
+	while (!LIST_EMPTY(&fails)) {
+		struct fails *f = LIST_FIRST(&fails);
+
+		LIST_REMOVE(f, entry);
+		free(f);
+	}
 	enabled = 0;
 }

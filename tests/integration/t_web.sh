@@ -10,7 +10,8 @@
 # start-up. The listener under abuse: slowloris, the connection cap per
 # address, huge headers. And wsd's memory with the page open. Last, TLS
 # (a self-signed certificate) on 0.0.0.0, after a restart that ended
-# every session.
+# every session, with password login through PAM (refused over plain
+# HTTP, and after 5 failures a minute).
 . "$(dirname "$0")/lib.sh"
 PORT_BASE=27200
 INSTANCE=tweb$$
@@ -42,8 +43,17 @@ expect_eq "wsd refuses web_listen = 0.0.0.0 without TLS (exit 1)" "$rc" 1
 expect_match "and says why" "$out" "web_listen: 0.0.0.0 is not a loopback address"
 expect_eq "and opened no socket" "$(test -S "$T/bad.sock" && echo yes || echo no)" no
 
+# Password login (PAM) for a user with a password, through a service of the test's own.
+P=wslab-wp
+make_user $P
+echo "$P:Web-pass-123" | chpasswd
+PAMSVC=wslab-web-test$$
+printf 'auth required pam_unix.so nodelay\naccount required pam_unix.so\n' >/etc/pam.d/$PAMSVC
+trap 'rm -f /etc/pam.d/$PAMSVC' EXIT
+
 start_wsd "port_max = $((PORT_BASE + 99))
 web_listen = 127.0.0.1:$WPORT
+web_pam_service = $PAMSVC
 web_link_ttl = 4s
 request_timeout = 2s
 max_connections_per_user = 6" "description = <script>alert(1)</script> for <b>everyone</b>"
@@ -85,6 +95,9 @@ check_headers() {
 	expect_match "$what: text/html" "$(echo "$h" | grep -i '^content-type:')" "text/html; charset=utf-8"
 }
 check_headers "login page" "$W/"
+expect_eq "over plain HTTP the login page has no password form" "$(curl -s "$W/" | grep -c 'login-form')" 0
+expect_eq "and a password POST is refused (403), never given to PAM" \
+	"$(code -X POST "$W/login" --data-urlencode "user=$P" --data-urlencode "password=Web-pass-123")" 403
 expect_eq "a login link's login sets the cookie" "$(login $A "$T/a.jar")" 303
 check_headers "logged-in page" -b "$T/a.jar" "$W/"
 check_headers "an error page" "$W/nowhere"
@@ -226,6 +239,7 @@ start_wsd "port_max = $((PORT_BASE + 99))
 web_listen = 0.0.0.0:$WPORT
 web_tls_cert = $T/cert.pem
 web_tls_key = $T/key.pem
+web_pam_service = $PAMSVC
 web_url = https://127.0.0.1:$WPORT/"
 WS=https://127.0.0.1:$WPORT
 l=$(link $A)
@@ -243,6 +257,19 @@ expect_eq "a handshake with garbage is closed, wsd goes on" \
 	"$(/usr/bin/python3 -c 'import socket,sys; s=socket.create_connection(("127.0.0.1",int(sys.argv[1])),5); s.sendall(b"garbage\r\n\r\n"); s.settimeout(5); s.recv(100)' $WPORT 2>/dev/null; curl -s --cacert "$T/cert.pem" -o /dev/null -w '%{http_code}' "$WS/style.css")" 200
 expect_eq "a cookie cut short is refused over TLS too" \
 	"$(curl -s --cacert "$T/cert.pem" -o /dev/null -w '%{http_code}' -b 'wslab_session=abc' -X POST "$WS/stop" -d x=y)" 403
+# --- password login (PAM) over TLS ---
+tcode() { curl -s --cacert "$T/cert.pem" -o /dev/null -w '%{http_code}' "$@"; }
+expect_eq "over TLS the login page has the password form" "$(curl -s --cacert "$T/cert.pem" "$WS/" | grep -c 'id="login-form"')" 1
+expect_eq "a wrong password: 403" \
+	"$(tcode -X POST "$WS/login" --data-urlencode "user=$P" --data-urlencode "password=nope")" 403
+expect_eq "the right one: 303 with a session" \
+	"$(tcode -c "$T/p.jar" -X POST "$WS/login" --data-urlencode "user=$P" --data-urlencode "password=Web-pass-123")" 303
+expect_match "and the page is $P's" "$(curl -s --cacert "$T/cert.pem" -b "$T/p.jar" "$WS/")" "<span id=\"user\">$P</span>"
+expect_eq "an unknown user: the same 403" \
+	"$(tcode -X POST "$WS/login" --data-urlencode "user=nosuchuser" --data-urlencode "password=x")" 403
+for _ in 1 2 3 4; do tcode -X POST "$WS/login" --data-urlencode "user=$P" --data-urlencode "password=nope" >/dev/null; done
+expect_eq "after 5 failures a minute, even the right password is refused (429) without asking PAM" \
+	"$(tcode -X POST "$WS/login" --data-urlencode "user=$P" --data-urlencode "password=Web-pass-123")" 429
 ls -l "$ART"
 
 stop_wsd
