@@ -1401,7 +1401,7 @@ web_authed(struct request *req)
 
 		if (req->query != NULL &&
 		    web_form_get(req->query, "since", since, sizeof(since)) == 1 &&
-		    path_word(since))
+		    since[0] != '\0' && since[strspn(since, "0123456789-:TZdhmsw")] == '\0')
 			snprintf(pg->since, sizeof(pg->since), "%s", since);
 		page_run(pg, P_ADMIN);
 	} else if (post) {
