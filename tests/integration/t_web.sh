@@ -49,7 +49,8 @@ make_user $P
 echo "$P:Web-pass-123" | chpasswd
 PAMSVC=wslab-web-test$$
 printf 'auth required pam_unix.so nodelay\naccount required pam_unix.so\n' >/etc/pam.d/$PAMSVC
-trap 'rm -f /etc/pam.d/$PAMSVC' EXIT
+# The service goes and the password is locked again however the test ends.
+trap 'rm -f /etc/pam.d/$PAMSVC; usermod -p "!" $P' EXIT
 
 start_wsd "port_max = $((PORT_BASE + 99))
 web_listen = 127.0.0.1:$WPORT
