@@ -18,7 +18,7 @@ static const struct cmd *const cmd_table[] = {
     &cmd_start_entry, &cmd_ls_entry,         &cmd_show_entry,      &cmd_stop_entry,
     &cmd_logs_entry,  &cmd_gpus_entry,       &cmd_quota_entry,     &cmd_admin_entry,
     &cmd_ssh_entry,   &cmd_ssh_config_entry, &cmd_templates_entry, &cmd_wait_entry,
-    &cmd_queue_entry, &cmd_extend_entry,
+    &cmd_queue_entry, &cmd_extend_entry,     &cmd_web_entry,
 };
 
 #define NCMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))

@@ -37,6 +37,7 @@ extern const struct cmd cmd_admin_entry;
 extern const struct cmd cmd_ssh_entry;
 extern const struct cmd cmd_ssh_config_entry;
 extern const struct cmd cmd_templates_entry;
+extern const struct cmd cmd_web_entry;
 extern const struct cmd cmd_wait_entry;
 extern const struct cmd cmd_queue_entry;
 extern const struct cmd cmd_extend_entry;

@@ -5,14 +5,15 @@
 set -eu
 
 BUILD_DEPS="build-essential cmake pkg-config libuv1-dev libcurl4-openssl-dev libjansson-dev
- libssh-dev libhttp-parser-dev libsqlite3-dev check clang-format clang libclang-rt-14-dev"
+ libssh-dev libssl-dev libpam0g-dev libhttp-parser-dev libsqlite3-dev check clang-format clang libclang-rt-14-dev"
 # prometheus: promtool and the server that t_metrics scrapes wsd with (the
 # package also enables its own service on :9090 where systemd runs).
 RUN_DEPS="ca-certificates mmdebstrap openssh-client curl jq bc valgrind sqlite3 python3 acl
  prometheus"
 # Tests only: t_ssh_config runs a private sshd as the lab server (jump host);
-# t_idle drives Jupyter kernels over their websocket.
-TEST_DEPS="openssh-server rsync python3-websocket"
+# t_idle drives Jupyter kernels over their websocket; t_web drives headless
+# Chromium over the DevTools protocol (the same python3-websocket).
+TEST_DEPS="openssh-server rsync python3-websocket chromium openssl"
 
 missing=
 for p in $BUILD_DEPS $RUN_DEPS $TEST_DEPS; do

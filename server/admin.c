@@ -20,6 +20,7 @@
 #include "size.h"
 #include "store.h"
 #include "store_ws.h"
+#include "usage.h"
 #include "workspace.h"
 #include "wsjson.h"
 #include "xmalloc.h"
@@ -504,6 +505,72 @@ admin_audit(struct request *req, route_arg *args)
 	q = xcalloc(1, sizeof(*q));
 	q->req = req;
 	if (store_read_audit(since, limit, audit_read, q) == -1) {
+		free(q);
+		http_reply_error(req, 503, "state_unavailable", "the store is not running");
+	}
+}
+
+/* ---- the caller's own GPU-hours per day (/v1/usage) ---- */
+
+#define USAGE_MAX_DAYS 366
+
+struct days_query {
+	struct request *req;
+	double day0;
+	int ndays;
+};
+
+static void
+days_read(void *arg, int ok, const char *why, json_t *rows)
+{
+	struct days_query *q = arg;
+	double hours[USAGE_MAX_DAYS], total = 0;
+	json_t *out;
+	char day[32];
+
+	if (!ok) {
+		http_reply_error(q->req, 503, "state_unavailable", "cannot read usage: %s", why);
+		free(q);
+		return;
+	}
+	usage_days(rows, q->day0, q->ndays, hours);
+	out = json_array();
+	for (int i = 0; i < q->ndays; i++) {
+		iso(q->day0 + 86400.0 * i, day, sizeof(day));
+		day[10] = '\0';
+		json_array_append_new(out,
+		                      json_pack("{s:s, s:f}", "date", day, "gpu_hours", hours[i]));
+		total += hours[i];
+	}
+	http_reply_json(q->req, 200, json_pack("{s:o, s:f}", "days", out, "gpu_hours", total));
+	free(q);
+}
+
+/* GET /v1/usage?days=N: the caller's GPU-hours per UTC day, the last N days (28). */
+void
+admin_my_usage(struct request *req, route_arg *args)
+{
+	struct days_query *q;
+	char v[16];
+	long days = 28;
+	double now = store_now();
+
+	(void)args;
+	if (query_get(req, "days", v, sizeof(v)) != 0) {
+		char *end;
+
+		days = strtol(v, &end, 10);
+		if (v[0] == '\0' || *end != '\0' || days < 1 || days > USAGE_MAX_DAYS) {
+			http_reply_error(req, 400, "invalid_value", "days: 1 to %d",
+			                 USAGE_MAX_DAYS);
+			return;
+		}
+	}
+	q = xcalloc(1, sizeof(*q));
+	q->req = req;
+	q->ndays = (int)days;
+	q->day0 = ((double)(int64_t)(now / 86400.0) - (double)(days - 1)) * 86400.0;
+	if (store_read_usage_of((unsigned)req->uid, q->day0, now, days_read, q) == -1) {
 		free(q);
 		http_reply_error(req, 503, "state_unavailable", "the store is not running");
 	}

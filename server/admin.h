@@ -20,6 +20,7 @@ void admin_rm_quota(struct request *req, route_arg *args);
 void admin_usage(struct request *req, route_arg *args);
 void admin_audit(struct request *req, route_arg *args);
 void admin_my_quota(struct request *req, route_arg *args);
+void admin_my_usage(struct request *req, route_arg *args);
 /* The workspace of owner (a user name) named key (name or id), or NULL. */
 struct workspace *admin_find(const char *owner, const char *key);
 

@@ -29,6 +29,7 @@
 #include "store_ws.h"
 #include "wslogs.h"
 #include "valid.h"
+#include "web.h"
 #include "workspace.h"
 #include "wsjson.h"
 #include "xmalloc.h"
@@ -581,6 +582,8 @@ static const struct route routes[] = {
     {HTTP_GET, "/v1/gpus", list_gpus, 0},
     {HTTP_GET, "/v1/info", get_info, 0},
     {HTTP_GET, "/v1/quota", admin_my_quota, 0},
+    {HTTP_GET, "/v1/usage", admin_my_usage, 0},
+    {HTTP_POST, "/v1/web/link", web_link, 0},
     {HTTP_GET, "/v1/workspaces", list_workspaces, 0},
     {HTTP_POST, "/v1/workspaces", start_workspace, 0},
     {HTTP_GET, "/v1/workspaces/*", show_workspace, 0},

@@ -339,6 +339,51 @@ config_check_str(const struct keyword *kw, const char *value, char *why, size_t 
 	return 0;
 }
 
+/*
+ * The web page: plain HTTP only on a loopback address, since its cookies
+ * and login links would otherwise cross the network in clear.
+ */
+static int
+config_web(const struct config *cfg, char *why, size_t whylen)
+{
+	char host[64], w[200];
+	int port;
+
+	if ((cfg->web_tls_cert[0] == '\0') != (cfg->web_tls_key[0] == '\0')) {
+		snprintf(why, whylen,
+		         "web_tls_cert and web_tls_key go together: set both or neither");
+		return -1;
+	}
+	if (cfg->web_url[0] != '\0' && strncmp(cfg->web_url, "https://", 8) != 0 &&
+	    strncmp(cfg->web_url, "http://", 7) != 0) {
+		snprintf(why, whylen, "web_url: \"%s\" must start with https:// or http://",
+		         cfg->web_url);
+		return -1;
+	}
+	if (cfg->web_listen[0] == '\0')
+		return 0;
+	if (config_listen_parse(cfg->web_listen, host, sizeof(host), &port, w, sizeof(w)) == -1) {
+		snprintf(why, whylen, "web_listen: %s", w);
+		return -1;
+	}
+	if (cfg->web_tls_cert[0] == '\0' && !config_loopback(host)) {
+		snprintf(
+		    why, whylen,
+		    "web_listen: %s is not a loopback address, and plain HTTP would carry login "
+		    "links and session cookies in clear: listen on 127.0.0.1 or ::1 (behind a "
+		    "TLS proxy), or set web_tls_cert and web_tls_key",
+		    host);
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_loopback(const char *host)
+{
+	return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0;
+}
+
 /* Mount roots and points: lists of absolute, normalised paths. */
 static int
 config_mounts(const struct config *cfg, char *why, size_t whylen)
@@ -440,6 +485,8 @@ config_finish(struct config *cfg, char *why, size_t whylen)
 	}
 	if (config_mounts(cfg, why, whylen) == -1)
 		return -1;
+	if (config_web(cfg, why, whylen) == -1)
+		return -1;
 	if (config_template(cfg, cfg->default_template) == NULL) {
 		snprintf(why, whylen, "default_template: no template named \"%s\"",
 		         cfg->default_template);
@@ -494,12 +541,12 @@ config_listen_parse(const char *s, char *host, size_t hostlen, int *port, char *
 	return 0;
 bad:
 	snprintf(why, whylen,
-	         "metrics_listen: \"%s\" is not ADDRESS:PORT with an IP address "
+	         "\"%s\" is not ADDRESS:PORT with an IP address "
 	         "(like 127.0.0.1:9464 or [::1]:9464)",
 	         s);
 	return -1;
 badport:
-	snprintf(why, whylen, "metrics_listen: \"%s\": the port must be 1 to 65535", s);
+	snprintf(why, whylen, "\"%s\": the port must be 1 to 65535", s);
 	return -1;
 }
 
@@ -572,10 +619,18 @@ config_parse_buffer(struct config *cfg, const char *name, const char *text, char
 		if (set_value(cur ? (void *)cur : (void *)cfg, kw, value, why, sizeof(why)) == -1)
 			goto bad;
 		/* Checked here, so that the error names its line. */
-		if (cur == NULL && strcmp(kw->name, "metrics_listen") == 0 && value[0] != '\0' &&
-		    config_listen_parse(value, (char[64]){0}, 64, &(int){0}, why, sizeof(why)) ==
-		        -1)
-			goto bad;
+		if (cur == NULL &&
+		    (strcmp(kw->name, "metrics_listen") == 0 ||
+		     strcmp(kw->name, "web_listen") == 0) &&
+		    value[0] != '\0') {
+			char what[200];
+
+			if (config_listen_parse(value, (char[64]){0}, 64, &(int){0}, what,
+			                        sizeof(what)) == -1) {
+				snprintf(why, sizeof(why), "%s: %s", kw->name, what);
+				goto bad;
+			}
+		}
 		if (cur == NULL && kw->type == C_STR &&
 		    config_check_str(kw, value, why, sizeof(why)) == -1)
 			goto bad;
@@ -636,10 +691,10 @@ config_load(struct config *cfg, const char *path, int required, char *err, size_
  * names them in the log and keeps their old value.
  */
 static const char *const restart_only[] = {
-    "socket",      "engine",      "state_dir",       "home_root",
-    "instance",    "network",     "publish_address", "port_min",
-    "port_max",    "gpu_mode",    "nvml_library",    "static_gpus",
-    "gpu_refresh", "min_booting", "max_booting",     "metrics_listen",
+    "socket",         "engine",          "state_dir",    "home_root",   "instance",
+    "network",        "publish_address", "port_min",     "port_max",    "gpu_mode",
+    "nvml_library",   "static_gpus",     "gpu_refresh",  "min_booting", "max_booting",
+    "metrics_listen", "web_listen",      "web_tls_cert", "web_tls_key",
 };
 
 int

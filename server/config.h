@@ -61,7 +61,14 @@
 	X(STR, mount_roots, "", 0, 0)                                                              \
 	X(STR, shared_mount_roots, "", 0, 0)                                                       \
 	X(STR, mount_points, "", 0, 0)                                                             \
-	X(STR, metrics_listen, "", 0, 0)
+	X(STR, metrics_listen, "", 0, 0)                                                           \
+	X(STR, web_listen, "", 0, 0)                                                               \
+	X(STR, web_url, "", 0, 0)                                                                  \
+	X(STR, web_tls_cert, "", 0, 0)                                                             \
+	X(STR, web_tls_key, "", 0, 0)                                                              \
+	X(STR, web_pam_service, "", 0, 0)                                                          \
+	X(DUR, web_link_ttl, 60, 1, 3600)                                                          \
+	X(DUR, web_session_ttl, 28800, 60, INT64_C(30) * 86400)
 
 /* X(type, name, default, min, max) for each [template NAME] section. */
 #define CONFIG_TEMPLATE_KEYS(X)                                                                    \
@@ -125,6 +132,8 @@ const struct template *config_template(const struct config *cfg, const char *nam
  * "[ADDRESS]:PORT" with an IPv6 one; port 1..65535. Returns 0 with host
  * and port, or -1 with why.
  */
+/* 1 when host (an IP address as written) is a loopback address. */
+int config_loopback(const char *host);
 int config_listen_parse(const char *s, char *host, size_t hostlen, int *port, char *why,
                         size_t whylen);
 

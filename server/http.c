@@ -35,6 +35,21 @@
  * metrics handler when it is GET /metrics, else gets 404 here; it never
  * reaches api.c's routes.
  *
+ * web_listen's TCP connections (the web page, web.c) are the same
+ * connections again, with no identity at accept either: they belong to a
+ * pseudo-peer, are capped per client address at max_connections_per_user
+ * (there is no uid before a login), and every complete request goes to
+ * web.c's handler with its Cookie header. A request whose session names a
+ * uid is then identified as a socket request is (http_identify): the
+ * same lookup, the same limits per user, and then api.c's handlers,
+ * whose replies web.c captures (req->capture) to draw its page.
+ *
+ * With web_tls_cert and web_tls_key, web connections speak TLS (OpenSSL,
+ * with memory BIOs): bytes read are decrypted before the parser sees
+ * them, and every write is encrypted first and then written as one
+ * buffer, with the same accounting; a reply's body is copied into the
+ * encrypted buffer, and zeroed and freed at once.
+ *
  * Every answered request is counted in the metrics by the route pattern
  * the handler matched (req->route), never by its raw path.
  *
@@ -58,6 +73,8 @@
 #include <unistd.h>
 
 #include <http_parser.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "ident.h"
 #include "http_text.h"
@@ -83,7 +100,16 @@ struct conn {
 		uv_handle_t handle;
 	} h;
 	int metrics_only; /* from metrics_listen: GET /metrics and nothing else */
-	int status;       /* of the current request's reply, for the metrics */
+	int web;          /* from web_listen: web.c's */
+	int tcp;          /* h is a uv_tcp_t */
+	char addr[48];    /* a web client's address */
+	struct ipcount *ip;
+	char *cookie; /* a web request's Cookie header(s) */
+	size_t cookie_len;
+	SSL *ssl;            /* web_listen with TLS */
+	struct peer *idpeer; /* a web request's user, once its session names one */
+	http_handler *then;  /* and what serves it then */
+	int status;          /* of the current request's reply, for the metrics */
 	uint64_t hr_start;
 	uv_timer_t timer;
 	uv_timer_t wtimer; /* replies must be taken within request_timeout */
@@ -147,7 +173,18 @@ struct peer {
 	LIST_ENTRY(peer) entry;
 };
 
-enum { H_OTHER, H_ACCEPT, H_EXPECT };
+enum { H_OTHER, H_ACCEPT, H_EXPECT, H_COOKIE };
+
+/* Web connections per client address. */
+struct ipcount {
+	char addr[48];
+	size_t n;
+	LIST_ENTRY(ipcount) entry;
+};
+static LIST_HEAD(, ipcount) ipcounts = LIST_HEAD_INITIALIZER(ipcounts);
+
+/* Cookie headers past this are cut (a session cookie is well under 100 bytes). */
+#define HTTP_MAX_COOKIE 8192
 
 static uv_loop_t *loop;
 static uv_pipe_t server;
@@ -155,7 +192,12 @@ static int server_open;
 static uv_tcp_t mserver; /* metrics_listen */
 static int mserver_open;
 static http_handler *mhandler;
-static size_t nmetrics; /* its connections */
+static size_t nmetrics;  /* its connections */
+static uv_tcp_t wserver; /* web_listen */
+static int wserver_open;
+static http_handler *whandler;
+static const char *wheaders = "";
+static SSL_CTX *wtls; /* web_listen's TLS, when configured */
 static http_handler *handler;
 static struct http_limits limits;
 static LIST_HEAD(, conn) conns = LIST_HEAD_INITIALIZER(conns);
@@ -175,6 +217,10 @@ http_on_closed(void (*cb)(void))
 }
 
 static void conn_parse(struct conn *c, const char *data, size_t len);
+static void conn_input(struct conn *c, const char *data, size_t len);
+static void tls_read(struct conn *c, const char *data, size_t len);
+static void tls_flush(struct conn *c, int close_after);
+static void conn_eof(struct conn *c);
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
@@ -236,6 +282,10 @@ conn_unref(struct conn *c)
 		return;
 	who_put(c->who);
 	peer_put(c->peer);
+	peer_put(c->idpeer);
+	if (c->ssl != NULL)
+		SSL_free(c->ssl);
+	free(c->cookie);
 	free(c->url);
 	free(c->pending);
 	free(c->req.path);
@@ -279,6 +329,11 @@ conn_close(struct conn *c)
 		nserved--;
 		if (c->metrics_only)
 			nmetrics--;
+		if (c->ip != NULL && --c->ip->n == 0) {
+			LIST_REMOVE(c->ip, entry);
+			free(c->ip);
+		}
+		c->ip = NULL;
 	} else if (c->refused) {
 		c->peer->nrefused--;
 	}
@@ -304,8 +359,13 @@ shutdown_cb(uv_shutdown_t *req, int status)
 static void
 shutdown_write(struct conn *c)
 {
-	uv_shutdown_t *req = xmalloc(sizeof(*req));
+	uv_shutdown_t *req;
 
+	if (c->ssl != NULL && !c->closing) {
+		SSL_shutdown(c->ssl); /* close_notify, then the TCP half-close */
+		tls_flush(c, 0);
+	}
+	req = xmalloc(sizeof(*req));
 	if (c->closing || uv_shutdown(req, &c->h.stream, shutdown_cb) != 0) {
 		free(req);
 		conn_close(c);
@@ -385,8 +445,9 @@ conn_queue_add(struct conn *c, size_t len)
 	c->queued += len;
 }
 
+/* Bytes as they go on the wire (ciphertext under TLS). */
 static void
-conn_write(struct conn *c, const char *a, size_t alen, const char *b, size_t blen, int close_after)
+conn_send(struct conn *c, const char *a, size_t alen, const char *b, size_t blen, int close_after)
 {
 	struct wreq *wr;
 	uv_buf_t buf;
@@ -412,6 +473,48 @@ conn_write(struct conn *c, const char *a, size_t alen, const char *b, size_t ble
 	}
 }
 
+/*
+ * Send what TLS has to say (records of the handshake, of data, an alert),
+ * as one write; a write that closes goes out even when empty.
+ */
+static void
+tls_flush(struct conn *c, int close_after)
+{
+	BIO *wb = SSL_get_wbio(c->ssl);
+	size_t n = BIO_ctrl_pending(wb);
+	char *buf;
+
+	if (n == 0 && !close_after)
+		return;
+	buf = xmalloc(n + 1);
+	if (n > 0 && BIO_read(wb, buf, (int)n) != (int)n) {
+		free(buf);
+		conn_close(c);
+		return;
+	}
+	conn_send(c, buf, n, NULL, 0, close_after);
+	free(buf);
+}
+
+static void
+conn_write(struct conn *c, const char *a, size_t alen, const char *b, size_t blen, int close_after)
+{
+	if (c->ssl == NULL) {
+		conn_send(c, a, alen, b, blen, close_after);
+		return;
+	}
+	if (c->closing)
+		return;
+	/* Memory BIOs take all of it: a write fails only when TLS is broken. */
+	if ((alen > 0 && SSL_write(c->ssl, a, (int)alen) <= 0) ||
+	    (blen > 0 && SSL_write(c->ssl, b, (int)blen) <= 0)) {
+		ERR_clear_error();
+		conn_close(c);
+		return;
+	}
+	tls_flush(c, close_after);
+}
+
 /* Write head (copied) then body, which is handed over, not copied. */
 static void
 conn_write_owned(struct conn *c, const char *head, size_t hlen, char *body, size_t blen,
@@ -420,6 +523,13 @@ conn_write_owned(struct conn *c, const char *head, size_t hlen, char *body, size
 	struct wreq *wr;
 	uv_buf_t bufs[2];
 
+	if (c->ssl != NULL) {
+		/* Encrypted into a buffer of its own: the plaintext is done with. */
+		conn_write(c, head, hlen, body, blen, close_after);
+		explicit_bzero(body, blen);
+		free(body);
+		return;
+	}
 	if (c->closing) {
 		explicit_bzero(body, blen);
 		free(body);
@@ -529,7 +639,7 @@ request_done(struct conn *c)
 	c->watch = NULL;
 	if (c->counted) {
 		c->counted = 0;
-		c->peer->inflight--;
+		(c->idpeer != NULL ? c->idpeer : c->peer)->inflight--;
 	}
 	if (!c->closing) {
 		request_reset(c);
@@ -541,7 +651,7 @@ request_done(struct conn *c)
 static void
 send_json(struct conn *c, int status, json_t *body, int close_after)
 {
-	char head[256], *text = NULL;
+	char head[2048], *text = NULL;
 	size_t len = 0;
 	int n;
 
@@ -553,9 +663,11 @@ send_json(struct conn *c, int status, json_t *body, int close_after)
 	c->status = status;
 	n = snprintf(head, sizeof(head),
 	             "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-	             "Content-Length: %zu\r\nConnection: %s\r\n\r\n",
-	             status, http_reason(status), len + (text ? 1 : 0),
+	             "Content-Length: %zu\r\n%sConnection: %s\r\n\r\n",
+	             status, http_reason(status), len + (text ? 1 : 0), c->web ? wheaders : "",
 	             close_after ? "close" : "keep-alive");
+	if (n < 0 || (size_t)n >= sizeof(head))
+		abort(); /* the headers are wsd's own, and short */
 	if (text) {
 		text[len] = '\n';
 		conn_write(c, head, (size_t)n, text, len + 1, close_after);
@@ -604,11 +716,28 @@ conn_fail(struct conn *c, int status, const char *code, const char *fmt, ...)
 	uv_timer_start(&c->timer, timeout_cb, 2000, 0);
 }
 
+/* An API handler's reply to a request web.c handed it: back to web.c. */
+static void
+capture_reply(struct request *req, int status, char *text, size_t len)
+{
+	void (*fn)(struct request *, int, char *, size_t) = req->capture;
+
+	req->capture = NULL;
+	fn(req, status, text != NULL ? text : xstrdup(""), text != NULL ? len : 0);
+}
+
 void
 http_reply_json(struct request *req, int status, json_t *body)
 {
 	struct conn *c = req->conn;
 
+	if (req->capture != NULL) {
+		char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+
+		json_decref(body);
+		capture_reply(req, status, text, text ? strlen(text) : 0);
+		return;
+	}
 	send_json(c, status, body, !c->keep_alive);
 	request_done(c);
 }
@@ -622,17 +751,33 @@ http_reply_owned(struct request *req, int status, char *text, size_t len)
 void
 http_reply_text(struct request *req, int status, const char *type, char *text, size_t len)
 {
+	http_reply_web(req, status, type, NULL, text, len);
+}
+
+void
+http_reply_web(struct request *req, int status, const char *type, const char *headers, char *body,
+               size_t len)
+{
 	struct conn *c = req->conn;
-	char head[256];
+	char *head;
+	size_t cap;
 	int n;
 
+	if (req->capture != NULL) {
+		capture_reply(req, status, body, len);
+		return;
+	}
+	cap =
+	    256 + strlen(type) + (headers ? strlen(headers) : 0) + (c->web ? strlen(wheaders) : 0);
+	head = xmalloc(cap);
 	c->status = status;
-	n = snprintf(head, sizeof(head),
+	n = snprintf(head, cap,
 	             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-	             "Content-Length: %zu\r\nConnection: %s\r\n\r\n",
-	             status, http_reason(status), type, len,
-	             !c->keep_alive ? "close" : "keep-alive");
-	conn_write_owned(c, head, (size_t)n, text, len, !c->keep_alive);
+	             "Content-Length: %zu\r\n%s%sConnection: %s\r\n\r\n",
+	             status, http_reason(status), type, len, c->web ? wheaders : "",
+	             headers ? headers : "", !c->keep_alive ? "close" : "keep-alive");
+	conn_write_owned(c, head, (size_t)n, body, len, !c->keep_alive);
+	free(head);
 	request_done(c);
 }
 
@@ -727,6 +872,14 @@ request_reset(struct conn *c)
 	c->hdr = H_OTHER;
 	c->req.want_stream = 0;
 	c->req.route = NULL;
+	c->req.capture = NULL;
+	c->req.capture_arg = NULL;
+	c->cookie_len = 0;
+	if (c->cookie != NULL)
+		c->cookie[0] = '\0';
+	peer_put(c->idpeer);
+	c->idpeer = NULL;
+	c->then = NULL;
 	c->status = 0;
 	c->expect100 = 0;
 	c->started = 0;
@@ -799,6 +952,19 @@ on_header_field(http_parser *p, const char *at, size_t len)
 	return 0;
 }
 
+/* Keep a web request's cookies (several Cookie headers are joined). */
+static void
+cookie_add(struct conn *c, const char *at, size_t len)
+{
+	if (c->cookie == NULL)
+		c->cookie = xcalloc(1, HTTP_MAX_COOKIE + 1);
+	if (len > HTTP_MAX_COOKIE - c->cookie_len)
+		len = HTTP_MAX_COOKIE - c->cookie_len;
+	memcpy(c->cookie + c->cookie_len, at, len);
+	c->cookie_len += len;
+	c->cookie[c->cookie_len] = '\0';
+}
+
 static int
 on_header_value(http_parser *p, const char *at, size_t len)
 {
@@ -814,7 +980,15 @@ on_header_value(http_parser *p, const char *at, size_t len)
 				c->hdr = H_ACCEPT;
 			else if (strcasecmp(c->field, "expect") == 0)
 				c->hdr = H_EXPECT;
+			else if (c->web && strcasecmp(c->field, "cookie") == 0)
+				c->hdr = H_COOKIE;
 		}
+		if (c->hdr == H_COOKIE && c->cookie_len > 0)
+			cookie_add(c, "; ", 2);
+	}
+	if (c->hdr == H_COOKIE) {
+		cookie_add(c, at, len);
+		return 0;
 	}
 	if (c->value_len + len < sizeof(c->value))
 		memcpy(c->value + c->value_len, at, len);
@@ -857,7 +1031,7 @@ on_body(http_parser *p, const char *at, size_t len)
 static void
 request_dispatch(struct conn *c)
 {
-	struct peer *p = c->peer;
+	struct peer *p = c->idpeer != NULL ? c->idpeer : c->peer;
 	struct ident *id;
 
 	c->who = p->who;
@@ -884,7 +1058,10 @@ request_dispatch(struct conn *c)
 	}
 	c->counted = 1;
 	p->inflight++;
-	handler(&c->req);
+	if (c->then != NULL)
+		c->then(&c->req);
+	else
+		handler(&c->req);
 }
 
 static void peer_lookup(struct peer *p);
@@ -897,7 +1074,7 @@ static void peer_lookup(struct peer *p);
 static void
 request_identify(struct conn *c)
 {
-	struct peer *p = c->peer;
+	struct peer *p = c->idpeer != NULL ? c->idpeer : c->peer;
 
 	if (p->who != NULL && c->asked_at < p->who_at + HTTP_IDENT_TTL_MS) {
 		request_dispatch(c);
@@ -951,8 +1128,30 @@ on_message_complete(http_parser *p)
 		}
 		return 0;
 	}
+	if (c->web) {
+		/* web.c finds the session, if any, and calls http_identify. */
+		c->req.cookie = c->cookie != NULL ? c->cookie : "";
+		c->req.tls = c->ssl != NULL;
+		c->req.uid = (uid_t)-1; /* nobody, until this request's session says */
+		c->req.gid = (gid_t)-1;
+		whandler(&c->req);
+		return 0;
+	}
 	request_identify(c);
 	return 0;
+}
+
+void
+http_identify(struct request *req, uid_t uid, http_handler *then)
+{
+	struct conn *c = req->conn;
+
+	peer_put(c->idpeer);
+	c->idpeer = peer_get(uid);
+	c->then = then;
+	req->uid = uid;
+	req->gid = (gid_t)-1;
+	request_identify(c);
 }
 
 static void
@@ -1040,16 +1239,71 @@ read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	}
 	if (nread == 0 || c->draining)
 		return;
+	if (c->ssl != NULL)
+		tls_read(c, buf->base, (size_t)nread);
+	else
+		conn_input(c, buf->base, (size_t)nread);
+}
+
+/* Bytes of requests, as the client sent them (decrypted under TLS). */
+static void
+conn_input(struct conn *c, const char *data, size_t len)
+{
 	if (c->busy || c->stalled) {
 		/* Bytes of a later request while one is being served. */
-		c->pending = xrealloc(c->pending, c->pending_len + (size_t)nread);
-		memcpy(c->pending + c->pending_len, buf->base, (size_t)nread);
-		c->pending_len += (size_t)nread;
+		c->pending = xrealloc(c->pending, c->pending_len + len);
+		memcpy(c->pending + c->pending_len, data, len);
+		c->pending_len += len;
 		if (c->pending_len > HTTP_MAX_HEADER + HTTP_MAX_BODY)
 			conn_read(c, 0);
 		return;
 	}
-	conn_parse(c, buf->base, (size_t)nread);
+	conn_parse(c, data, len);
+}
+
+/*
+ * Ciphertext in: the handshake goes on, or all the plaintext it holds
+ * goes to conn_input now (none is left inside OpenSSL to be forgotten
+ * while reading is stopped). A failed handshake or a broken record
+ * closes the connection; the client's close_notify is its end of input.
+ */
+static void
+tls_read(struct conn *c, const char *data, size_t len)
+{
+	static char plain[16 * 1024];
+	int r, e;
+
+	if (BIO_write(SSL_get_rbio(c->ssl), data, (int)len) != (int)len) {
+		conn_close(c);
+		return;
+	}
+	if (!SSL_is_init_finished(c->ssl)) {
+		r = SSL_do_handshake(c->ssl);
+		tls_flush(c, 0);
+		if (r <= 0) {
+			e = SSL_get_error(c->ssl, r);
+			ERR_clear_error();
+			if (e != SSL_ERROR_WANT_READ) {
+				log_debug("web connection from %s: TLS handshake failed", c->addr);
+				conn_close(c);
+			}
+			return;
+		}
+	}
+	while (!c->closing && !c->draining) {
+		r = SSL_read(c->ssl, plain, sizeof(plain));
+		if (r <= 0) {
+			e = SSL_get_error(c->ssl, r);
+			ERR_clear_error();
+			tls_flush(c, 0);
+			if (e == SSL_ERROR_ZERO_RETURN)
+				conn_eof(c);
+			else if (e != SSL_ERROR_WANT_READ)
+				conn_close(c);
+			return;
+		}
+		conn_input(c, plain, (size_t)r);
+	}
 }
 
 static void
@@ -1259,6 +1513,70 @@ conn_begin_metrics(struct conn *c)
 	conn_read(c, 1);
 }
 
+/*
+ * A connection to web_listen: no identity until a request's session names
+ * one. At most max_connections_per_user per client address, and all of
+ * them within max_connections; past either, closed at once.
+ */
+static void
+conn_begin_web(struct conn *c)
+{
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss);
+	struct ipcount *ip;
+	struct peer *p;
+
+	if (!c->tcp || uv_tcp_getpeername(&c->h.tcp, (struct sockaddr *)&ss, &sslen) != 0 ||
+	    uv_ip_name((struct sockaddr *)&ss, c->addr, sizeof(c->addr)) != 0)
+		snprintf(c->addr, sizeof(c->addr), "local");
+	LIST_FOREACH(ip, &ipcounts, entry) {
+		if (strcmp(ip->addr, c->addr) == 0)
+			break;
+	}
+	if ((ip != NULL && ip->n >= (size_t)limits.max_connections_per_user) ||
+	    nserved >= (size_t)limits.max_connections) {
+		log_debug("web connection from %s closed: too many", c->addr);
+		conn_close(c);
+		return;
+	}
+	if (wtls != NULL && c->tcp) {
+		BIO *rb = BIO_new(BIO_s_mem()), *wb = BIO_new(BIO_s_mem());
+
+		c->ssl = SSL_new(wtls);
+		if (c->ssl == NULL || rb == NULL || wb == NULL) {
+			BIO_free(rb);
+			BIO_free(wb);
+			conn_close(c);
+			return;
+		}
+		SSL_set_bio(c->ssl, rb, wb);
+		SSL_set_accept_state(c->ssl);
+	}
+	if (ip == NULL) {
+		ip = xcalloc(1, sizeof(*ip));
+		snprintf(ip->addr, sizeof(ip->addr), "%s", c->addr);
+		LIST_INSERT_HEAD(&ipcounts, ip, entry);
+	}
+	ip->n++;
+	c->ip = ip;
+	c->req.uid = (uid_t)-1;
+	c->req.gid = (gid_t)-1;
+	c->req.web = 1;
+	c->req.peer_addr = c->addr;
+	c->req.cookie = "";
+	http_parser_init(&c->parser, HTTP_REQUEST);
+	c->parser.data = c;
+	request_reset(c);
+	c->peer = p = peer_get((uid_t)-2);
+	c->idle_since = uv_now(loop);
+	c->served = 1;
+	p->nconns++;
+	nserved++;
+	LIST_INSERT_HEAD(&p->conns, c, peer_entry);
+	uv_timer_start(&c->timer, timeout_cb, (uint64_t)limits.request_timeout_ms, 0);
+	conn_read(c, 1);
+}
+
 /* Set up a connection on a connected pipe handle; takes ownership of c. */
 static void
 conn_begin(struct conn *c)
@@ -1270,6 +1588,10 @@ conn_begin(struct conn *c)
 
 	if (c->metrics_only) {
 		conn_begin_metrics(c);
+		return;
+	}
+	if (c->web) {
+		conn_begin_web(c);
 		return;
 	}
 	if (uv_fileno(&c->h.handle, &fd) != 0 ||
@@ -1317,14 +1639,18 @@ conn_begin(struct conn *c)
 	conn_read(c, 1);
 }
 
+enum { K_UNIX, K_METRICS, K_WEB };
+
 static struct conn *
-conn_new(int metrics_only)
+conn_new(int kind, int tcp)
 {
 	struct conn *c = xcalloc(1, sizeof(*c));
 
 	c->refs = 1;
-	c->metrics_only = metrics_only;
-	if (metrics_only)
+	c->metrics_only = kind == K_METRICS;
+	c->web = kind == K_WEB;
+	c->tcp = tcp;
+	if (tcp)
 		uv_tcp_init(loop, &c->h.tcp);
 	else
 		uv_pipe_init(loop, &c->h.pipe, 0);
@@ -1344,7 +1670,12 @@ accept_cb(uv_stream_t *srv, int status)
 
 	if (status < 0)
 		return;
-	c = conn_new(srv == (uv_stream_t *)&mserver);
+	if (srv == (uv_stream_t *)&mserver)
+		c = conn_new(K_METRICS, 1);
+	else if (srv == (uv_stream_t *)&wserver)
+		c = conn_new(K_WEB, 1);
+	else
+		c = conn_new(K_UNIX, 0);
 	if (uv_accept(srv, &c->h.stream) != 0) {
 		conn_close(c);
 		return;
@@ -1353,9 +1684,25 @@ accept_cb(uv_stream_t *srv, int status)
 }
 
 int
+http_adopt_web(int fd, http_handler *h, const char *headers)
+{
+	struct conn *c;
+
+	whandler = h;
+	wheaders = headers;
+	c = conn_new(K_WEB, 0);
+	if (uv_pipe_open(&c->h.pipe, fd) != 0) {
+		conn_close(c);
+		return -1;
+	}
+	conn_begin(c);
+	return 0;
+}
+
+int
 http_adopt(int fd)
 {
-	struct conn *c = conn_new(0);
+	struct conn *c = conn_new(K_UNIX, 0);
 
 	if (uv_pipe_open(&c->h.pipe, fd) != 0) {
 		conn_close(c);
@@ -1445,6 +1792,65 @@ http_listen_metrics(const char *host, int port, http_handler *h, char *err, size
 	return 0;
 }
 
+int
+http_web_tls(const char *cert, const char *key, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	unsigned long e;
+
+	if (ctx == NULL) {
+		snprintf(err, errlen, "TLS: cannot set up OpenSSL");
+		goto out;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		e = ERR_get_error();
+		snprintf(err, errlen, "web_tls_cert %s: %s", cert, ERR_reason_error_string(e));
+		goto out;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		e = ERR_get_error();
+		snprintf(err, errlen, "web_tls_key %s: %s", key, ERR_reason_error_string(e));
+		goto out;
+	}
+	wtls = ctx;
+	return 0;
+out:
+	ERR_clear_error();
+	SSL_CTX_free(ctx);
+	return -1;
+}
+
+int
+http_listen_web(const char *host, int port, http_handler *h, const char *headers, char *err,
+                size_t errlen)
+{
+	struct sockaddr_storage ss;
+	int r;
+
+	if (loop == NULL) {
+		snprintf(err, errlen, "web_listen: the API socket is not set up");
+		return -1;
+	}
+	whandler = h;
+	wheaders = headers;
+	if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
+	    uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0) {
+		snprintf(err, errlen, "web_listen: %s is not an IP address", host);
+		return -1;
+	}
+	uv_tcp_init(loop, &wserver);
+	wserver_open = 1;
+	if ((r = uv_tcp_bind(&wserver, (const struct sockaddr *)&ss, 0)) != 0 ||
+	    (r = uv_listen((uv_stream_t *)&wserver, 128, accept_cb)) != 0) {
+		snprintf(err, errlen, "web_listen %s port %d: %s", host, port, uv_strerror(r));
+		return -1;
+	}
+	return 0;
+}
+
 void
 http_shutdown(void)
 {
@@ -1461,6 +1867,13 @@ http_shutdown(void)
 		uv_close((uv_handle_t *)&mserver, NULL);
 		mserver_open = 0;
 	}
+	if (wserver_open) {
+		uv_close((uv_handle_t *)&wserver, NULL);
+		wserver_open = 0;
+	}
+	/* Each connection holds its own reference to the context. */
+	SSL_CTX_free(wtls);
+	wtls = NULL;
 }
 
 size_t

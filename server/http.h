@@ -54,6 +54,19 @@ struct request {
 	 */
 	void (*gone)(struct request *req, void *arg);
 	void *gone_arg;
+	/* The web listener's requests (web.c): no identity until a session names one. */
+	int web;
+	const char *cookie;    /* their Cookie header(s), "" when none */
+	const char *peer_addr; /* their client's IP address */
+	int tls;               /* and whether it came over TLS */
+	/*
+	 * Set by web.c before it hands the request to api_handle: the API
+	 * handler's reply (status, JSON text taken by fn, to be zeroed and
+	 * freed) goes to fn instead of the client, and the request stays
+	 * web.c's to answer. Cleared before fn is called.
+	 */
+	void (*capture)(struct request *req, int status, char *text, size_t len);
+	void *capture_arg;
 };
 
 /*
@@ -94,6 +107,35 @@ void http_set_limits(const struct http_limits *lim);
 #define HTTP_METRICS_MAX_CONNS 16
 int http_listen_metrics(const char *host, int port, http_handler *handler, char *err,
                         size_t errlen);
+
+/*
+ * Also listen on TCP host:port for the web page (web.c): handler gets
+ * every complete request, with no identity (uid -1), the client's
+ * Cookie header and address; each reply also carries `headers` (CRLF
+ * lines, kept by the caller). An address holds at most
+ * max_connections_per_user of these connections (there is no uid before
+ * a login); past that, a new one is closed at once. The same parser,
+ * limits and timeouts as the socket. Call after http_listen.
+ */
+int http_listen_web(const char *host, int port, http_handler *handler, const char *headers,
+                    char *err, size_t errlen);
+/*
+ * TLS for web_listen from a PEM certificate chain and key; call before
+ * http_listen_web. Returns 0, or -1 with err naming the file and why.
+ */
+int http_web_tls(const char *cert, const char *key, char *err, size_t errlen);
+/* Serve an already connected socket as a web connection (for the fuzzer). */
+int http_adopt_web(int fd, http_handler *handler, const char *headers);
+/*
+ * A web request whose session names uid: look up who that is (name,
+ * groups, admin rights, as for the socket, with the uid's limits on
+ * requests) and call then(req) with them filled in, or answer 503 when
+ * the databases cannot say.
+ */
+void http_identify(struct request *req, uid_t uid, http_handler *then);
+/* A web reply with extra header lines (CRLF-terminated; may be NULL); body is taken. */
+void http_reply_web(struct request *req, int status, const char *type, const char *headers,
+                    char *body, size_t len);
 
 /* Set up without a listener (for http_adopt alone). */
 void http_init(uv_loop_t *loop, const struct http_limits *lim, http_handler *handler);

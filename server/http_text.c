@@ -16,8 +16,14 @@ http_reason(int status)
 		return "OK";
 	case 201:
 		return "Created";
+	case 202:
+		return "Accepted";
+	case 303:
+		return "See Other";
 	case 400:
 		return "Bad Request";
+	case 401:
+		return "Unauthorized";
 	case 403:
 		return "Forbidden";
 	case 404:

@@ -42,6 +42,7 @@
 #include "wslogs.h"
 #include "store.h"
 #include "usage.h"
+#include "web.h"
 #include "workspace.h"
 #include "wsfs.h"
 #include "xmalloc.h"
@@ -109,6 +110,11 @@ start_listening(void)
 			log_warn("metrics_listen %s is not a loopback address: whoever reaches it "
 			         "reads the metrics (GPU, workspace and user names)",
 			         host);
+	}
+	/* The web page, if asked for (config.c has refused plain HTTP off loopback). */
+	if (web_start(loop, &cfg, err, sizeof(err)) == -1) {
+		log_err("cannot listen: %s", err);
+		return -1;
 	}
 	listening = 1;
 	return 0;
@@ -495,6 +501,7 @@ main(int argc, char **argv)
 		n++;
 	stopping = 1;
 	http_shutdown();
+	web_shutdown();
 	reload_shutdown();
 	metrics_stop();
 	expiry_stop();

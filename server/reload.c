@@ -8,6 +8,8 @@
  */
 #include "reload.h"
 
+#include "web.h"
+
 #include <stdlib.h>
 
 #include "log.h"
@@ -58,6 +60,7 @@ reload_take_effect(void)
 		log_level_parse(live->log_level, &log_level);
 	reload_http_limits(live, &lim);
 	http_set_limits(&lim);
+	web_set_config(live);
 	ws_configure(live);
 }
 

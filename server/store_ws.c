@@ -172,6 +172,15 @@ store_read_usage(double since, double now, store_cb *cb, void *arg)
 }
 
 int
+store_read_usage_of(unsigned uid, double since, double now, store_cb *cb, void *arg)
+{
+	return store_run("SELECT gpus, started_at, MIN(COALESCE(stopped_at, ?3), ?3) AS stopped_at "
+	                 "FROM usage WHERE uid = ?1 AND COALESCE(stopped_at, ?3) > ?2 AND "
+	                 "started_at < ?3",
+	                 json_pack("[i, f, f]", (int)uid, since, now), cb, arg);
+}
+
+int
 store_read_audit(double since, long limit, store_cb *cb, void *arg)
 {
 	return store_run("SELECT * FROM (SELECT seq, at, actor, actor_uid, action, target, result, "

@@ -57,6 +57,8 @@ int store_quota_rm(const char *kind, const char *name, store_cb *cb, void *arg);
 
 /* Per-user usage within [since, now] (admin usage), rows for cb. */
 int store_read_usage(double since, double now, store_cb *cb, void *arg);
+/* One user's usage records overlapping [since, now]: {gpus, started_at, stopped_at}. */
+int store_read_usage_of(unsigned uid, double since, double now, store_cb *cb, void *arg);
 /* The newest limit audit events since, oldest first. */
 int store_read_audit(double since, long limit, store_cb *cb, void *arg);
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "store.h"
 #include "store_ws.h"
 #include "types.h"
@@ -93,4 +95,28 @@ usage_shutdown(void)
 	free(ledger);
 	ledger = NULL;
 	nledger = capledger = 0;
+}
+
+void
+usage_days(json_t *rows, double day0, int ndays, double *hours)
+{
+	json_t *row;
+	size_t k;
+
+	for (int i = 0; i < ndays; i++)
+		hours[i] = 0;
+	json_array_foreach(rows, k, row)
+	{
+		double gpus = json_number_value(json_object_get(row, "gpus"));
+		double a = json_number_value(json_object_get(row, "started_at"));
+		double b = json_number_value(json_object_get(row, "stopped_at"));
+
+		for (int i = 0; i < ndays && gpus > 0; i++) {
+			double lo = day0 + 86400.0 * i, hi = lo + 86400.0;
+			double from = a > lo ? a : lo, to = b < hi ? b : hi;
+
+			if (to > from)
+				hours[i] += gpus * (to - from) / 3600.0;
+		}
+	}
 }

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #define USAGE_WEEK (7 * 86400.0)
 
 /* Load the week's closed usage from the store (start-up, synchronous). */
@@ -17,6 +19,11 @@ void usage_add(const char *owner, int gpus, double start, double stop);
 /* GPU-seconds of owner's closed usage within [since, now]. */
 double usage_closed_seconds(const char *owner, double since, double now);
 size_t usage_count(void);
+/*
+ * GPU-hours per UTC day: rows of {gpus, started_at, stopped_at} spread
+ * over hours[0..ndays), day i starting at day0 + i * 86400.
+ */
+void usage_days(json_t *rows, double day0, int ndays, double *hours);
 void usage_shutdown(void);
 
 #endif

@@ -30,7 +30,7 @@ _wsctl() {
 			mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 			return
 		fi
-		mapfile -t COMPREPLY < <(compgen -W "start ls show stop extend logs wait queue gpus quota admin ssh ssh-config templates help --socket --version --help" -- "$cur")
+		mapfile -t COMPREPLY < <(compgen -W "start ls show stop extend logs wait queue gpus quota admin ssh ssh-config templates web help --socket --version --help" -- "$cur")
 		return
 	fi
 	case $cmd in
@@ -86,7 +86,7 @@ _wsctl() {
 			;;
 		esac
 		;;
-	ls | gpus | quota | templates | queue)
+	ls | gpus | quota | templates | queue | web)
 		mapfile -t COMPREPLY < <(compgen -W "--json" -- "$cur")
 		;;
 	admin)
@@ -99,7 +99,7 @@ _wsctl() {
 		fi
 		;;
 	help)
-		mapfile -t COMPREPLY < <(compgen -W "start ls show stop extend logs wait queue gpus quota admin ssh ssh-config templates" -- "$cur")
+		mapfile -t COMPREPLY < <(compgen -W "start ls show stop extend logs wait queue gpus quota admin ssh ssh-config templates web" -- "$cur")
 		;;
 	esac
 }

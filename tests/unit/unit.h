@@ -20,5 +20,6 @@ Suite *logs_suite(void);
 Suite *sshconf_suite(void);
 Suite *queue_suite(void);
 Suite *notice_suite(void);
+Suite *web_suite(void);
 
 #endif
