@@ -168,8 +168,10 @@ read -r OFF50 OFF99 OFFMAX OFFLAG OFFTOPS < <(summary off)
 	printf '%d lite workspaces under an idle timeout; %d rounds of %d s windows, show of one workspace at %d/s\n' \
 		"$r" "$ROUNDS" "$WINDOW" "$RATE"
 	printf '%-34s %-28s %-22s %s\n' "" "show p50 / p99 / max (ms)" "loop lag mean (ms)" "engine top calls"
-	printf '%-34s %-28s %-22s %s\n' "checks every $CHECK s ($((r / CHECK))/s)" "$ON50 / $ON99 / $ONMAX" "$ONLAG" "$ONTOPS"
-	printf '%-34s %-28s %-22s %s\n' "checks off" "$OFF50 / $OFF99 / $OFFMAX" "$OFFLAG" "$OFFTOPS"
+	printf '%-34s %-28s %-22s %s\n' "checks every $CHECK s (asked $((r / CHECK))/s)" "$ON50 / $ON99 / $ONMAX" "$ONLAG" \
+		"$ONTOPS ($(awk -v t="$ONTOPS" -v d=$((ROUNDS * WINDOW)) 'BEGIN {printf "%.1f", t / d}')/s)"
+	printf '%-34s %-28s %-22s %s\n' "checks off (1 h)" "$OFF50 / $OFF99 / $OFFMAX" "$OFFLAG" \
+		"$OFFTOPS ($(awk -v t="$OFFTOPS" -v d=$((ROUNDS * WINDOW)) 'BEGIN {printf "%.1f", t / d}')/s)"
 } | tee "$OUTDIR/idle.txt"
 jq -n --argjson n "$r" --argjson check "$CHECK" --argjson on50 "$ON50" --argjson on99 "$ON99" \
 	--argjson onlag "$ONLAG" --argjson ontops "$ONTOPS" --argjson off50 "$OFF50" --argjson off99 "$OFF99" \

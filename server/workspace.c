@@ -32,6 +32,7 @@
 #include "fetch.h"
 #include "gpu.h"
 #include "log.h"
+#include "loglines.h"
 #include "notice.h"
 #include "metrics.h"
 #include "memtrim.h"
@@ -1251,8 +1252,18 @@ static void
 ws_logs_read(void *arg, const struct engine_result *r)
 {
 	struct workspace *ws = arg;
-	const char *line = r->log_line ? r->log_line : "";
+	char line[256];
+	size_t n;
 
+	/*
+	 * The reason goes to the log, the audit and the store: an image that
+	 * prints its Jupyter URL last must not leave the token there.
+	 */
+	n = (size_t)snprintf(line, sizeof(line), "%s", r->log_line ? r->log_line : "");
+	n = n < sizeof(line) ? n : sizeof(line) - 1;
+	/* The engine's line is at most 199 bytes: a longer one was cut, maybe in a token. */
+	n = logline_filter(line, n, sizeof(line), ws->token, n >= 199);
+	line[n] = '\0';
 	ws_fail(ws, 502, "start_failed", "the workspace exited during start-up%s%s",
 	        line[0] ? ": " : "", line);
 	ws_unref(ws);
