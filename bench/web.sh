@@ -100,7 +100,8 @@ for _ in $(seq 1 600); do [ -S "$SOCK" ] && break; sleep 0.01; done
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$WSD_PID/status"; }
 round() { # TAG
 	local pids=() i u
-	as "$(user_name 0)" "$LOADGEN" -s "$SOCK" -c 4 -d 0 -r "$RATE" /v1/workspaces >"$T/$1.$r.json" &
+	# A fixed window that covers the starts (they take about 10 s here).
+	as "$(user_name 0)" "$LOADGEN" -s "$SOCK" -c 4 -d 20 -r "$RATE" /v1/workspaces >"$T/$1.$r.json" &
 	local lg=$!
 	sleep 1
 	for i in $(seq 0 $((N - 1))); do
@@ -109,7 +110,6 @@ round() { # TAG
 	done
 	wait "${pids[@]}" || true
 	rss >>"$T/$1.rss"
-	kill -INT "$lg" 2>/dev/null || true
 	wait "$lg" 2>/dev/null || true
 	pids=()
 	for i in $(seq 0 $((N - 1))); do
