@@ -1766,39 +1766,30 @@ http_listen(uv_loop_t *l, const char *path, const struct http_limits *lim, http_
 	return 0;
 }
 
-/* A TCP listener on host:port (an IP address) for accept_cb; what names it in errors. */
-static int
-http_tcp_listen(uv_tcp_t *srv, int *open, const char *what, const char *host, int port, int backlog,
-                char *err, size_t errlen)
+int
+http_listen_metrics(const char *host, int port, http_handler *h, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	int r;
 
 	if (loop == NULL) {
-		snprintf(err, errlen, "%s: the API socket is not set up", what);
+		snprintf(err, errlen, "metrics_listen: the API socket is not set up");
 		return -1;
 	}
+	mhandler = h;
 	if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
 	    uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0) {
-		snprintf(err, errlen, "%s: %s is not an IP address", what, host);
+		snprintf(err, errlen, "metrics_listen: %s is not an IP address", host);
 		return -1;
 	}
-	uv_tcp_init(loop, srv);
-	*open = 1;
-	if ((r = uv_tcp_bind(srv, (const struct sockaddr *)&ss, 0)) != 0 ||
-	    (r = uv_listen((uv_stream_t *)srv, backlog, accept_cb)) != 0) {
-		snprintf(err, errlen, "%s %s port %d: %s", what, host, port, uv_strerror(r));
+	uv_tcp_init(loop, &mserver);
+	mserver_open = 1;
+	if ((r = uv_tcp_bind(&mserver, (const struct sockaddr *)&ss, 0)) != 0 ||
+	    (r = uv_listen((uv_stream_t *)&mserver, 64, accept_cb)) != 0) {
+		snprintf(err, errlen, "metrics_listen %s port %d: %s", host, port, uv_strerror(r));
 		return -1;
 	}
 	return 0;
-}
-
-int
-http_listen_metrics(const char *host, int port, http_handler *h, char *err, size_t errlen)
-{
-	mhandler = h;
-	return http_tcp_listen(&mserver, &mserver_open, "metrics_listen", host, port, 64, err,
-	                       errlen);
 }
 
 int
@@ -1836,9 +1827,28 @@ int
 http_listen_web(const char *host, int port, http_handler *h, const char *headers, char *err,
                 size_t errlen)
 {
+	struct sockaddr_storage ss;
+	int r;
+
+	if (loop == NULL) {
+		snprintf(err, errlen, "web_listen: the API socket is not set up");
+		return -1;
+	}
 	whandler = h;
 	wheaders = headers;
-	return http_tcp_listen(&wserver, &wserver_open, "web_listen", host, port, 128, err, errlen);
+	if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
+	    uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0) {
+		snprintf(err, errlen, "web_listen: %s is not an IP address", host);
+		return -1;
+	}
+	uv_tcp_init(loop, &wserver);
+	wserver_open = 1;
+	if ((r = uv_tcp_bind(&wserver, (const struct sockaddr *)&ss, 0)) != 0 ||
+	    (r = uv_listen((uv_stream_t *)&wserver, 128, accept_cb)) != 0) {
+		snprintf(err, errlen, "web_listen %s port %d: %s", host, port, uv_strerror(r));
+		return -1;
+	}
+	return 0;
 }
 
 void
