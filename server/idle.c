@@ -21,8 +21,9 @@
  * Each workspace is checked every idle_check_interval, spread over the
  * interval by a 1 s tick, with at most IDLE_INFLIGHT checks at once. A
  * check whose process list cannot be read decides nothing (an SSH session
- * might be open); a Jupyter that does not answer only contributes no
- * activity.
+ * might be open), nor does one whose Jupyter counted kernels but then did
+ * not list them (one might be computing); a Jupyter that does not answer
+ * at all only contributes no activity.
  *
  * The clock (idle_since, the last activity seen, and when the owner was
  * warned) is kept in the store: a restarted wsd goes on from it rather
@@ -68,6 +69,8 @@ struct idle_check {
 	double jupyter_last; /* Jupyter's last_activity; 0: unknown */
 	int kernels_busy;
 	int jupyter_answered;
+	int kernels_asked;   /* status counted kernels; their list was asked for */
+	int kernels_unknown; /* ...and did not come */
 	char url[512];
 };
 
@@ -255,9 +258,11 @@ idle_status_read(void *arg, const struct fetch_reply *r)
 	}
 	/* A kernel that computes in silence (time.sleep, a long cell) is busy, not idle. */
 	if (j != NULL && json_integer_value(json_object_get(j, "kernels")) > 0 &&
-	    c->ws->state == WS_READY &&
-	    idle_jupyter_get(c, "kernels?no_track_activity=1", idle_kernels_read) == 0) {
+	    c->ws->state == WS_READY) {
 		json_decref(j);
+		c->kernels_asked = 1;
+		if (idle_jupyter_get(c, "kernels?no_track_activity=1", idle_kernels_read) == -1)
+			idle_kernels_read(c, &(struct fetch_reply){0});
 		return;
 	}
 	json_decref(j);
@@ -272,6 +277,8 @@ idle_kernels_read(void *arg, const struct fetch_reply *r)
 	json_t *k;
 	size_t i;
 
+	if (c->kernels_asked && !json_is_array(j))
+		c->kernels_unknown = 1;
 	json_array_foreach(j, i, k)
 	{
 		const char *st = json_string_value(json_object_get(k, "execution_state"));
@@ -293,7 +300,11 @@ idle_top_read(void *arg, const struct engine_result *r)
 	struct workspace *ws = c->ws;
 
 	ws->idle_checking = 0;
-	if (ws->state == WS_READY && r->status == ENGINE_OK)
+	if (ws->state == WS_READY && r->status == ENGINE_OK && c->kernels_unknown)
+		log_debug("workspace %s: idle check: Jupyter counted kernels but did not list "
+		          "them; no decision",
+		          ws->id);
+	else if (ws->state == WS_READY && r->status == ENGINE_OK)
 		idle_decide(ws, c, idle_ssh_sessions(r->procs, r->nprocs));
 	else if (ws->state == WS_READY)
 		log_debug(

@@ -73,7 +73,12 @@ url=$(jq -r .jupyter_url <<<"$out")
 port=$(jq -r .jupyter_port <<<"$out")
 token=${url##*token=}
 # A kernel that computes in silence, started over Jupyter's websocket.
-kid=$(/usr/bin/python3 - "$port" "$token" <<'PY') || fail "cannot run a kernel"
+# On connect the server nudges the kernel with kernel_info requests, on the
+# control channel too, and notebook 6 takes the status of any of them as the
+# kernel's execution_state: so the script waits for that to settle before it
+# asks for the computation, then for "busy" on its own request.
+kid=$(
+	/usr/bin/python3 - "$port" "$token" <<'PY'
 import json, sys, time, urllib.request, uuid, websocket
 port, token = sys.argv[1], sys.argv[2]
 base = "http://127.0.0.1:%s/api/kernels?token=%s" % (port, token)
@@ -84,15 +89,30 @@ msg = {"header": {"msg_id": uuid.uuid4().hex, "username": "t", "session": uuid.u
        "parent_header": {}, "metadata": {}, "channel": "shell",
        "content": {"code": "import time; time.sleep(300)", "silent": False, "store_history": False,
                    "user_expressions": {}, "allow_stdin": False}}
+ws.settimeout(1)
+settle = time.time() + 5
+while time.time() < settle:
+    try:
+        m = json.loads(ws.recv())
+    except websocket.WebSocketTimeoutException:
+        continue
+    if m.get("msg_type") == "status" and m["content"].get("execution_state") == "idle":
+        break
+time.sleep(1)
+ws.settimeout(20)
 ws.send(json.dumps(msg))
 deadline = time.time() + 20
 while time.time() < deadline:
     m = json.loads(ws.recv())
-    if m.get("msg_type") == "status" and m["content"].get("execution_state") == "busy":
+    if (m.get("msg_type") == "status" and m["content"].get("execution_state") == "busy" and
+            m.get("parent_header", {}).get("msg_id") == msg["header"]["msg_id"]):
         print(k["id"])
         sys.exit(0)
 sys.exit(1)
 PY
+) || fail "cannot run a kernel"
+expect_eq "Jupyter sees the kernel busy" \
+	"$(curl -s "http://127.0.0.1:$port/api/kernels/$kid?no_track_activity=1&token=$token" | jq -r .execution_state)" busy
 as $B "$WSCTL" start --name sshw --json >/dev/null || fail "start sshw"
 as $B "$WSCTL" ssh sshw -- sleep 300 </dev/null >/dev/null 2>&1 &
 sshpid=$!
