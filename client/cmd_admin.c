@@ -356,6 +356,44 @@ usage:
 	return EXIT_USAGE;
 }
 
+/* admin nodes: the servers of a lab in swarm mode. */
+static int
+admin_nodes(int argc, char **argv)
+{
+	json_t *reply = NULL, *n;
+	int ret, json = 0;
+	size_t i;
+
+	if (args_json(argc, argv, &json) == -1 || optind != argc) {
+		fprintf(stderr, "usage: wsctl admin nodes [--json]\n");
+		return EXIT_USAGE;
+	}
+	if ((ret = client_get("/v1/admin/nodes", &reply)) != EXIT_OK)
+		return ret;
+	if (json)
+		return client_print_json(reply);
+	printf("%-20s %-16s %-14s %-9s %10s %s\n", "NODE", "ADDRESS", "STATUS", "ENGINE",
+	       "GPUS HELD", "WORKSPACES");
+	json_array_foreach(json_object_get(reply, "nodes"), i, n)
+	{
+		const char *unfit = json_string_value(json_object_get(n, "unfit"));
+
+		printf("%-20.20s %-16.16s %-14s %-9.9s %4lld/%-5lld %lld%s\n",
+		       json_string_value(json_object_get(n, "hostname")),
+		       json_string_value(json_object_get(n, "address")),
+		       json_string_value(json_object_get(n, "status")),
+		       json_string_value(json_object_get(n, "engine")),
+		       (long long)json_integer_value(json_object_get(n, "gpus_held")),
+		       (long long)json_integer_value(json_object_get(n, "gpus")),
+		       (long long)json_integer_value(json_object_get(n, "workspaces")),
+		       json_is_true(json_object_get(n, "manager")) ? " (manager)" : "");
+		if (unfit != NULL)
+			printf("    not used: %s\n", unfit);
+	}
+	json_decref(reply);
+	return EXIT_OK;
+}
+
 static int
 cmd_admin_exec(int argc, char **argv)
 {
@@ -369,19 +407,23 @@ cmd_admin_exec(int argc, char **argv)
 		return admin_quota(argc - 1, argv + 1);
 	if (strcmp(argv[1], "queue") == 0)
 		return cmd_queue_show(argc - 1, argv + 1, 1);
+	if (strcmp(argv[1], "nodes") == 0)
+		return admin_nodes(argc - 1, argv + 1);
 	if (strcmp(argv[1], "usage") == 0)
 		return admin_report(argc - 1, argv + 1, "usage");
 	if (strcmp(argv[1], "audit") == 0)
 		return admin_report(argc - 1, argv + 1, "audit");
 usage:
 	fprintf(stderr,
-	        "usage: wsctl admin ls|stop|queue|quota|usage|audit ... (see wsctl help admin)\n");
+	        "usage: wsctl admin ls|stop|queue|nodes|quota|usage|audit ... (see wsctl help "
+	        "admin)\n");
 	return EXIT_USAGE;
 }
 
 const struct cmd cmd_admin_entry = {
     "admin",
-    "admin ls [--json] | stop OWNER/NAME | queue [--json] | quota set|show|rm ... |\n"
+    "admin ls [--json] | stop OWNER/NAME | queue [--json] | nodes [--json] |\n"
+    "              quota set|show|rm ... |\n"
     "              usage [--since DATE] [--json] | audit [--since DATE] [--json]",
     "Admin commands (root and members of the server's admin group; others get\n"
     "\"forbidden\" and nothing changes).\n"
@@ -389,6 +431,8 @@ const struct cmd cmd_admin_entry = {
     "  admin ls                      every workspace on the server\n"
     "  admin stop OWNER/NAME         stop anyone's workspace (the home is kept)\n"
     "  admin queue                   the queue of starts waiting for GPUs, with owners\n"
+    "  admin nodes                   swarm mode: the lab's servers, their state, GPUs\n"
+    "                                and workspaces, and why wsd does not use one\n"
     "  admin quota set --user U | --group G [--gpus N] [--workspaces N]\n"
     "        [--memory SIZE] [--shm SIZE] [--cpus N] [--lifetime DURATION] [--gpu-hours N]\n"
     "        [--idle-timeout DURATION] [--queued N] [--extension DURATION]\n"

@@ -13,7 +13,7 @@ cmd_gpus_exec(int argc, char **argv)
 {
 	json_t *reply = NULL, *g;
 	int ret;
-	int json = 0;
+	int json = 0, node;
 	size_t i;
 
 	if (args_json(argc, argv, &json) == -1 || optind != argc)
@@ -28,7 +28,12 @@ cmd_gpus_exec(int argc, char **argv)
 		json_decref(reply);
 		return EXIT_OK;
 	}
-	printf("%-3s %-24s %-17s %5s  %s\n", "GPU", "MODEL", "MEMORY", "UTIL", "HOLDER");
+	/* Swarm mode: the lab's GPUs, each with its server. */
+	node = json_object_get(json_array_get(json_object_get(reply, "gpus"), 0), "node") != NULL;
+	if (node)
+		printf("%-3s %-16s %-24s %s\n", "GPU", "NODE", "UUID", "HOLDER");
+	else
+		printf("%-3s %-24s %-17s %5s  %s\n", "GPU", "MODEL", "MEMORY", "UTIL", "HOLDER");
 	json_array_foreach(json_object_get(reply, "gpus"), i, g)
 	{
 		const char *state = json_string_value(json_object_get(g, "state"));
@@ -43,6 +48,13 @@ cmd_gpus_exec(int argc, char **argv)
 			         json_string_value(json_object_get(g, "workspace")));
 		else
 			snprintf(holder, sizeof(holder), "%s", state ? state : "?");
+		if (node) {
+			printf("%-3lld %-16.16s %-24.24s %s\n",
+			       (long long)json_integer_value(json_object_get(g, "index")),
+			       json_string_value(json_object_get(g, "node")),
+			       json_string_value(json_object_get(g, "uuid")), holder);
+			continue;
+		}
 		printf("%-3lld %-24.24s %-17s %4lld%%  %s\n",
 		       (long long)json_integer_value(json_object_get(g, "index")),
 		       json_string_value(json_object_get(g, "name")), mem,

@@ -440,6 +440,21 @@ config_finish(struct config *cfg, char *why, size_t whylen)
 		         cfg->network);
 		return -1;
 	}
+	if (strcmp(cfg->engine_mode, "docker") != 0 && strcmp(cfg->engine_mode, "swarm") != 0) {
+		snprintf(why, whylen, "engine_mode: \"%s\" is not docker or swarm",
+		         cfg->engine_mode);
+		return -1;
+	}
+	if (cfg->shared_dir[0] != '\0' && cfg->shared_dir[0] != '/') {
+		snprintf(why, whylen, "shared_dir must be an absolute path");
+		return -1;
+	}
+	if (strcmp(cfg->engine_mode, "swarm") == 0 && cfg->shared_dir[0] == '\0') {
+		snprintf(why, whylen,
+		         "engine_mode = swarm needs shared_dir: a directory every node sees at "
+		         "the same path (docs/scale-out.md)");
+		return -1;
+	}
 	if (cfg->max_booting > 0 && cfg->min_booting > cfg->max_booting) {
 		snprintf(why, whylen, "min_booting %lld is above max_booting %lld",
 		         (long long)cfg->min_booting, (long long)cfg->max_booting);
@@ -694,7 +709,8 @@ static const char *const restart_only[] = {
     "socket",         "engine",          "state_dir",    "home_root",   "instance",
     "network",        "publish_address", "port_min",     "port_max",    "gpu_mode",
     "nvml_library",   "static_gpus",     "gpu_refresh",  "min_booting", "max_booting",
-    "metrics_listen", "web_listen",      "web_tls_cert", "web_tls_key",
+    "metrics_listen", "web_listen",      "web_tls_cert", "web_tls_key", "engine_mode",
+    "shared_dir",     "swarm_poll",
 };
 
 int

@@ -25,6 +25,9 @@
 	X(DUR, engine_timeout, 60, 1, 600)                                                         \
 	X(STR, instance, "default", 0, 0)                                                          \
 	X(STR, network, "wslab", 0, 0)                                                             \
+	X(STR, engine_mode, "docker", 0, 0)                                                        \
+	X(STR, shared_dir, "", 0, 0)                                                               \
+	X(DUR, swarm_poll, 2, 1, 60)                                                               \
 	X(DUR, request_timeout, 10, 1, 600)                                                        \
 	X(INT, max_connections, 512, 1, 100000)                                                    \
 	X(INT, min_booting, 2, 1, 10000)                                                           \

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <uv.h>
 
@@ -90,6 +91,12 @@ timed_sent(struct timed *t, int rc)
 int
 engine_init(const struct config *cfg, char *err, size_t errlen)
 {
+	if (strcmp(cfg->engine_mode, "swarm") == 0) {
+		if (engine_swarm_init(cfg, err, errlen) == -1)
+			return -1;
+		be = &engine_swarm_ops;
+		return 0;
+	}
 	if (engine_docker_init(cfg, err, errlen) == -1)
 		return -1;
 	be = &engine_docker_ops;
@@ -205,4 +212,10 @@ const char *
 engine_api_version(void)
 {
 	return be != NULL ? be->api_version() : "";
+}
+
+int
+engine_remote(void)
+{
+	return be != NULL && be->remote;
 }

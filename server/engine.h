@@ -48,6 +48,7 @@ struct engine_ws {
 	int exists;
 	int running;
 	int jupyter_port, ssh_port; /* host ports the engine bound; 0: unknown */
+	const char *node_id;        /* swarm: the node it is placed on; NULL: the one engine */
 	struct ws_labels labels;    /* read back (lists only) */
 };
 
@@ -95,6 +96,8 @@ struct engine_hello {
 /* The operations of one backend. Every pointer is set. */
 struct engine_ops {
 	const char *name;
+	/* Workspaces run on other servers (nodes.h): no top, addresses per node. */
+	int remote;
 	int (*hello)(int want_cdi, void (*cb)(const struct engine_hello *h));
 	int (*create)(const struct spec_in *in, engine_cb *cb, void *arg);
 	int (*start)(const char *ref, engine_cb *cb, void *arg);
@@ -119,6 +122,8 @@ struct engine_ops {
 /* Backends: their operations, and their set-up from the configuration. */
 extern const struct engine_ops engine_docker_ops;
 int engine_docker_init(const struct config *cfg, char *err, size_t errlen);
+extern const struct engine_ops engine_swarm_ops;
+int engine_swarm_init(const struct config *cfg, char *err, size_t errlen);
 
 /* Pick and set up the backend named by cfg. */
 int engine_init(const struct config *cfg, char *err, size_t errlen);
@@ -166,5 +171,7 @@ void engine_logs_pause(struct engine_logs *h, int pause);
 /* Follow what happens to this instance's objects until the stream ends. */
 int engine_events(void (*on_event)(const struct engine_event *ev), void (*done)(const char *why));
 const char *engine_api_version(void);
+/* Do workspaces run on other servers (swarm mode)? */
+int engine_remote(void);
 
 #endif

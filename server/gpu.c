@@ -116,6 +116,11 @@ gpu_init(uv_loop_t *l, const struct config *cfg)
 
 	loop = l;
 	memset(&inv, 0, sizeof(inv));
+	if (strcmp(cfg->engine_mode, "swarm") == 0) {
+		/* The nodes advertise their GPUs (nodes.c reads them at the engine's hello). */
+		snprintf(inv.source, sizeof(inv.source), "swarm");
+		return 0;
+	}
 	if (cfg->static_gpus[0] != '\0') {
 		if (static_load(cfg->static_gpus, why, sizeof(why)) == -1) {
 			log_err("%s", why);

@@ -21,6 +21,8 @@ struct gpu {
 	uint64_t mem_total, mem_used; /* bytes */
 	unsigned util;                /* percent */
 	char holder[13];              /* workspace id, "" when free */
+	int node;                     /* swarm: its node's position (nodes.h); else 0 */
+	int unusable;                 /* swarm: its node takes no new workspaces now */
 };
 
 struct gpu_inventory {
@@ -31,7 +33,7 @@ struct gpu_inventory {
 	 * 50 system); all 0 when unknown. */
 	int topo[GPU_MAX][GPU_MAX];
 	int have_topo;
-	char source[16]; /* "nvml", "static" or "none" */
+	char source[16]; /* "nvml", "static", "swarm" or "none" */
 };
 
 /*

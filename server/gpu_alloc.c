@@ -8,6 +8,8 @@
  * the set whose farthest pair is closest, then the least used. With no
  * topology known this is the least used GPUs.
  * Specific GPUs (ids): exactly those, each free, none twice.
+ * Several servers (swarm mode): a set never spans two nodes, and a GPU
+ * whose node takes no new workspaces is not free.
  */
 #include "gpu.h"
 
@@ -36,13 +38,19 @@ gpu_lookup(const struct gpu_inventory *inv, const char *id)
 	return -1;
 }
 
+static int
+gpu_is_free(const struct gpu *g)
+{
+	return g->holder[0] == '\0' && !g->unusable;
+}
+
 int
 gpu_free_count(const struct gpu_inventory *inv)
 {
 	int n = 0;
 
 	for (size_t i = 0; i < inv->n; i++)
-		if (inv->gpus[i].holder[0] == '\0')
+		if (gpu_is_free(&inv->gpus[i]))
 			n++;
 	return n;
 }
@@ -56,6 +64,13 @@ usage_cmp(const struct gpu *a, const struct gpu *b)
 	if (a->util != b->util)
 		return a->util < b->util ? -1 : 1;
 	return a->index - b->index;
+}
+
+/* A named GPU on another node than the ones named before it. */
+static int
+j_node_differs(const struct gpu_inventory *inv, const int *out, size_t i, int p)
+{
+	return i > 0 && inv->gpus[out[0]].node != inv->gpus[p].node;
 }
 
 static int
@@ -85,7 +100,13 @@ pick_ids(const struct gpu_inventory *inv, const struct gpu_request *req, int *ou
 				return -1;
 			}
 		}
-		if (inv->gpus[p].holder[0] != '\0') {
+		if (j_node_differs(inv, out, i, p)) {
+			api_error_set(err, 400, "invalid_value",
+			              "gpu_ids: GPUs %d and %d are on different servers",
+			              inv->gpus[out[0]].index, inv->gpus[p].index);
+			return -1;
+		}
+		if (!gpu_is_free(&inv->gpus[p])) {
 			api_error_set(
 			    err, 409, "gpu_busy",
 			    "GPU %d is held by another workspace; %d of %zu GPUs are free "
@@ -133,7 +154,7 @@ gpu_pick(const struct gpu_inventory *inv, const struct gpu_request *req, int *ou
 		int n = 0, span = 0;
 		uint64_t use = 0;
 
-		if (inv->gpus[seed].holder[0] != '\0')
+		if (!gpu_is_free(&inv->gpus[seed]))
 			continue;
 		cur[n++] = (int)seed;
 		while (n < req->count) {
@@ -142,7 +163,8 @@ gpu_pick(const struct gpu_inventory *inv, const struct gpu_request *req, int *ou
 			for (size_t c = 0; c < inv->n; c++) {
 				int d = 0, in = 0;
 
-				if (inv->gpus[c].holder[0] != '\0')
+				if (!gpu_is_free(&inv->gpus[c]) ||
+				    inv->gpus[c].node != inv->gpus[seed].node)
 					continue;
 				for (int k = 0; k < n; k++) {
 					if (cur[k] == (int)c)
@@ -159,10 +181,14 @@ gpu_pick(const struct gpu_inventory *inv, const struct gpu_request *req, int *ou
 					pick_d = d;
 				}
 			}
+			if (pick < 0)
+				break; /* its node has fewer free GPUs */
 			cur[n++] = pick;
 			if (pick_d > span)
 				span = pick_d;
 		}
+		if (n < req->count)
+			continue;
 		for (int k = 0; k < n; k++)
 			use += inv->gpus[cur[k]].mem_used + inv->gpus[cur[k]].util;
 		if (span < best_span || (span == best_span && use < best_use) ||
@@ -173,6 +199,13 @@ gpu_pick(const struct gpu_inventory *inv, const struct gpu_request *req, int *ou
 			best_span = span;
 			best_use = use;
 		}
+	}
+	if (best_n == 0) {
+		api_error_set(err, 409, "no_gpus",
+		              "%d GPUs asked for; %d of %zu are free now, but no server has %d "
+		              "free; nothing was created",
+		              req->count, nfree, inv->n, req->count);
+		return -1;
 	}
 	memcpy(out, best, sizeof(int) * (size_t)best_n);
 	return best_n;

@@ -158,7 +158,8 @@ idle_contended(const struct workspace *ws)
 double
 idle_workspace_reclaim_at(const struct workspace *ws)
 {
-	if (ws->state != WS_READY)
+	/* Swarm mode: no process list and no GPU load from the nodes, so no reclaim. */
+	if (ws->state != WS_READY || engine_remote())
 		return 0;
 	return idle_reclaim_at(ws->idle_since, ws->idle_timeout, cfg->idle_timeout_contended,
 	                       idle_contended(ws));
@@ -214,14 +215,14 @@ idle_check_free(struct idle_check *c)
 static int
 idle_jupyter_get(struct idle_check *c, const char *what, fetch_cb *cb)
 {
-	const struct ws_ctx *ctx = ws_context();
 	struct fetch_opts o = {0};
-	int v6 = strchr(ctx->probe_host, ':') != NULL;
+	const char *ph = ws_probe_host(c->ws);
+	int v6 = strchr(ph, ':') != NULL;
 	int rc;
 
-	snprintf(c->url, sizeof(c->url), "http://%s%s%s:%d/api/%s%stoken=%s", v6 ? "[" : "",
-	         ctx->probe_host, v6 ? "]" : "", c->ws->jupyter_port, what,
-	         strchr(what, '?') ? "&" : "?", c->ws->token);
+	snprintf(c->url, sizeof(c->url), "http://%s%s%s:%d/api/%s%stoken=%s", v6 ? "[" : "", ph,
+	         v6 ? "]" : "", c->ws->jupyter_port, what, strchr(what, '?') ? "&" : "?",
+	         c->ws->token);
 	o.url = c->url;
 	o.timeout_ms = 5000;
 	o.max_body = 1 << 20;
@@ -411,7 +412,8 @@ idle_tick(uv_timer_t *t)
 	WS_FOREACH(ws)
 		queue_waiting |= ws->state == WS_QUEUED;
 	WS_FOREACH(ws) {
-		if (ws->state != WS_READY || ws->idle_timeout < 0 || ws->stop_requested)
+		if (ws->state != WS_READY || ws->idle_timeout < 0 || ws->stop_requested ||
+		    engine_remote())
 			continue;
 		if (ws->idle_since == 0)
 			ws->idle_since = ws->ready_at > 0 ? (double)ws->ready_at : idle_now();

@@ -465,7 +465,9 @@ main(int argc, char **argv)
 	audit_init(loop);
 	if (gpu_init(loop, &cfg) == -1)
 		return 1;
-	if (wsfs_state_init(cfg.state_dir, err, sizeof(err)) == -1) {
+	if (wsfs_state_init(cfg.state_dir, err, sizeof(err)) == -1 ||
+	    (cfg.shared_dir[0] != '\0' &&
+	     wsfs_shared_init(cfg.shared_dir, err, sizeof(err)) == -1)) {
 		log_err("%s", err);
 		return 1;
 	}

@@ -17,6 +17,7 @@
 
 #include "gpu.h"
 #include "log.h"
+#include "nodes.h"
 #include "memtrim.h"
 #include "ports.h"
 #include "store.h"
@@ -280,6 +281,8 @@ reconcile_adopt(const struct engine_ws *c)
 	snprintf(ws->name, sizeof(ws->name), "%s", l->name);
 	snprintf(ws->owner, sizeof(ws->owner), "%s", l->owner);
 	snprintf(ws->container_id, sizeof(ws->container_id), "%s", c->ref);
+	if (c->node_id != NULL)
+		ws->node = nodes_find(nodes_table(), c->node_id);
 	ws->uid = (uid_t)strtoul(l->uid, NULL, 10);
 	if (t != NULL) {
 		ws->tmpl = config_template_ref(t);
@@ -328,6 +331,7 @@ reconcile_adopt(const struct engine_ws *c)
 struct sweep {
 	uv_work_t work;
 	char state_dir[512];
+	char shared_dir[512];  /* workspace directories there when set (swarm mode) */
 	struct timespec taken; /* when the list below was taken */
 	size_t n;
 	struct {
@@ -350,7 +354,10 @@ reconcile_sweep_sub(const struct sweep *sw, const char *sub, int (*rm)(const cha
 	struct stat st;
 	DIR *d;
 
-	snprintf(base, sizeof(base), "%s/%s", sw->state_dir, sub);
+	snprintf(base, sizeof(base), "%s/%s",
+	         strcmp(sub, "workspaces") == 0 && sw->shared_dir[0] ? sw->shared_dir
+	                                                             : sw->state_dir,
+	         sub);
 	d = opendir(base);
 	if (d == NULL)
 		return;
@@ -404,6 +411,7 @@ reconcile_sweep(void)
 		n++;
 	sw = xcalloc(1, sizeof(*sw) + n * sizeof(sw->ws[0]));
 	snprintf(sw->state_dir, sizeof(sw->state_dir), "%s", ws_context()->cfg->state_dir);
+	snprintf(sw->shared_dir, sizeof(sw->shared_dir), "%s", ws_context()->cfg->shared_dir);
 	clock_gettime(CLOCK_REALTIME_COARSE, &sw->taken); /* the clock of file times */
 	WS_FOREACH(ws) {
 		memcpy(sw->ws[sw->n].id, ws->id, 13);

@@ -41,6 +41,7 @@ struct spec_in {
 	const char *gpu_mode; /* "nvidia" (DeviceRequests driver) or "cdi" */
 	const char *instance; /* which wsd manages it (label wslab.instance) */
 	const char *network;  /* the engine network it joins; NULL: "bridge" */
+	const char *node_id;  /* swarm: the node it is placed on */
 	/*
 	 * User mounts: mounts[i] as checked (its source the real path, shown in
 	 * the label wslab.mounts), mount_src[i] what the engine binds (the

@@ -373,6 +373,13 @@ get_mounts(const struct config *cfg, json_t *v, struct start_req *req, struct ap
 			}
 		}
 	}
+	if (req->nmounts > 0 && strcmp(cfg->engine_mode, "swarm") == 0) {
+		/* Staged mounts live on the control host; nodes would not see them. */
+		api_error_set(err, 403, "forbidden",
+		              "mounts: not available in swarm mode yet (docs/scale-out.md); your "
+		              "home is mounted as always");
+		return -1;
+	}
 	if (req->nmounts > 0 && cfg->mount_roots[0] == '\0' && cfg->shared_mount_roots[0] == '\0') {
 		api_error_set(err, 403, "forbidden",
 		              "mounts: no mount roots are configured on this server (an admin "

@@ -35,6 +35,7 @@
 #include "loglines.h"
 #include "notice.h"
 #include "metrics.h"
+#include "nodes.h"
 #include "memtrim.h"
 #include "path.h"
 #include "ports.h"
@@ -186,7 +187,9 @@ ws_init(uv_loop_t *loop, const struct config *cfg)
 	ctx.gpu_mode = strcmp(cfg->gpu_mode, "cdi") == 0 ? "cdi" : "nvidia";
 	n = sysconf(_SC_NPROCESSORS_ONLN);
 	ctx.host_cpus = n > 0 ? (int)n : 1;
-	ports_init((int)cfg->port_min, (int)cfg->port_max, cfg->publish_address);
+	/* Swarm mode: the ports are bound on the nodes, not here (no bind test). */
+	ports_init((int)cfg->port_min, (int)cfg->port_max,
+	           strcmp(cfg->engine_mode, "swarm") == 0 ? "" : cfg->publish_address);
 	memtrim_init(loop);
 	boot_init(loop, (int)cfg->ntemplates, ctx.host_cpus, cfg->min_booting, cfg->max_booting,
 	          ws_boot_moved);
@@ -379,7 +382,34 @@ ws_random_hex(char *out, size_t bytes)
 void
 ws_dir(const char *id, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/workspaces/%s", ctx.cfg->state_dir, id);
+	/* In swarm mode the nodes must see it: the shared directory. */
+	snprintf(buf, len, "%s/workspaces/%s",
+	         ctx.cfg->shared_dir[0] != '\0' ? ctx.cfg->shared_dir : ctx.cfg->state_dir, id);
+}
+
+/* Its node, when it has one (swarm mode). */
+static const struct node *
+ws_node(const struct workspace *ws)
+{
+	const struct nodes *t = nodes_table();
+
+	return ws->node >= 0 && (size_t)ws->node < t->count ? &t->n[ws->node] : NULL;
+}
+
+const char *
+ws_public_host(const struct workspace *ws)
+{
+	const struct node *n = ws_node(ws);
+
+	return n != NULL && n->addr[0] != '\0' ? n->addr : ctx.public_host;
+}
+
+const char *
+ws_probe_host(const struct workspace *ws)
+{
+	const struct node *n = ws_node(ws);
+
+	return n != NULL && n->addr[0] != '\0' ? n->addr : ctx.probe_host;
 }
 
 /* Where its user mounts are staged (see wsfs.c). */
@@ -628,6 +658,35 @@ ws_move_keys(struct workspace *ws, struct start_req *req)
 }
 
 /*
+ * Swarm mode: its node is its GPUs' node; without GPUs, the usable node
+ * with the fewest workspaces.
+ */
+static int
+ws_place(struct workspace *ws, struct api_error *err)
+{
+	const struct nodes *t = nodes_table();
+	int load[NODES_MAX] = {0};
+	struct workspace *o;
+
+	if (ws->ngpus > 0) {
+		ws->node = gpu_inventory()->gpus[ws->gpu_pos[0]].node;
+		return 0;
+	}
+	TAILQ_FOREACH(o, &registry, link)
+		if (o->node >= 0 && o->node < NODES_MAX && o->state != WS_STOPPED &&
+		    o->state != WS_FAILED)
+			load[o->node]++;
+	if ((ws->node = nodes_pick_cpu(t, load)) < 0) {
+		api_error_set(err, 503, "no_nodes",
+		              "no server of the lab takes new workspaces now (%zu known); nothing "
+		              "was created",
+		              t->count);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Take its ports and GPUs and set its limits from q. Returns 0, or -1
  * with err and nothing taken.
  */
@@ -651,6 +710,12 @@ ws_launch(struct workspace *ws, const struct gpu_request *g, const struct quota 
 	if (ws->ngpus < 0) {
 		if (strcmp(err->code, "no_gpus") == 0 && hooks.gpu_demand)
 			hooks.gpu_demand(); /* idle holders of GPUs now get the shorter timeout */
+		ws->ngpus = 0;
+		ports_free(jp);
+		ports_free(sp);
+		return -1;
+	}
+	if (engine_remote() && ws_place(ws, err) == -1) {
 		ws->ngpus = 0;
 		ports_free(jp);
 		ports_free(sp);
@@ -953,6 +1018,7 @@ ws_create(struct workspace *ws)
 	in.gpu_mode = ctx.gpu_mode;
 	in.instance = ctx.cfg->instance;
 	in.network = ctx.cfg->network;
+	in.node_id = ws_node(ws) != NULL ? ws_node(ws)->id : NULL;
 	in.mounts = ws->mounts;
 	in.nmounts = ws->nmounts;
 	in.mount_src = mount_src;
@@ -1167,9 +1233,11 @@ ws_probe_round(struct workspace *ws)
 		return;
 	ws->attempts++;
 	if (!ws->jupyter_ok) {
+		const char *ph = ws_probe_host(ws);
+
 		snprintf(url, sizeof(url), "http://%s%s%s:%d/api/status?token=%s",
-		         strchr(ctx.probe_host, ':') ? "[" : "", ctx.probe_host,
-		         strchr(ctx.probe_host, ':') ? "]" : "", ws->jupyter_port, ws->token);
+		         strchr(ph, ':') ? "[" : "", ph, strchr(ph, ':') ? "]" : "",
+		         ws->jupyter_port, ws->token);
 		o.url = url;
 		o.timeout_ms = 2000;
 		o.max_body = 65536;
@@ -1179,7 +1247,7 @@ ws_probe_round(struct workspace *ws)
 		}
 		explicit_bzero(url, sizeof(url));
 	}
-	if (!ws->ssh_ok && probe_ssh(ctx.loop, ctx.probe_host, ws->ssh_port, ws->host_key_pub,
+	if (!ws->ssh_ok && probe_ssh(ctx.loop, ws_probe_host(ws), ws->ssh_port, ws->host_key_pub,
 	                             ws_ssh_probed, ws) == 0) {
 		ws_ref(ws);
 		ws->probes_out++;
@@ -1588,6 +1656,7 @@ ws_new(void)
 
 	LIST_INIT(&ws->waiters);
 	ws->idle_timeout = -1;
+	ws->node = -1;
 	return ws;
 }
 

@@ -80,6 +80,7 @@ struct workspace {
 	int jupyter_port, ssh_port;
 	int gpu_pos[GPU_MAX]; /* inventory positions of its GPUs */
 	int ngpus;
+	int node; /* swarm: its node's position in nodes.h's table; -1: the one engine */
 	int64_t created_at, ready_at;
 	int64_t expires_at;      /* 0: no lifetime limit */
 	int64_t extended;        /* seconds wsctl extend added to its lifetime */
@@ -176,6 +177,9 @@ void ws_configure(const struct config *cfg);
 void ws_shutdown(void);
 int ws_shutting_down(void);
 const struct ws_ctx *ws_context(void);
+/* The host its ports are reached at: by users (URLs, ssh), and by wsd's probes. */
+const char *ws_public_host(const struct workspace *ws);
+const char *ws_probe_host(const struct workspace *ws);
 void ws_set_gpu_mode(const char *mode);
 
 /* Move the metrics' GPU-seconds counter up to now for every ready workspace. */

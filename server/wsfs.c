@@ -154,6 +154,17 @@ fail:
 }
 
 int
+wsfs_shared_init(const char *dir, char *err, size_t errlen)
+{
+	char sub[600];
+
+	if (state_dir(dir, 0711, 011, err, errlen) == -1)
+		return -1;
+	snprintf(sub, sizeof(sub), "%s/workspaces", dir);
+	return state_dir(sub, 0700, 0, err, errlen);
+}
+
+int
 wsfs_state_init(const char *dir, char *err, size_t errlen)
 {
 	char sub[600];

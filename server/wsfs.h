@@ -77,5 +77,7 @@ int wsfs_mkdirs(const char *path, mode_t mode);
  * link; missing ones are made and wider modes narrowed. 0, or -1 with err.
  */
 int wsfs_state_init(const char *state_dir, char *err, size_t errlen);
+/* shared_dir (swarm mode) and its workspaces/, as state_dir's. */
+int wsfs_shared_init(const char *shared_dir, char *err, size_t errlen);
 
 #endif

@@ -13,6 +13,7 @@
 #include "http.h"
 #include "idle.h"
 #include "jtext.h"
+#include "nodes.h"
 #include "workspace.h"
 #include "xmalloc.h"
 
@@ -20,7 +21,6 @@ void
 wsjson_text(struct jtext *b, const struct workspace *ws, uid_t viewer_uid)
 {
 	const struct gpu_inventory *inv = gpu_inventory();
-	const struct ws_ctx *ctx = ws_context();
 	char url[512];
 	double reclaim;
 
@@ -54,7 +54,15 @@ wsjson_text(struct jtext *b, const struct workspace *ws, uid_t viewer_uid)
 	else
 		jt_lit(b, "null");
 	jt_key(b, "ssh_host", 0);
-	jt_str(b, ctx->public_host);
+	jt_str(b, ws_public_host(ws));
+	if (ws->node >= 0 && (size_t)ws->node < nodes_table()->count) {
+		const struct node *n = &nodes_table()->n[ws->node];
+
+		jt_key(b, "node", 0);
+		jt_str(b, n->hostname);
+		jt_key(b, "node_status", 0);
+		jt_str(b, nodes_status(n));
+	}
 	jt_key(b, "ssh_port", 0);
 	jt_int(b, ws->ssh_port);
 	jt_key(b, "ssh_user", 0);
@@ -65,7 +73,7 @@ wsjson_text(struct jtext *b, const struct workspace *ws, uid_t viewer_uid)
 	jt_int(b, ws->jupyter_port);
 	jt_key(b, "jupyter_url", 0);
 	if (viewer_uid == ws->uid && ws->state == WS_READY) {
-		snprintf(url, sizeof(url), "http://%s:%d%s?token=%s", ctx->public_host,
+		snprintf(url, sizeof(url), "http://%s:%d%s?token=%s", ws_public_host(ws),
 		         ws->jupyter_port, ws->tmpl->url_path, ws->token);
 		jt_str(b, url);
 		explicit_bzero(url, sizeof(url));

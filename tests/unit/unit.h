@@ -21,5 +21,6 @@ Suite *sshconf_suite(void);
 Suite *queue_suite(void);
 Suite *notice_suite(void);
 Suite *web_suite(void);
+Suite *nodes_suite(void);
 
 #endif
