@@ -364,8 +364,27 @@ admin_nodes(int argc, char **argv)
 	int ret, json = 0;
 	size_t i;
 
+	if (argc >= 2 && strcmp(argv[1], "rm") == 0) {
+		char path[200];
+		long status = 0;
+
+		if (argc != 3 || strlen(argv[2]) > 64 || strchr(argv[2], '/') != NULL ||
+		    argv[2][0] == '\0') {
+			fprintf(stderr, "usage: wsctl admin nodes rm NODE\n");
+			return EXIT_USAGE;
+		}
+		snprintf(path, sizeof(path), "/v1/admin/nodes/%s", argv[2]);
+		if (client_call("DELETE", path, NULL, &reply, NULL, NULL, &status) == -1)
+			return EXIT_CONN;
+		if (status != 200)
+			return client_error(reply, status);
+		printf("node %s removed; %lld workspaces on it released\n", argv[2],
+		       (long long)json_integer_value(json_object_get(reply, "workspaces")));
+		json_decref(reply);
+		return EXIT_OK;
+	}
 	if (args_json(argc, argv, &json) == -1 || optind != argc) {
-		fprintf(stderr, "usage: wsctl admin nodes [--json]\n");
+		fprintf(stderr, "usage: wsctl admin nodes [--json] | nodes rm NODE\n");
 		return EXIT_USAGE;
 	}
 	if ((ret = client_get("/v1/admin/nodes", &reply)) != EXIT_OK)
@@ -422,7 +441,7 @@ usage:
 
 const struct cmd cmd_admin_entry = {
     "admin",
-    "admin ls [--json] | stop OWNER/NAME | queue [--json] | nodes [--json] |\n"
+    "admin ls [--json] | stop OWNER/NAME | queue [--json] | nodes [--json|rm NODE] |\n"
     "              quota set|show|rm ... |\n"
     "              usage [--since DATE] [--json] | audit [--since DATE] [--json]",
     "Admin commands (root and members of the server's admin group; others get\n"
@@ -433,6 +452,8 @@ const struct cmd cmd_admin_entry = {
     "  admin queue                   the queue of starts waiting for GPUs, with owners\n"
     "  admin nodes                   swarm mode: the lab's servers, their state, GPUs\n"
     "                                and workspaces, and why wsd does not use one\n"
+    "  admin nodes rm NODE           swarm mode: forget a node that is down for good;\n"
+    "                                its workspaces' GPUs and ports are released\n"
     "  admin quota set --user U | --group G [--gpus N] [--workspaces N]\n"
     "        [--memory SIZE] [--shm SIZE] [--cpus N] [--lifetime DURATION] [--gpu-hours N]\n"
     "        [--idle-timeout DURATION] [--queued N] [--extension DURATION]\n"

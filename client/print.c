@@ -95,8 +95,17 @@ print_gpu_list(json_t *ws, char *buf, size_t len)
 void
 print_gpus(json_t *ws)
 {
+	const char *node = json_string_value(json_object_get(ws, "node"));
+	const char *lost = json_string_value(json_object_get(ws, "lost_reason"));
 	json_t *g;
 	size_t i;
+
+	/* Swarm mode: the server it runs on. */
+	if (node != NULL)
+		printf("Node:     %s (%s)\n", node,
+		       json_string_value(json_object_get(ws, "node_status")));
+	if (lost != NULL)
+		printf("Lost:     %s\n", lost);
 
 	json_array_foreach(json_object_get(ws, "gpus"), i, g) printf(
 	    "GPU:      %lld %s (%s)\n", (long long)json_integer_value(json_object_get(g, "index")),

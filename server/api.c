@@ -324,43 +324,6 @@ admin_list_queue(struct request *req, route_arg *args)
 	http_reply_json(req, 200, queue_json(req->uid, 1));
 }
 
-/* Swarm mode: the lab's servers, their state, GPUs and workspaces. */
-static void
-admin_list_nodes(struct request *req, route_arg *args)
-{
-	const struct nodes *t = nodes_table();
-	const struct gpu_inventory *inv = gpu_inventory();
-	json_t *a = json_array();
-
-	(void)args;
-	if (!engine_remote()) {
-		json_decref(a);
-		http_reply_error(req, 409, "not_swarm",
-		                 "this wsd runs workspaces on one engine (engine_mode = docker): "
-		                 "it has no nodes");
-		return;
-	}
-	for (size_t i = 0; i < t->count; i++) {
-		const struct node *n = &t->n[i];
-		int held = 0, nws = 0;
-		struct workspace *ws;
-
-		for (size_t g = 0; g < inv->n; g++)
-			held += inv->gpus[g].node == (int)i && inv->gpus[g].holder[0] != '\0';
-		WS_FOREACH(ws)
-			nws +=
-			    ws->node == (int)i && ws->state != WS_STOPPED && ws->state != WS_FAILED;
-		json_array_append_new(
-		    a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:b, s:i, s:i, s:i}",
-		                 "id", n->id, "hostname", n->hostname, "address", n->addr, "status",
-		                 nodes_status(n), "state", n->state, "availability",
-		                 n->availability, "engine", n->engine, "unfit",
-		                 n->unfit[0] ? n->unfit : NULL, "manager", n->manager, "gpus",
-		                 n->ngpus, "gpus_held", held, "workspaces", nws));
-	}
-	http_reply_json(req, 200, json_pack("{s:o}", "nodes", a));
-}
-
 static struct workspace *
 lookup(struct request *req, const char *arg)
 {
@@ -637,6 +600,7 @@ static const struct route routes[] = {
     {HTTP_GET, "/v1/queue", list_queue, 0},
     {HTTP_GET, "/v1/admin/queue", admin_list_queue, 1},
     {HTTP_GET, "/v1/admin/nodes", admin_list_nodes, 1},
+    {HTTP_DELETE, "/v1/admin/nodes/*", admin_rm_node, 1},
     {HTTP_GET, "/v1/admin/workspaces", admin_list_workspaces, 1},
     {HTTP_DELETE, "/v1/admin/workspaces/*/*", admin_stop_workspace, 1},
     {HTTP_GET, "/v1/admin/workspaces/*/*/logs", wslogs_admin_get, 1},

@@ -219,3 +219,9 @@ engine_remote(void)
 {
 	return be != NULL && be->remote;
 }
+
+int
+engine_node_remove(const char *node_id, engine_cb *cb, void *arg)
+{
+	TIMED("node_remove", be->node_remove(node_id, tcb, targ));
+}

@@ -115,6 +115,8 @@ struct engine_ops {
 	void (*logs_pause)(struct engine_logs *h, int pause);
 	int (*events)(void (*on_event)(const struct engine_event *ev),
 	              void (*done)(const char *why));
+	/* Swarm mode: remove a node that is down for good (-1 elsewhere). */
+	int (*node_remove)(const char *node_id, engine_cb *cb, void *arg);
 	const char *(*api_version)(void);
 	void (*shutdown)(void);
 };
@@ -171,6 +173,8 @@ void engine_logs_pause(struct engine_logs *h, int pause);
 /* Follow what happens to this instance's objects until the stream ends. */
 int engine_events(void (*on_event)(const struct engine_event *ev), void (*done)(const char *why));
 const char *engine_api_version(void);
+/* Swarm mode: forget a node that is down for good; ENGINE_OK once it is gone. */
+int engine_node_remove(const char *node_id, engine_cb *cb, void *arg);
 /* Do workspaces run on other servers (swarm mode)? */
 int engine_remote(void);
 

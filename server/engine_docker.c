@@ -567,6 +567,16 @@ d_hello(int want_cdi, void (*cb)(const struct engine_hello *h))
 	return docker_call("GET", "/version", NULL, READ_MS, versioned, want_cdi ? &yes : NULL);
 }
 
+/* One engine has no nodes. */
+static int
+d_node_remove(const char *node_id, engine_cb *cb, void *arg)
+{
+	(void)node_id;
+	(void)cb;
+	(void)arg;
+	return -1;
+}
+
 static void
 d_shutdown(void)
 {
@@ -588,6 +598,7 @@ const struct engine_ops engine_docker_ops = {
     .logs_cancel = d_logs_cancel,
     .logs_pause = d_logs_pause,
     .events = d_events,
+    .node_remove = d_node_remove,
     .api_version = docker_api_version,
     .shutdown = d_shutdown,
 };

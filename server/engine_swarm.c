@@ -464,6 +464,30 @@ watch_read(void *arg, const struct docker_reply *r)
 			return;
 		}
 	}
+	if (o->kind == OP_STOP && task != NULL) {
+		const char *nid = json_string_value(json_object_get(task, "NodeID"));
+		int pos = nid ? nodes_find(nodes_table(), nid) : -1;
+		const struct node *n = pos >= 0 ? &nodes_table()->n[pos] : NULL;
+
+		/* Its node was removed: the task is no more. */
+		if (n != NULL && !n->listed) {
+			res.status = ENGINE_OK;
+			op_finish(o, &res, 1);
+			return;
+		}
+		/* Its node is down: it may run there still, so its GPUs stay held. */
+		if (n != NULL && strcmp(n->state, "ready") != 0) {
+			snprintf(
+			    o->msg, sizeof(o->msg),
+			    "its server %s is down: its GPUs and ports stay held until the server "
+			    "is back or an admin removes it",
+			    n->hostname);
+			res.status = ENGINE_UNREACHABLE;
+			res.message = o->msg;
+			op_finish(o, &res, 1);
+			return;
+		}
+	}
 	if (uv_now(loop) >= o->deadline) {
 		const char *why =
 		    task
@@ -580,42 +604,12 @@ s_inspect(const char *ref, engine_cb *cb, void *arg)
 }
 
 /*
- * ---- stop and remove: a service is removed, and the stop waits until
- * its task is seen over, so that its GPUs are free when they are handed out
- * again. The task got StopGracePeriod (stop_timeout) to end.
+ * ---- stop and remove: the service is removed, then its task watched
+ * until it is over (or its node removed), so that its GPUs are free when
+ * they are handed out again. The task got StopGracePeriod (stop_timeout)
+ * to end. A service known only by name (a create whose answer was lost)
+ * is removed without the wait: its ID, which tasks name, is unknown.
  */
-
-static void
-stop_removed(void *arg, const struct docker_reply *r)
-{
-	struct op *o = arg;
-
-	if (r->status != 200 && r->status != 404) {
-		op_fail(o, r->status, r->error, 0);
-		return;
-	}
-	watch(OP_STOP, o->ref, (o->deadline > 0 ? (int64_t)o->deadline : 30) * 1000, o->cb, o->arg);
-	op_free(o);
-}
-
-static int
-s_stop(const char *ref, int64_t grace_s, engine_cb *cb, void *arg)
-{
-	struct op *o = xcalloc(1, sizeof(*o));
-	char path[200];
-
-	o->kind = OP_STOP;
-	o->cb = cb;
-	o->arg = arg;
-	o->deadline = (uint64_t)grace_s + 30;
-	snprintf(o->ref, sizeof(o->ref), "%s", ref);
-	snprintf(path, sizeof(path), "/services/%s", ref);
-	if (docker_call("DELETE", path, NULL, change_ms(), stop_removed, o) == -1) {
-		free(o);
-		return -1;
-	}
-	return 0;
-}
 
 static void
 removed(void *arg, const struct docker_reply *r)
@@ -627,23 +621,27 @@ removed(void *arg, const struct docker_reply *r)
 		op_fail(o, r->status, r->error, 0);
 		return;
 	}
+	if (o->ref[0] != '\0') {
+		watch(OP_STOP, o->ref, (int64_t)o->deadline, o->cb, o->arg);
+		op_free(o);
+		return;
+	}
 	res.status = ENGINE_OK;
 	op_finish(o, &res, 0);
 }
 
 static int
-s_remove(const char *ref, const char *ws_id, const char *owner, const char *name, engine_cb *cb,
-         void *arg)
+remove_service(const char *ref, const char *ws_id, int64_t wait_ms, engine_cb *cb, void *arg)
 {
 	struct op *o = xcalloc(1, sizeof(*o));
 	char path[200], sname[64];
 
-	(void)owner;
-	(void)name;
 	o->kind = OP_REMOVE;
 	o->cb = cb;
 	o->arg = arg;
+	o->deadline = (uint64_t)wait_ms;
 	if (ref != NULL && ref[0] != '\0') {
+		snprintf(o->ref, sizeof(o->ref), "%s", ref);
 		snprintf(path, sizeof(path), "/services/%s", ref);
 	} else {
 		service_name(ws_id, sname, sizeof(sname));
@@ -654,6 +652,21 @@ s_remove(const char *ref, const char *ws_id, const char *owner, const char *name
 		return -1;
 	}
 	return 0;
+}
+
+static int
+s_stop(const char *ref, int64_t grace_s, engine_cb *cb, void *arg)
+{
+	return remove_service(ref, NULL, (grace_s + 30) * 1000, cb, arg);
+}
+
+static int
+s_remove(const char *ref, const char *ws_id, const char *owner, const char *name, engine_cb *cb,
+         void *arg)
+{
+	(void)owner;
+	(void)name;
+	return remove_service(ref, ws_id, change_ms(), cb, arg);
 }
 
 /* ---- list: the instance's services, then every task ---- */
@@ -1132,6 +1145,37 @@ s_hello(int want_cdi, void (*cb)(const struct engine_hello *h))
 }
 
 static void
+node_gone(void *arg, const struct docker_reply *r)
+{
+	struct op *o = arg;
+	struct engine_result res = {0};
+
+	if (r->status != 200 && r->status != 404) {
+		op_fail(o, r->status, r->error, 0);
+		return;
+	}
+	res.status = ENGINE_OK;
+	op_finish(o, &res, 0);
+}
+
+static int
+s_node_remove(const char *node_id, engine_cb *cb, void *arg)
+{
+	struct op *o = xcalloc(1, sizeof(*o));
+	char path[160];
+
+	o->kind = OP_REMOVE;
+	o->cb = cb;
+	o->arg = arg;
+	snprintf(path, sizeof(path), "/nodes/%s?force=1", node_id);
+	if (docker_call("DELETE", path, NULL, change_ms(), node_gone, o) == -1) {
+		free(o);
+		return -1;
+	}
+	return 0;
+}
+
+static void
 s_shutdown(void)
 {
 	if (loop != NULL) {
@@ -1160,6 +1204,7 @@ const struct engine_ops engine_swarm_ops = {
     .logs_cancel = s_logs_cancel,
     .logs_pause = s_logs_pause,
     .events = s_events,
+    .node_remove = s_node_remove,
     .api_version = docker_api_version,
     .shutdown = s_shutdown,
 };

@@ -163,6 +163,9 @@ nodes_read(struct nodes *t, struct gpu_inventory *inv, const json_t *list, char 
 			copy(n->addr, sizeof(n->addr), json_object_get(status, "Addr"));
 		n->manager = json_object_get(j, "ManagerStatus") != NULL;
 		n->wsd_drain = drain != NULL && strcmp(drain, "true") == 0;
+		/* An engine that went down may come back set up right: judge it afresh. */
+		if (strcmp(n->state, "ready") != 0)
+			n->unfit[0] = '\0';
 		read_gpus(t, pos, inv, j);
 	}
 	mark_gpus(t, inv);

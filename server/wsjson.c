@@ -17,6 +17,16 @@
 #include "workspace.h"
 #include "xmalloc.h"
 
+/* Swarm mode: ready, but its server is down or gone. */
+static int
+wsjson_lost(const struct workspace *ws)
+{
+	const struct nodes *t = nodes_table();
+
+	return ws->state == WS_READY && ws->node >= 0 && (size_t)ws->node < t->count &&
+	       (!t->n[ws->node].listed || strcmp(t->n[ws->node].state, "ready") != 0);
+}
+
 void
 wsjson_text(struct jtext *b, const struct workspace *ws, uid_t viewer_uid)
 {
@@ -33,7 +43,18 @@ wsjson_text(struct jtext *b, const struct workspace *ws, uid_t viewer_uid)
 	jt_key(b, "uid", 0);
 	jt_int(b, (int64_t)ws->uid);
 	jt_key(b, "state", 0);
-	jt_str(b, ws_state_name(ws->state));
+	jt_str(b, wsjson_lost(ws) ? "lost" : ws_state_name(ws->state));
+	if (wsjson_lost(ws)) {
+		char why[160];
+
+		snprintf(why, sizeof(why),
+		         "its server %s is %s; its GPUs and ports stay held until the server is "
+		         "back or an admin removes it",
+		         nodes_table()->n[ws->node].hostname,
+		         nodes_status(&nodes_table()->n[ws->node]));
+		jt_key(b, "lost_reason", 0);
+		jt_str(b, why);
+	}
 	jt_key(b, "template", 0);
 	jt_str(b, ws->tmpl->name);
 	jt_key(b, "image", 0);
