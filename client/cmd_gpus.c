@@ -31,7 +31,7 @@ cmd_gpus_exec(int argc, char **argv)
 	/* Swarm mode: the lab's GPUs, each with its server. */
 	node = json_object_get(json_array_get(json_object_get(reply, "gpus"), 0), "node") != NULL;
 	if (node)
-		printf("%-3s %-16s %-24s %s\n", "GPU", "NODE", "UUID", "HOLDER");
+		printf("%-3s %-16s %-40s %s\n", "GPU", "NODE", "UUID", "HOLDER");
 	else
 		printf("%-3s %-24s %-17s %5s  %s\n", "GPU", "MODEL", "MEMORY", "UTIL", "HOLDER");
 	json_array_foreach(json_object_get(reply, "gpus"), i, g)
@@ -49,7 +49,7 @@ cmd_gpus_exec(int argc, char **argv)
 		else
 			snprintf(holder, sizeof(holder), "%s", state ? state : "?");
 		if (node) {
-			printf("%-3lld %-16.16s %-24.24s %s\n",
+			printf("%-3lld %-16.16s %-40s %s\n",
 			       (long long)json_integer_value(json_object_get(g, "index")),
 			       json_string_value(json_object_get(g, "node")),
 			       json_string_value(json_object_get(g, "uuid")), holder);

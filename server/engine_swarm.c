@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include <curl/curl.h>
 #include <uv.h>
@@ -257,12 +258,13 @@ struct op {
 	enum op_kind kind;
 	engine_cb *cb;
 	void *arg;
-	json_t *body;      /* create: the spec, until the image is known */
-	char ref[80];      /* the service */
-	char node[40];     /* create: its node */
-	json_t *services;  /* list: the services, until the tasks come */
-	uv_timer_t timer;  /* start, stop: the next look at the task */
-	uint64_t deadline; /* loop time */
+	json_t *body;        /* create: the spec, until the image is known */
+	char ref[80];        /* the service */
+	char node[40];       /* create: its node */
+	json_t *services;    /* list: the services, until the tasks come */
+	uv_timer_t timer;    /* start, stop: the next look at the task */
+	LIST_ENTRY(op) link; /* in watching, while it has a timer */
+	uint64_t deadline;   /* loop time */
 	char msg[512];
 };
 
@@ -274,10 +276,16 @@ op_free(struct op *o)
 	free(o);
 }
 
+/* Operations with a timer: at shutdown the loop closed their timers unasked. */
+static LIST_HEAD(, op) watching = LIST_HEAD_INITIALIZER(watching);
+
 static void
 op_timer_closed(uv_handle_t *h)
 {
-	op_free(h->data);
+	struct op *o = h->data;
+
+	LIST_REMOVE(o, link);
+	op_free(o);
 }
 
 /* Report and free (a timer of its own is closed first). */
@@ -398,23 +406,43 @@ task_exit_code(const json_t *task)
 	return json_is_integer(c) ? json_integer_value(c) : -1;
 }
 
-static void
-node_unsafe(const json_t *task)
+/*
+ * A task that ended for a fault of its node rather than of the workspace:
+ * the short reason for the student, or NULL. The node gets no more
+ * workspaces (nodes_set_unfit) and the admin is told the fix, once.
+ */
+static const char *
+node_fault(const json_t *task)
 {
 	const char *id = json_string_value(json_object_get(task, "NodeID"));
+	const char *err = task_error(task);
 	struct nodes *t = nodes_table();
 	int pos = id ? nodes_find(t, id) : -1;
+	const char *why, *fix, *brief;
 
-	if (pos < 0)
-		return;
-	log_err("node %s (%s): a workspace ran there without no-new-privileges; wsd uses it no "
-	        "more. Set \"no-new-privileges\": true in its /etc/docker/daemon.json, restart "
-	        "its engine, then restart wsd or drain and activate the node "
-	        "(docs/scale-out.md)",
-	        t->n[pos].hostname, t->n[pos].id);
-	nodes_set_unfit(t, gpu_inventory(), pos,
-	                "its engine runs containers without no-new-privileges "
-	                "(daemon.json: \"no-new-privileges\": true)");
+	if (task_exit_code(task) == ENTRY_UNSAFE) {
+		brief = "its engine does not set no-new-privileges";
+		why = "its engine runs containers without no-new-privileges";
+		fix = "set \"no-new-privileges\": true in its /etc/docker/daemon.json and restart "
+		      "its engine";
+	} else if (strncmp(err, "network ", 8) == 0 && strstr(err, " exists") != NULL) {
+		/* Docker 20.10 after an unclean stop of the node's engine. */
+		brief = "its engine's network store is stale";
+		why = "its engine's network store is stale after an unclean stop (\"network ... "
+		      "exists\")";
+		fix = "stop its engine, remove /var/lib/docker/network/files/local-kv.db, start it "
+		      "and make its config-only ports network again";
+	} else {
+		return NULL;
+	}
+	if (pos >= 0 && t->n[pos].unfit[0] == '\0') {
+		log_err("node %s (%s): %s; wsd places no workspaces there. To fix: %s; wsd tries "
+		        "it again after a reload (SIGHUP), once it saw the node down, or after a "
+		        "restart (docs/scale-out.md)",
+		        t->n[pos].hostname, t->n[pos].id, why, fix);
+		nodes_set_unfit(t, gpu_inventory(), pos, why);
+	}
+	return brief;
 }
 
 static void watch_look(uv_timer_t *t);
@@ -441,7 +469,7 @@ watch_read(void *arg, const struct docker_reply *r)
 			return;
 		}
 		if (ph == TASK_OVER) {
-			const char *why = task_error(task);
+			const char *why = task_error(task), *fault;
 
 			if (o->kind == OP_STOP) {
 				res.status = ENGINE_OK;
@@ -451,14 +479,12 @@ watch_read(void *arg, const struct docker_reply *r)
 			res.status = strstr(why, "address already in use") ? ENGINE_PORT_TAKEN
 			                                                   : ENGINE_REFUSED;
 			snprintf(o->msg, sizeof(o->msg), "%s", why);
-			if (task_exit_code(task) == ENTRY_UNSAFE) {
-				node_unsafe(task);
-				snprintf(
-				    o->msg, sizeof(o->msg),
-				    "the server chosen for it cannot run workspaces safely (its "
-				    "engine does not set no-new-privileges); it is not used "
-				    "again and the admin is told: start again");
-			}
+			if ((fault = node_fault(task)) != NULL)
+				snprintf(o->msg, sizeof(o->msg),
+				         "the server chosen for it could not run it (%s); wsd "
+				         "places no more workspaces there and the admin is told: "
+				         "start again",
+				         fault);
 			res.message = o->msg;
 			op_finish(o, &res, 1);
 			return;
@@ -530,6 +556,7 @@ watch(enum op_kind kind, const char *ref, int64_t ms, engine_cb *cb, void *arg)
 	snprintf(o->ref, sizeof(o->ref), "%s", ref);
 	uv_timer_init(loop, &o->timer);
 	o->timer.data = o;
+	LIST_INSERT_HEAD(&watching, o, link);
 	o->deadline = uv_now(loop) + (uint64_t)ms;
 	uv_timer_start(&o->timer, watch_look, 0, 0);
 	return 0;
@@ -893,6 +920,7 @@ struct seen {
 	char ref[80];
 	char ws_id[16];
 	int running;
+	int over; /* its newest task was over at the last poll */
 	int mark;
 };
 static struct seen *seen;
@@ -952,6 +980,10 @@ poll_tasks(void *arg, const struct docker_reply *r)
 			snprintf(s->ws_id, sizeof(s->ws_id), "%s", ws_id ? ws_id : "");
 		}
 		s->mark = 1;
+		/* Once: a task that ended for a fault of its node. */
+		if (task != NULL && task_phase(task) == TASK_OVER && !s->over)
+			node_fault(task);
+		s->over = task != NULL && task_phase(task) == TASK_OVER;
 		if (s->running && task != NULL && task_phase(task) == TASK_OVER) {
 			const json_t *cs = json_object_get(task, "Status");
 			const json_t *code =
@@ -1175,12 +1207,15 @@ s_node_remove(const char *node_id, engine_cb *cb, void *arg)
 	return 0;
 }
 
+/* After the loop closed every handle (main.c): what is left is freed. */
 static void
 s_shutdown(void)
 {
-	if (loop != NULL) {
-		uv_timer_stop(&poll_timer);
-		uv_close((uv_handle_t *)&poll_timer, NULL);
+	while (!LIST_EMPTY(&watching)) {
+		struct op *o = LIST_FIRST(&watching);
+
+		LIST_REMOVE(o, link);
+		op_free(o);
 	}
 	free(seen);
 	seen = NULL;

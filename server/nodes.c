@@ -182,3 +182,19 @@ nodes_pick_cpu(const struct nodes *t, const int *load)
 			best = (int)i;
 	return best;
 }
+
+int
+nodes_clear_unfit(struct nodes *t, struct gpu_inventory *inv)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < t->count; i++) {
+		if (t->n[i].listed && t->n[i].unfit[0] != '\0') {
+			t->n[i].unfit[0] = '\0';
+			n++;
+		}
+	}
+	if (n > 0)
+		mark_gpus(t, inv);
+	return n;
+}

@@ -52,6 +52,9 @@ int nodes_read(struct nodes *t, struct gpu_inventory *inv, const json_t *list, c
 /* Take no new workspaces there (why: for the admin), or may again (why NULL). */
 void nodes_set_unfit(struct nodes *t, struct gpu_inventory *inv, int pos, const char *why);
 
+/* Judge every listed node afresh (a reload): how many were unfit. */
+int nodes_clear_unfit(struct nodes *t, struct gpu_inventory *inv);
+
 /* May wsd place a new workspace there? */
 int nodes_usable(const struct node *n);
 

@@ -12,7 +12,9 @@
 
 #include <stdlib.h>
 
+#include "gpu.h"
 #include "log.h"
+#include "nodes.h"
 #include "notify.h"
 #include "workspace.h"
 #include "xmalloc.h"
@@ -69,6 +71,7 @@ reload_done(uv_work_t *w, int status)
 {
 	struct reload_job *j = w->data;
 	struct config_reload r;
+	int unfit;
 
 	if (closed) {
 		/* wsd is shutting down: nothing to apply. */
@@ -79,6 +82,9 @@ reload_done(uv_work_t *w, int status)
 	} else {
 		config_reload_apply(live, &j->next, &r);
 		reload_take_effect();
+		/* Swarm mode: an admin who fixed a node reloads to have it used again. */
+		if ((unfit = nodes_clear_unfit(nodes_table(), gpu_inventory())) > 0)
+			log_info("reload: %d nodes wsd did not use are judged afresh", unfit);
 		count++;
 		log_info("reload %d of %s: changed: %s; templates: %zu (%d added, %d removed, %d "
 		         "changed); running workspaces keep theirs",

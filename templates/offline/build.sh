@@ -4,24 +4,34 @@
 # image, and a Dockerfile adds the wslab entrypoint. Both steps are cached
 # by a hash of their inputs; a second run with the same inputs does nothing.
 #
-# usage: templates/offline/build.sh [--image NAME] [--force]
+# --lite leaves PyTorch out (wslab/offline-lite:1, a third of the size):
+# for tests that copy the image to other engines, e.g. the swarm test's nodes.
+#
+# usage: templates/offline/build.sh [--image NAME] [--lite] [--force]
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 ctx=$(dirname "$here")
-image=wslab/offline:1
+image=
 force=0
+lite=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--image) image=$2; shift 2 ;;
+	--lite) lite=1; shift ;;
 	--force) force=1; shift ;;
-	-h | --help) sed -n '2,8p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,11p' "$0"; exit 0 ;;
 	*) echo "build.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
 
 suite=bookworm
 packages=openssh-server,python3-notebook,python3-torch,procps,ca-certificates,bash,curl,less,git,nano
+if [ $lite = 1 ]; then
+	packages=openssh-server,python3-notebook,procps,ca-certificates,bash,curl,less,git,nano
+	: "${image:=wslab/offline-lite:1}"
+fi
+: "${image:=wslab/offline:1}"
 
 base_hash=$(printf '%s\n%s\n' "$suite" "$packages" | sha256sum | cut -c1-12)
 base=wslab-debian-base:$base_hash
