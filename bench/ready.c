@@ -9,6 +9,9 @@
  * banner means the key answers too). Exits 0 when ready, 1 after TIMEOUT
  * seconds (default 180).
  *
+ * READY_HOST (an IPv4 address) replaces 127.0.0.1: the swarm bench checks
+ * a worker's address.
+ *
  * usage: ready JPORT SPORT TOKEN [TIMEOUT]
  */
 #include <arpa/inet.h>
@@ -30,7 +33,9 @@ now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Connect to 127.0.0.1:port, send req (if any), read until want is seen. */
+static struct in_addr host = {.s_addr = 0};
+
+/* Connect to host:port, send req (if any), read until want is seen. */
 static int
 exchange(int port, const char *req, const char *want)
 {
@@ -42,7 +47,7 @@ exchange(int port, const char *req, const char *want)
 
 	if (fd == -1)
 		return 0;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_addr = host;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1)
 		goto out;
 	if (req != NULL && write(fd, req, strlen(req)) != (ssize_t)strlen(req))
@@ -77,6 +82,11 @@ main(int argc, char **argv)
 
 	if (argc < 4 || argc > 5) {
 		fprintf(stderr, "usage: ready JPORT SPORT TOKEN [TIMEOUT]\n");
+		return 2;
+	}
+	host.s_addr = htonl(INADDR_LOOPBACK);
+	if (getenv("READY_HOST") != NULL && inet_pton(AF_INET, getenv("READY_HOST"), &host) != 1) {
+		fprintf(stderr, "ready: READY_HOST is not an IPv4 address\n");
 		return 2;
 	}
 	jport = atoi(argv[1]);

@@ -79,7 +79,12 @@ START_TEST(test_nodes_inventory)
 	ck_assert_str_eq(nodes_status(&t.n[0]), "drained");
 	ck_assert_int_eq(nodes_usable(&t.n[0]), 0);
 	ck_assert_int_eq(nodes_usable(&t.n[1]), 1);
-	ck_assert_int_eq(nodes_read(&t, &inv, json_object(), (char[64]){0}, 64), -1);
+	{
+		json_t *notalist = json_object();
+
+		ck_assert_int_eq(nodes_read(&t, &inv, notalist, (char[64]){0}, 64), -1);
+		json_decref(notalist);
+	}
 }
 END_TEST
 
