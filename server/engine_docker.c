@@ -15,12 +15,12 @@
 #include <curl/curl.h>
 
 #include "docker.h"
+#include "engine_common.h"
 #include "log.h"
 #include "xmalloc.h"
 
 #define READ_MS 10000 /* inspect, logs, version */
 #define LIST_MS 30000
-#define LOGS_MS 60000 /* the last lines of a log, however slowly the reader takes them */
 
 enum op_kind { OP_CREATE, OP_START, OP_INSPECT, OP_STOP, OP_REMOVE, OP_LIST, OP_LOGS, OP_TOP };
 
@@ -44,57 +44,6 @@ static void
 container_name(const char *ws_id, char *buf, size_t len)
 {
 	snprintf(buf, len, "wslab-%s", ws_id);
-}
-
-static int
-is_hex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
-/*
- * An engine message fit for a student: container ids (64 hex digits) are
- * cut out, so that no error carries another workspace's identifiers.
- */
-static const char *
-scrub(const char *msg, char *out, size_t len)
-{
-	size_t o = 0;
-
-	if (msg == NULL)
-		return NULL;
-	for (const char *p = msg; *p != '\0' && o + 1 < len;) {
-		size_t n = 0;
-
-		while (is_hex(p[n]))
-			n++;
-		if (n >= 64) {
-			o += (size_t)snprintf(out + o, len - o, "(a container)");
-			if (o >= len)
-				o = len - 1;
-			p += n;
-		} else if (n > 0) {
-			for (size_t i = 0; i < n && o + 1 < len; i++)
-				out[o++] = *p++;
-		} else {
-			out[o++] = *p++;
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
-/* The URL-encoded filter for this instance's workspace containers. */
-static void
-instance_filter(char *out, size_t len)
-{
-	char json[256], *e;
-
-	snprintf(json, sizeof(json),
-	         "{\"label\":[\"" LABEL_WORKSPACE "\",\"" LABEL_INSTANCE "=%s\"]}", cfg->instance);
-	e = curl_easy_escape(NULL, json, 0);
-	snprintf(out, len, "%s", e ? e : "");
-	curl_free(e);
 }
 
 /*
@@ -160,7 +109,7 @@ op_done(void *arg, const struct docker_reply *r)
 	char line[200] = "";
 	long st = r->status;
 
-	res.message = scrub(r->error, o->msg, sizeof(o->msg));
+	res.message = engine_scrub(r->error, o->msg, sizeof(o->msg));
 	if (st == 0) {
 		res.status = ENGINE_UNREACHABLE;
 		res.message = r->error ? r->error : "no answer";
@@ -344,7 +293,7 @@ d_list(engine_cb *cb, void *arg)
 	char path[512];
 
 	snprintf(path, sizeof(path), "/containers/json?all=1&filters=");
-	instance_filter(path + strlen(path), sizeof(path) - strlen(path));
+	engine_instance_filter(cfg->instance, path + strlen(path), sizeof(path) - strlen(path));
 	return call(OP_LIST, "GET", path, NULL, LIST_MS, cb, arg);
 }
 
@@ -369,75 +318,15 @@ d_top(const char *ref, engine_cb *cb, void *arg)
 
 /* ---- logs, whole or followed ---- */
 
-struct engine_logs {
-	struct docker_logs *dl;
-	engine_data_cb *data;
-	engine_cb *done;
-	void *arg;
-	char msg[512];
-};
-
-static void
-logs_in(void *arg, const char *data, size_t len)
-{
-	struct engine_logs *h = arg;
-
-	h->data(h->arg, data, len);
-}
-
-static void
-logs_ended(void *arg, long status, const char *error)
-{
-	struct engine_logs *h = arg;
-	struct engine_result res = {0};
-
-	res.message = scrub(error, h->msg, sizeof(h->msg));
-	if (status == 0) {
-		res.status = ENGINE_UNREACHABLE;
-		res.message = error ? error : "no answer";
-	} else if (status == 404) {
-		res.status = ENGINE_GONE;
-	} else {
-		res.status = status >= 300 ? ENGINE_REFUSED : ENGINE_OK;
-	}
-	h->done(h->arg, &res);
-	free(h);
-}
-
 static int
 d_logs(const char *ref, int tail, int follow, engine_data_cb *data, engine_cb *done, void *arg,
        struct engine_logs **handle)
 {
-	struct engine_logs *h;
 	char path[200];
 
 	snprintf(path, sizeof(path), "/containers/%s/logs?stdout=1&stderr=1&timestamps=0&tail=%d%s",
 	         ref, tail, follow ? "&follow=1" : "");
-	h = xcalloc(1, sizeof(*h));
-	h->data = data;
-	h->done = done;
-	h->arg = arg;
-	/* A follow lasts as long as the container runs; a tail is a read. */
-	h->dl = docker_logs(path, follow ? 0 : LOGS_MS, logs_in, logs_ended, h);
-	if (h->dl == NULL) {
-		free(h);
-		return -1;
-	}
-	*handle = h;
-	return 0;
-}
-
-static void
-d_logs_cancel(struct engine_logs *h)
-{
-	docker_logs_cancel(h->dl);
-	free(h);
-}
-
-static void
-d_logs_pause(struct engine_logs *h, int pause)
-{
-	docker_logs_pause(h->dl, pause);
+	return engine_logs_open(path, follow, data, done, arg, handle);
 }
 
 /* ---- events ---- */
@@ -475,7 +364,7 @@ d_events(void (*on_event)(const struct engine_event *ev), void (*done)(const cha
 
 	ev_cb = on_event;
 	snprintf(path, sizeof(path), "/events?filters=");
-	instance_filter(path + strlen(path), sizeof(path) - strlen(path));
+	engine_instance_filter(cfg->instance, path + strlen(path), sizeof(path) - strlen(path));
 	return docker_stream(path, event_in, done);
 }
 
@@ -595,8 +484,8 @@ const struct engine_ops engine_docker_ops = {
     .logs_tail = d_logs_tail,
     .top = d_top,
     .logs = d_logs,
-    .logs_cancel = d_logs_cancel,
-    .logs_pause = d_logs_pause,
+    .logs_cancel = engine_logs_close,
+    .logs_pause = engine_logs_hold,
     .events = d_events,
     .node_remove = d_node_remove,
     .api_version = docker_api_version,

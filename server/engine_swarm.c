@@ -31,6 +31,7 @@
 #include <uv.h>
 
 #include "docker.h"
+#include "engine_common.h"
 #include "gpu.h"
 #include "log.h"
 #include "nodes.h"
@@ -38,7 +39,6 @@
 
 #define READ_MS 10000
 #define LIST_MS 30000
-#define LOGS_MS 60000
 #define WATCH_MS 250 /* how often a start or stop looks at its task */
 
 static const struct config *cfg;
@@ -56,18 +56,6 @@ static void
 service_name(const char *ws_id, char *buf, size_t len)
 {
 	snprintf(buf, len, "wslab-%s", ws_id);
-}
-
-static void
-instance_filter(char *out, size_t len)
-{
-	char json[256], *e;
-
-	snprintf(json, sizeof(json),
-	         "{\"label\":[\"" LABEL_WORKSPACE "\",\"" LABEL_INSTANCE "=%s\"]}", cfg->instance);
-	e = curl_easy_escape(NULL, json, 0);
-	snprintf(out, len, "%s", e ? e : "");
-	curl_free(e);
 }
 
 static void
@@ -763,7 +751,7 @@ s_list(engine_cb *cb, void *arg)
 	o->cb = cb;
 	o->arg = arg;
 	snprintf(path, sizeof(path), "/services?filters=");
-	instance_filter(path + strlen(path), sizeof(path) - strlen(path));
+	engine_instance_filter(cfg->instance, path + strlen(path), sizeof(path) - strlen(path));
 	if (docker_call("GET", path, NULL, LIST_MS, list_services, o) == -1) {
 		free(o);
 		return -1;
@@ -836,70 +824,15 @@ s_top(const char *ref, engine_cb *cb, void *arg)
 
 /* ---- logs, whole or followed: the service's ---- */
 
-struct engine_logs {
-	struct docker_logs *dl;
-	engine_data_cb *data;
-	engine_cb *done;
-	void *arg;
-	char msg[512];
-};
-
-static void
-logs_in(void *arg, const char *data, size_t len)
-{
-	struct engine_logs *h = arg;
-
-	h->data(h->arg, data, len);
-}
-
-static void
-logs_ended(void *arg, long status, const char *error)
-{
-	struct engine_logs *h = arg;
-	struct engine_result res = {0};
-
-	res.status = status_of(status);
-	if (status > 0 && status < 400 && status >= 300)
-		res.status = ENGINE_REFUSED;
-	snprintf(h->msg, sizeof(h->msg), "%s", error ? error : "");
-	res.message = error ? h->msg : NULL;
-	h->done(h->arg, &res);
-	free(h);
-}
-
 static int
 s_logs(const char *ref, int tail, int follow, engine_data_cb *data, engine_cb *done, void *arg,
        struct engine_logs **handle)
 {
-	struct engine_logs *h;
 	char path[200];
 
 	snprintf(path, sizeof(path), "/services/%s/logs?stdout=1&stderr=1&timestamps=0&tail=%d%s",
 	         ref, tail, follow ? "&follow=1" : "");
-	h = xcalloc(1, sizeof(*h));
-	h->data = data;
-	h->done = done;
-	h->arg = arg;
-	h->dl = docker_logs(path, follow ? 0 : LOGS_MS, logs_in, logs_ended, h);
-	if (h->dl == NULL) {
-		free(h);
-		return -1;
-	}
-	*handle = h;
-	return 0;
-}
-
-static void
-s_logs_cancel(struct engine_logs *h)
-{
-	docker_logs_cancel(h->dl);
-	free(h);
-}
-
-static void
-s_logs_pause(struct engine_logs *h, int pause)
-{
-	docker_logs_pause(h->dl, pause);
+	return engine_logs_open(path, follow, data, done, arg, handle);
 }
 
 /*
@@ -1042,7 +975,7 @@ nodes_read_reply(void *arg, const struct docker_reply *r)
 		return;
 	}
 	snprintf(path, sizeof(path), "/services?filters=");
-	instance_filter(path + strlen(path), sizeof(path) - strlen(path));
+	engine_instance_filter(cfg->instance, path + strlen(path), sizeof(path) - strlen(path));
 	if (docker_call("GET", path, NULL, LIST_MS, poll_services, NULL) == -1)
 		polling = 0;
 }
@@ -1236,8 +1169,8 @@ const struct engine_ops engine_swarm_ops = {
     .logs_tail = s_logs_tail,
     .top = s_top,
     .logs = s_logs,
-    .logs_cancel = s_logs_cancel,
-    .logs_pause = s_logs_pause,
+    .logs_cancel = engine_logs_close,
+    .logs_pause = engine_logs_hold,
     .events = s_events,
     .node_remove = s_node_remove,
     .api_version = docker_api_version,
