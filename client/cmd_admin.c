@@ -364,27 +364,38 @@ admin_nodes(int argc, char **argv)
 	int ret, json = 0;
 	size_t i;
 
-	if (argc >= 2 && strcmp(argv[1], "rm") == 0) {
+	if (argc >= 2 && (strcmp(argv[1], "rm") == 0 || strcmp(argv[1], "drain") == 0 ||
+	                  strcmp(argv[1], "undrain") == 0)) {
+		const char *verb = argv[1];
 		char path[200];
 		long status = 0;
 
 		if (argc != 3 || strlen(argv[2]) > 64 || strchr(argv[2], '/') != NULL ||
 		    argv[2][0] == '\0') {
-			fprintf(stderr, "usage: wsctl admin nodes rm NODE\n");
+			fprintf(stderr, "usage: wsctl admin nodes %s NODE\n", verb);
 			return EXIT_USAGE;
 		}
-		snprintf(path, sizeof(path), "/v1/admin/nodes/%s", argv[2]);
-		if (client_call("DELETE", path, NULL, &reply, NULL, NULL, &status) == -1)
+		snprintf(path, sizeof(path), "/v1/admin/nodes/%s%s", argv[2],
+		         strcmp(verb, "rm") == 0 ? "" : "/drain");
+		if (client_call(strcmp(verb, "drain") == 0 ? "POST" : "DELETE", path, NULL, &reply,
+		                NULL, NULL, &status) == -1)
 			return EXIT_CONN;
 		if (status != 200)
 			return client_error(reply, status);
-		printf("node %s removed; %lld workspaces on it released\n", argv[2],
-		       (long long)json_integer_value(json_object_get(reply, "workspaces")));
+		if (strcmp(verb, "rm") == 0)
+			printf("node %s removed; %lld workspaces on it released\n", argv[2],
+			       (long long)json_integer_value(json_object_get(reply, "workspaces")));
+		else if (strcmp(verb, "drain") == 0)
+			printf("node %s takes no new workspaces; those running there stay\n",
+			       argv[2]);
+		else
+			printf("node %s takes new workspaces again\n", argv[2]);
 		json_decref(reply);
 		return EXIT_OK;
 	}
 	if (args_json(argc, argv, &json) == -1 || optind != argc) {
-		fprintf(stderr, "usage: wsctl admin nodes [--json] | nodes rm NODE\n");
+		fprintf(stderr,
+		        "usage: wsctl admin nodes [--json] | nodes drain|undrain|rm NODE\n");
 		return EXIT_USAGE;
 	}
 	if ((ret = client_get("/v1/admin/nodes", &reply)) != EXIT_OK)
@@ -441,7 +452,8 @@ usage:
 
 const struct cmd cmd_admin_entry = {
     "admin",
-    "admin ls [--json] | stop OWNER/NAME | queue [--json] | nodes [--json|rm NODE] |\n"
+    "admin ls [--json] | stop OWNER/NAME | queue [--json] |\n"
+    "              nodes [--json | drain|undrain|rm NODE] |\n"
     "              quota set|show|rm ... |\n"
     "              usage [--since DATE] [--json] | audit [--since DATE] [--json]",
     "Admin commands (root and members of the server's admin group; others get\n"
@@ -452,6 +464,8 @@ const struct cmd cmd_admin_entry = {
     "  admin queue                   the queue of starts waiting for GPUs, with owners\n"
     "  admin nodes                   swarm mode: the lab's servers, their state, GPUs\n"
     "                                and workspaces, and why wsd does not use one\n"
+    "  admin nodes drain NODE        swarm mode: no new workspaces there (running ones\n"
+    "                                stay); undrain: it takes them again\n"
     "  admin nodes rm NODE           swarm mode: forget a node that is down for good;\n"
     "                                its workspaces' GPUs and ports are released\n"
     "  admin quota set --user U | --group G [--gpus N] [--workspaces N]\n"

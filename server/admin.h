@@ -24,6 +24,8 @@ void admin_my_usage(struct request *req, route_arg *args);
 /* Swarm mode's nodes (admin_nodes.c). */
 void admin_list_nodes(struct request *req, route_arg *args);
 void admin_rm_node(struct request *req, route_arg *args);
+void admin_drain_node(struct request *req, route_arg *args);
+void admin_undrain_node(struct request *req, route_arg *args);
 /* The workspace of owner (a user name) named key (name or id), or NULL. */
 struct workspace *admin_find(const char *owner, const char *key);
 

@@ -1,9 +1,10 @@
 /*
- * Swarm mode's nodes for admins: the list (GET /v1/admin/nodes) and the
- * removal of a node that is down for good (DELETE /v1/admin/nodes/NODE),
- * which releases what its workspaces held. A node that is up is never
- * removed here: to stop using it, an admin drains it for wsd (the node
- * label wslab.drain=true, docs/scale-out.md).
+ * Swarm mode's nodes for admins: the list (GET /v1/admin/nodes), the
+ * drain for wsd (POST and DELETE /v1/admin/nodes/NODE/drain: the node
+ * label wslab.drain; no new workspaces there, running ones untouched), and
+ * the removal of a node that is down for good (DELETE
+ * /v1/admin/nodes/NODE), which releases what its workspaces held. A node
+ * that is up is never removed here: it is drained.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,7 @@ struct node_rm {
 	char hostname[64];
 	char actor[UNIX_NAME_MAX + 1];
 	unsigned uid;
+	int drain; /* drain: set or clear */
 };
 
 static void
@@ -112,23 +114,90 @@ node_removed(void *arg, const struct engine_result *r)
 	free(x);
 }
 
+/* The listed node named by its host name or id, or -1 after a 404. */
+static int
+node_arg(struct request *req, const char *arg)
+{
+	struct nodes *t = nodes_table();
+
+	for (size_t i = 0; i < t->count; i++)
+		if (t->n[i].listed &&
+		    (strcmp(t->n[i].hostname, arg) == 0 || strcmp(t->n[i].id, arg) == 0))
+			return (int)i;
+	http_reply_error(req, 404, "not_found", "no node named %s", arg);
+	return -1;
+}
+
+static void
+node_drained(void *arg, const struct engine_result *r)
+{
+	struct node_rm *x = arg;
+	struct nodes *t = nodes_table();
+	int pos = nodes_find(t, x->id), drain = x->drain;
+
+	if (r->status != ENGINE_OK || pos < 0) {
+		http_reply_error(x->req, 502, "engine_refused", "the Swarm did not label %s: %s",
+		                 x->hostname, r->message ? r->message : "engine error");
+		free(x);
+		return;
+	}
+	/* Now, not at the next poll: a start right after must not land there. */
+	t->n[pos].wsd_drain = drain;
+	nodes_mark(t, gpu_inventory());
+	store_audit(x->actor, x->uid, drain ? "node_drain" : "node_undrain", x->hostname, "ok",
+	            x->id);
+	log_info("node %s %s by %s", x->hostname,
+	         drain ? "drained for wsd (no new workspaces)" : "takes new workspaces again",
+	         x->actor);
+	http_reply_json(x->req, 200,
+	                json_pack("{s:s, s:s, s:b, s:s}", "node", x->hostname, "id", x->id, "drain",
+	                          drain, "status", nodes_status(&t->n[pos])));
+	free(x);
+}
+
+static void
+node_drain(struct request *req, const char *arg, int drain)
+{
+	struct nodes *t = nodes_table();
+	struct node_rm *x;
+	int pos;
+
+	if (not_swarm(req) || (pos = node_arg(req, arg)) < 0)
+		return;
+	x = xcalloc(1, sizeof(*x));
+	x->req = req;
+	x->uid = (unsigned)req->uid;
+	x->drain = drain;
+	snprintf(x->id, sizeof(x->id), "%s", t->n[pos].id);
+	snprintf(x->hostname, sizeof(x->hostname), "%s", t->n[pos].hostname);
+	snprintf(x->actor, sizeof(x->actor), "%s", req->user[0] ? req->user : "?");
+	if (engine_node_drain(x->id, drain, node_drained, x) == -1) {
+		free(x);
+		http_reply_error(req, 503, "engine_unavailable", "cannot call the engine");
+	}
+}
+
+void
+admin_drain_node(struct request *req, route_arg *args)
+{
+	node_drain(req, args[0], 1);
+}
+
+void
+admin_undrain_node(struct request *req, route_arg *args)
+{
+	node_drain(req, args[0], 0);
+}
+
 void
 admin_rm_node(struct request *req, route_arg *args)
 {
 	struct nodes *t = nodes_table();
 	struct node_rm *x;
-	int pos = -1;
+	int pos;
 
-	if (not_swarm(req))
+	if (not_swarm(req) || (pos = node_arg(req, args[0])) < 0)
 		return;
-	for (size_t i = 0; i < t->count && pos < 0; i++)
-		if (t->n[i].listed &&
-		    (strcmp(t->n[i].hostname, args[0]) == 0 || strcmp(t->n[i].id, args[0]) == 0))
-			pos = (int)i;
-	if (pos < 0) {
-		http_reply_error(req, 404, "not_found", "no node named %s", args[0]);
-		return;
-	}
 	if (strcmp(t->n[pos].state, "ready") == 0 || t->n[pos].manager) {
 		store_audit(req->user[0] ? req->user : "?", (unsigned)req->uid, "node_rm",
 		            t->n[pos].hostname, "refused", "the node is up");

@@ -601,6 +601,8 @@ static const struct route routes[] = {
     {HTTP_GET, "/v1/admin/queue", admin_list_queue, 1},
     {HTTP_GET, "/v1/admin/nodes", admin_list_nodes, 1},
     {HTTP_DELETE, "/v1/admin/nodes/*", admin_rm_node, 1},
+    {HTTP_POST, "/v1/admin/nodes/*/drain", admin_drain_node, 1},
+    {HTTP_DELETE, "/v1/admin/nodes/*/drain", admin_undrain_node, 1},
     {HTTP_GET, "/v1/admin/workspaces", admin_list_workspaces, 1},
     {HTTP_DELETE, "/v1/admin/workspaces/*/*", admin_stop_workspace, 1},
     {HTTP_GET, "/v1/admin/workspaces/*/*/logs", wslogs_admin_get, 1},

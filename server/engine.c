@@ -225,3 +225,9 @@ engine_node_remove(const char *node_id, engine_cb *cb, void *arg)
 {
 	TIMED("node_remove", be->node_remove(node_id, tcb, targ));
 }
+
+int
+engine_node_drain(const char *node_id, int drain, engine_cb *cb, void *arg)
+{
+	TIMED("node_drain", be->node_drain(node_id, drain, tcb, targ));
+}

@@ -117,6 +117,8 @@ struct engine_ops {
 	              void (*done)(const char *why));
 	/* Swarm mode: remove a node that is down for good (-1 elsewhere). */
 	int (*node_remove)(const char *node_id, engine_cb *cb, void *arg);
+	/* Swarm mode: set (1) or clear (0) its label wslab.drain (-1 elsewhere). */
+	int (*node_drain)(const char *node_id, int drain, engine_cb *cb, void *arg);
 	const char *(*api_version)(void);
 	void (*shutdown)(void);
 };
@@ -175,6 +177,8 @@ int engine_events(void (*on_event)(const struct engine_event *ev), void (*done)(
 const char *engine_api_version(void);
 /* Swarm mode: forget a node that is down for good; ENGINE_OK once it is gone. */
 int engine_node_remove(const char *node_id, engine_cb *cb, void *arg);
+/* Swarm mode: no new workspaces on a node (drain 1), or again (0); running ones stay. */
+int engine_node_drain(const char *node_id, int drain, engine_cb *cb, void *arg);
 /* Do workspaces run on other servers (swarm mode)? */
 int engine_remote(void);
 

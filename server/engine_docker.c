@@ -466,6 +466,16 @@ d_node_remove(const char *node_id, engine_cb *cb, void *arg)
 	return -1;
 }
 
+static int
+d_node_drain(const char *node_id, int drain, engine_cb *cb, void *arg)
+{
+	(void)node_id;
+	(void)drain;
+	(void)cb;
+	(void)arg;
+	return -1;
+}
+
 static void
 d_shutdown(void)
 {
@@ -488,6 +498,7 @@ const struct engine_ops engine_docker_ops = {
     .logs_pause = engine_logs_hold,
     .events = d_events,
     .node_remove = d_node_remove,
+    .node_drain = d_node_drain,
     .api_version = docker_api_version,
     .shutdown = d_shutdown,
 };

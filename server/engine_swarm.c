@@ -39,7 +39,7 @@
 
 #define READ_MS 10000
 #define LIST_MS 30000
-#define WATCH_MS 250 /* how often a start or stop looks at its task */
+#define WATCH_MS 100 /* how often a start or stop looks at its task */
 
 static const struct config *cfg;
 static uv_loop_t *loop;
@@ -420,6 +420,15 @@ node_fault(const json_t *task)
 		      "exists\")";
 		fix = "stop its engine, remove /var/lib/docker/network/files/local-kv.db, start it "
 		      "and make its config-only ports network again";
+	} else if (strstr(err, "bind source path does not exist") != NULL) {
+		/* wsd made the home and /etc/wslab before the create: the node does not see them.
+		 */
+		brief = "it does not see the shared home_root and shared_dir";
+		why = "it does not see home_root or shared_dir (not the shared file system at the "
+		      "same path?)";
+		fix =
+		    "mount the lab's shared home_root and shared_dir there at the same paths as on "
+		    "the control host";
 	} else {
 		return NULL;
 	}
@@ -1141,6 +1150,69 @@ s_node_remove(const char *node_id, engine_cb *cb, void *arg)
 }
 
 /* After the loop closed every handle (main.c): what is left is freed. */
+/* Drain for wsd: the node's label wslab.drain, through the node's spec and version. */
+static void
+node_updated(void *arg, const struct docker_reply *r)
+{
+	struct op *o = arg;
+	struct engine_result res = {0};
+
+	if (r->status != 200) {
+		op_fail(o, r->status, r->error, 0);
+		return;
+	}
+	res.status = ENGINE_OK;
+	op_finish(o, &res, 0);
+}
+
+static void
+node_read(void *arg, const struct docker_reply *r)
+{
+	struct op *o = arg;
+	json_t *spec = json_object_get(r->json, "Spec"), *labels;
+	json_int_t version =
+	    json_integer_value(json_object_get(json_object_get(r->json, "Version"), "Index"));
+	char path[200];
+
+	if (r->status != 200 || !json_is_object(spec)) {
+		op_fail(o, r->status, r->error ? r->error : "no such node", 0);
+		return;
+	}
+	spec = json_deep_copy(spec);
+	labels = json_object_get(spec, "Labels");
+	if (!json_is_object(labels)) {
+		labels = json_object();
+		json_object_set_new(spec, "Labels", labels);
+	}
+	if (o->node[0] == '1')
+		json_object_set_new(labels, "wslab.drain", json_string("true"));
+	else
+		json_object_del(labels, "wslab.drain");
+	snprintf(path, sizeof(path), "/nodes/%s/update?version=%lld", o->ref, (long long)version);
+	if (docker_call("POST", path, spec, change_ms(), node_updated, o) == -1)
+		op_fail(o, 0, "cannot call the engine", 0);
+	json_decref(spec);
+}
+
+static int
+s_node_drain(const char *node_id, int drain, engine_cb *cb, void *arg)
+{
+	struct op *o = xcalloc(1, sizeof(*o));
+	char path[160];
+
+	o->kind = OP_REMOVE;
+	o->cb = cb;
+	o->arg = arg;
+	snprintf(o->ref, sizeof(o->ref), "%s", node_id);
+	o->node[0] = drain ? '1' : '0';
+	snprintf(path, sizeof(path), "/nodes/%s", node_id);
+	if (docker_call("GET", path, NULL, READ_MS, node_read, o) == -1) {
+		free(o);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 s_shutdown(void)
 {
@@ -1173,6 +1245,7 @@ const struct engine_ops engine_swarm_ops = {
     .logs_pause = engine_logs_hold,
     .events = s_events,
     .node_remove = s_node_remove,
+    .node_drain = s_node_drain,
     .api_version = docker_api_version,
     .shutdown = s_shutdown,
 };

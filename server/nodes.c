@@ -56,8 +56,8 @@ copy(char *dst, size_t len, const json_t *v)
 }
 
 /* Every GPU of the node at pos is usable exactly when the node is. */
-static void
-mark_gpus(const struct nodes *t, struct gpu_inventory *inv)
+void
+nodes_mark(const struct nodes *t, struct gpu_inventory *inv)
 {
 	for (size_t i = 0; i < inv->n; i++) {
 		const struct node *n = &t->n[inv->gpus[i].node];
@@ -72,7 +72,7 @@ nodes_set_unfit(struct nodes *t, struct gpu_inventory *inv, int pos, const char 
 	if (pos < 0 || (size_t)pos >= t->count)
 		return;
 	snprintf(t->n[pos].unfit, sizeof(t->n[pos].unfit), "%s", why != NULL ? why : "");
-	mark_gpus(t, inv);
+	nodes_mark(t, inv);
 }
 
 /* The node's GPUs: generic resources named "gpu" (NamedResourceSpec). */
@@ -168,7 +168,7 @@ nodes_read(struct nodes *t, struct gpu_inventory *inv, const json_t *list, char 
 			n->unfit[0] = '\0';
 		read_gpus(t, pos, inv, j);
 	}
-	mark_gpus(t, inv);
+	nodes_mark(t, inv);
 	return (int)json_array_size(list);
 }
 
@@ -195,6 +195,6 @@ nodes_clear_unfit(struct nodes *t, struct gpu_inventory *inv)
 		}
 	}
 	if (n > 0)
-		mark_gpus(t, inv);
+		nodes_mark(t, inv);
 	return n;
 }

@@ -49,6 +49,9 @@ struct nodes *nodes_table(void);
 int nodes_read(struct nodes *t, struct gpu_inventory *inv, const json_t *list, char *err,
                size_t errlen);
 
+/* After a change of a node's state here: its GPUs are usable exactly when it is. */
+void nodes_mark(const struct nodes *t, struct gpu_inventory *inv);
+
 /* Take no new workspaces there (why: for the admin), or may again (why NULL). */
 void nodes_set_unfit(struct nodes *t, struct gpu_inventory *inv, int pos, const char *why);
 
