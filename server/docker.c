@@ -61,6 +61,20 @@ version_cmp(const char *a, const char *b)
 	return an < bn ? -1 : an > bn;
 }
 
+static const char *prefer = "1.41";
+
+void
+docker_prefer_version(const char *v)
+{
+	prefer = v;
+}
+
+int
+docker_version_at_least(const char *v)
+{
+	return version_cmp(docker_api_version(), v) >= 0;
+}
+
 int
 docker_set_version(const json_t *v, char *err, size_t errlen)
 {
@@ -77,6 +91,9 @@ docker_set_version(const json_t *v, char *err, size_t errlen)
 		         api);
 		return -1;
 	}
+	/* A backend that knows fields of a newer API uses them where the engine has them. */
+	if (version_cmp(prefer, use) > 0)
+		use = version_cmp(api, prefer) >= 0 ? prefer : api;
 	if (min != NULL && version_cmp(min, use) > 0 && strlen(min) < 8)
 		use = min;
 	snprintf(api_prefix, sizeof(api_prefix), "/v%s", use);

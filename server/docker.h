@@ -44,6 +44,13 @@ int docker_stream(const char *path, void (*on_event)(json_t *ev), void (*done)(c
 /* Settle the API version from a GET /version reply. Returns 0 or -1 (too old). */
 int docker_set_version(const json_t *version, char *err, size_t errlen);
 const char *docker_api_version(void);
+/*
+ * Pin calls to v (e.g. "1.44") where the engine speaks it, else to its
+ * own version, never below 1.41; before docker_set_version.
+ */
+void docker_prefer_version(const char *v);
+/* Are calls pinned to v or newer? */
+int docker_version_at_least(const char *v);
 
 /*
  * The frames of a logs stream of a container without a TTY: an 8-byte

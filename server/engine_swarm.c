@@ -208,6 +208,9 @@ service_spec(const struct spec_in *in, const char *image_id)
 	               (json_int_t)cfg->stop_timeout * 1000000000, "Isolation", "default");
 	if (json_object_get(hc, "Ulimits") != NULL)
 		json_object_set(cs, "Ulimits", json_object_get(hc, "Ulimits"));
+	/* API 1.44 (Engine 25) carries no-new-privileges per service; before, the node's setting. */
+	if (docker_version_at_least("1.44"))
+		json_object_set_new(cs, "Privileges", json_pack("{s:b}", "NoNewPrivileges", 1));
 	lim =
 	    json_pack("{s:O, s:O, s:O}", "NanoCPUs", json_object_get(hc, "NanoCpus"), "MemoryBytes",
 	              json_object_get(hc, "Memory"), "Pids", json_object_get(hc, "PidsLimit"));
@@ -1256,5 +1259,6 @@ engine_swarm_init(const struct config *c, char *err, size_t errlen)
 	cfg = c;
 	loop = uv_default_loop();
 	uv_timer_init(loop, &poll_timer);
+	docker_prefer_version("1.44");
 	return docker_init(c->engine, err, errlen);
 }
