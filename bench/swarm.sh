@@ -169,12 +169,17 @@ done
 # W2: N lite workspaces, then wsd restarted.
 log "W2: $N lite workspaces through wsd, 16 at a time"
 t0=$(now)
+pids=() # `wait` alone would wait for wsd too
 for i in $(seq 1 "$N"); do
 	u=$(printf 'wsbench%02d' $(((i - 1) % 16 + 1)))
 	as "$u" "$WSCTL" start --name "l$i" --template lite >/dev/null 2>&1 &
-	if ((i % 16 == 0)); then wait; fi
+	pids+=($!)
+	if ((i % 16 == 0)); then
+		wait "${pids[@]}"
+		pids=()
+	fi
 done
-wait
+[ ${#pids[@]} = 0 ] || wait "${pids[@]}"
 started=$(sub "$(now)" "$t0")
 ready_n=$("$WSCTL" --socket "$SOCK" admin ls --json | jq '[.workspaces[] | select(.state == "ready")] | length')
 log "  $ready_n ready after $started s"

@@ -208,7 +208,8 @@ service_spec(const struct spec_in *in, const char *image_id)
 	               (json_int_t)cfg->stop_timeout * 1000000000, "Isolation", "default");
 	if (json_object_get(hc, "Ulimits") != NULL)
 		json_object_set(cs, "Ulimits", json_object_get(hc, "Ulimits"));
-	/* API 1.44 (Engine 25) carries no-new-privileges per service; before, the node's setting. */
+	/* API 1.44 (Engine 25) carries no-new-privileges per service; before, the node's setting.
+	 */
 	if (docker_version_at_least("1.44"))
 		json_object_set_new(cs, "Privileges", json_pack("{s:b}", "NoNewPrivileges", 1));
 	lim =
@@ -581,6 +582,8 @@ inspect_tasks(void *arg, const struct docker_reply *r)
 		op_fail(o, r->status, r->error, 0);
 		return;
 	}
+	if (task != NULL && task_phase(task) == TASK_OVER)
+		node_fault(task); /* before the failed start removes the service */
 	res.status = ENGINE_OK;
 	res.ws.ref = o->ref;
 	res.ws.exists = 1;
@@ -798,8 +801,10 @@ tail_task(void *arg, const struct docker_reply *r)
 	const json_t *task = r->status == 200 ? task_newest(r->json, NULL) : NULL;
 	char path[200];
 
-	if (task != NULL && task_phase(task) == TASK_OVER)
+	if (task != NULL && task_phase(task) == TASK_OVER) {
 		snprintf(o->msg, sizeof(o->msg), "%s", task_error(task));
+		node_fault(task);
+	}
 	snprintf(path, sizeof(path), "/services/%s/logs?stdout=1&stderr=1&tail=20", o->ref);
 	if (docker_call("GET", path, NULL, READ_MS, tail_logs, o) == -1)
 		op_fail(o, 0, "cannot call the engine", 0);

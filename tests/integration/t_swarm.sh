@@ -188,22 +188,22 @@ expect_eq "--gpus 2 lands on the node with two" "$(jq -r .node <<<"$ws")" "$W1"
 as "${U[0]}" "$WSCTL" stop two >/dev/null
 
 # 3b. An admin drains a node for wsd: no new workspaces there, running ones stay.
-as "${U[1]}" "$WSCTL" start --name ondrain --gpu-ids "$G2" --json >/dev/null || fail "start on w2"
-out=$(as "${U[2]}" "$WSCTL" admin nodes drain "$W2" 2>&1) && fail "a student drained a node" ||
+as "${U[1]}" "$WSCTL" start --name ondrain --gpu-ids "${G1[0]}" --json >/dev/null || fail "start on w1"
+out=$(as "${U[2]}" "$WSCTL" admin nodes drain "$W1" 2>&1) && fail "a student drained a node" ||
 	expect_match "a student cannot drain a node" "$out" 'forbidden|admin'
-expect_match "an admin drains it" "$("$WSCTL" "${ADMIN[@]}" admin nodes drain "$W2")" 'no new workspaces'
+expect_match "an admin drains it" "$("$WSCTL" "${ADMIN[@]}" admin nodes drain "$W1")" 'no new workspaces'
 expect_eq "it shows drained (wsd)" \
-	"$("$WSCTL" "${ADMIN[@]}" admin nodes --json | jq -r --arg n "$W2" '.nodes[] | select(.hostname == $n) | .status')" \
+	"$("$WSCTL" "${ADMIN[@]}" admin nodes --json | jq -r --arg n "$W1" '.nodes[] | select(.hostname == $n) | .status')" \
 	"drained (wsd)"
-out=$(as "${U[2]}" "$WSCTL" start --name there --gpu-ids "$G2" 2>&1) && fail "a start on a drained node" ||
-	expect_match "a start naming its GPU is refused, and says why" "$out" 'takes no new workspaces'
-ws=$(as "${U[2]}" "$WSCTL" start --name elsewhere --gpus 1 --json) || fail "a start while w2 is drained"
-expect_eq "a start goes elsewhere" "$(jq -r .node <<<"$ws")" "$W1"
+out=$(as "${U[2]}" "$WSCTL" start --name there --gpu-ids "${G1[1]}" 2>&1) && fail "a start on a drained node" ||
+	expect_match "a start naming its free GPU is refused, and says why" "$out" 'takes no new workspaces'
+ws=$(as "${U[2]}" "$WSCTL" start --name elsewhere --gpus 1 --json) || fail "a start while w1 is drained"
+expect_eq "a start goes elsewhere" "$(jq -r .node <<<"$ws")" "$W2"
 as "${U[2]}" "$WSCTL" stop elsewhere >/dev/null
 expect_eq "the workspace running there stays" "$(state "${U[1]}" ondrain)" ready
-"$WSCTL" "${ADMIN[@]}" admin nodes undrain "$W2" >/dev/null || fail "undrain"
+"$WSCTL" "${ADMIN[@]}" admin nodes undrain "$W1" >/dev/null || fail "undrain"
 expect_eq "undrained, it takes workspaces again" \
-	"$("$WSCTL" "${ADMIN[@]}" admin nodes --json | jq -r --arg n "$W2" '.nodes[] | select(.hostname == $n) | .status')" ready
+	"$("$WSCTL" "${ADMIN[@]}" admin nodes --json | jq -r --arg n "$W1" '.nodes[] | select(.hostname == $n) | .status')" ready
 expect_eq "both are audited" \
 	"$(sqlite3 "$T/state/wsd.db" "SELECT group_concat(action) FROM audit WHERE action LIKE 'node_%drain' AND result = 'ok'")" \
 	"node_drain,node_undrain"
