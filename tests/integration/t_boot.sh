@@ -134,7 +134,13 @@ for _ in $(seq 1 100); do
 	"$WSCTL" --socket "$T/wsd.sock" admin ls --json 2>/dev/null | jq -e '[.workspaces[] | select(.state != "ready")] | length == 0' >/dev/null && break
 	sleep 0.1
 done
-left=$("$WSCTL" --socket "$T/wsd.sock" admin ls --json)
+# Containers the killed wsd had made but not started are removed after the
+# reconcile, asynchronously (a removal already in progress is retried).
+for _ in $(seq 1 100); do
+	left=$("$WSCTL" --socket "$T/wsd.sock" admin ls --json)
+	[ "$(wslab_containers)" = "$(jq '.workspaces | length' <<<"$left")" ] && break
+	sleep 0.1
+done
 n=0
 for id in $pending_ids; do
 	jq -e --arg id "$id" '.workspaces[] | select(.id == $id)' <<<"$left" >/dev/null && n=$((n + 1))
