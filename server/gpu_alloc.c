@@ -107,10 +107,11 @@ pick_ids(const struct gpu_inventory *inv, const struct gpu_request *req, int *ou
 			return -1;
 		}
 		if (inv->gpus[p].unusable && inv->gpus[p].holder[0] == '\0') {
-			api_error_set(err, 409, "gpu_unavailable",
-			              "GPU %d is on a server that takes no new workspaces now (down or "
-			              "drained); nothing was created",
-			              inv->gpus[p].index);
+			api_error_set(
+			    err, 409, "gpu_unavailable",
+			    "GPU %d is on a server that takes no new workspaces now (down or "
+			    "drained); nothing was created",
+			    inv->gpus[p].index);
 			return -1;
 		}
 		if (!gpu_is_free(&inv->gpus[p])) {
