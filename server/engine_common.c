@@ -46,6 +46,20 @@ engine_scrub(const char *msg, char *out, size_t len)
 	return out;
 }
 
+const char *
+engine_reason(const char *msg)
+{
+	const char *p;
+
+	if (msg == NULL)
+		return "engine error";
+	if ((p = strstr(msg, "stderr: ")) != NULL && p[8] != '\0')
+		return p + 8;
+	if ((p = strstr(msg, "error during container init: ")) != NULL)
+		return p + 30;
+	return msg;
+}
+
 void
 engine_instance_filter(const char *instance, char *out, size_t len)
 {

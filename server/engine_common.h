@@ -20,6 +20,14 @@
  */
 const char *engine_scrub(const char *msg, char *out, size_t len);
 
+/*
+ * The useful part of an engine error. Runtime errors nest many prefixes
+ * ("failed to create shim task: OCI runtime create failed: ..."); what a
+ * student needs is the innermost reason, e.g. a hook's stderr. NULL in:
+ * "engine error".
+ */
+const char *engine_reason(const char *msg);
+
 /* The URL-encoded filter {"label": [workspace, instance=INSTANCE]}. */
 void engine_instance_filter(const char *instance, char *out, size_t len);
 

@@ -46,25 +46,6 @@ container_name(const char *ws_id, char *buf, size_t len)
 	snprintf(buf, len, "wslab-%s", ws_id);
 }
 
-/*
- * The useful part of an engine error. Runtime errors nest many prefixes
- * ("failed to create shim task: OCI runtime create failed: ..."); what a
- * student needs is the innermost reason, e.g. a hook's stderr.
- */
-static const char *
-engine_reason(const char *msg)
-{
-	const char *p;
-
-	if (msg == NULL)
-		return "engine error";
-	if ((p = strstr(msg, "stderr: ")) != NULL && p[8] != '\0')
-		return p + 8;
-	if ((p = strstr(msg, "error during container init: ")) != NULL)
-		return p + 30;
-	return msg;
-}
-
 static int
 host_port(json_t *ports, const char *key)
 {

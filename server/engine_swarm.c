@@ -126,17 +126,10 @@ task_error(const json_t *task)
 {
 	const json_t *st = json_object_get(task, "Status");
 	const char *e = json_string_value(json_object_get(st, "Err"));
-	const char *p;
 
 	if (e == NULL || e[0] == '\0')
 		e = json_string_value(json_object_get(st, "Message"));
-	if (e == NULL)
-		return "the task ended";
-	if ((p = strstr(e, "stderr: ")) != NULL && p[8] != '\0')
-		return p + 8;
-	if ((p = strstr(e, "error during container init: ")) != NULL)
-		return p + 30;
-	return e;
+	return e != NULL ? engine_reason(e) : "the task ended";
 }
 
 /* Published ports of a service spec (what wsd chose) or a task's PortStatus. */
