@@ -24,6 +24,12 @@
  *                                   end; refused, or closed before any answer;
  *                                   closed by wsd after being served), then
  *                                   the first refusal's status and body
+ *   sockprobe burst SOCKET N ROUNDS PATH...
+ *                                   N clients at once, each sending ROUNDS x
+ *                                   every PATH in turn, one connection per
+ *                                   request (as curl does); prints one line
+ *                                   "PATH STATUS COUNT" per outcome (STATUS 0:
+ *                                   no complete reply in 30 s)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -330,6 +336,89 @@ keep(const char *sock, int n, int seconds)
 	return 0;
 }
 
+/* One client of burst: one request per connection, one after another. */
+struct bconn {
+	struct rd r;
+	int round, path; /* the request in flight */
+	long since;
+	int sent;
+};
+
+static void
+bconn_open(struct bconn *c, const char *sock)
+{
+	c->r.fd = dial(sock);
+	c->r.eof = 0;
+	c->r.len = 0;
+	c->sent = 0;
+	c->since = now_ms();
+}
+
+static int
+burst(const char *sock, int n, int rounds, int npaths, char **paths)
+{
+	struct bconn *b = calloc((size_t)n, sizeof(*b));
+	struct pollfd *p = calloc((size_t)n, sizeof(*p));
+	int *count = calloc((size_t)npaths * 1000, sizeof(int)), live = n;
+
+	if (b == NULL || p == NULL || count == NULL)
+		return 2;
+	for (int i = 0; i < n; i++)
+		bconn_open(&b[i], sock);
+	while (live > 0) {
+		for (int i = 0; i < n; i++) {
+			struct bconn *c = &b[i];
+
+			p[i].fd = c->round < rounds ? c->r.fd : -1;
+			p[i].events = POLLIN;
+			if (p[i].fd != -1 && !c->sent) {
+				char req[1024];
+				int len = snprintf(req, sizeof(req),
+				                   "GET %s HTTP/1.1\r\nHost: wsd\r\n"
+				                   "Connection: close\r\n\r\n",
+				                   paths[c->path]);
+
+				if (send(c->r.fd, req, (size_t)len, MSG_NOSIGNAL) != len)
+					c->r.eof = 1;
+				c->sent = 1;
+			}
+		}
+		poll(p, (nfds_t)n, 100);
+		for (int i = 0; i < n; i++) {
+			struct bconn *c = &b[i];
+			int code = 0;
+
+			if (c->round >= rounds)
+				continue;
+			if (p[i].revents & (POLLIN | POLLHUP | POLLERR))
+				fill(&c->r, 0);
+			code = take_reply(&c->r, NULL, 0);
+			if (code == 0 && !c->r.eof && now_ms() - c->since < 30000)
+				continue;
+			count[c->path * 1000 + (code > 0 && code < 1000 ? code : 0)]++;
+			close(c->r.fd);
+			if (++c->path == npaths) {
+				c->path = 0;
+				c->round++;
+			}
+			if (c->round < rounds)
+				bconn_open(c, sock);
+			else
+				live--;
+		}
+	}
+	for (int i = 0; i < npaths; i++)
+		for (int code = 0; code < 1000; code++)
+			if (count[i * 1000 + code] > 0)
+				printf("%s %d %d\n", paths[i], code, count[i * 1000 + code]);
+	for (int i = 0; i < n; i++)
+		free(b[i].r.buf);
+	free(b);
+	free(p);
+	free(count);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -367,8 +456,11 @@ main(int argc, char **argv)
 		return pipeline(argv[2], atol(argv[3]));
 	if (argc == 5 && strcmp(argv[1], "keep") == 0)
 		return keep(argv[2], atoi(argv[3]), atoi(argv[4]));
+	if (argc >= 6 && strcmp(argv[1], "burst") == 0)
+		return burst(argv[2], atoi(argv[3]), atoi(argv[4]), argc - 5, argv + 5);
 	fprintf(stderr,
 	        "usage: sockprobe slow SOCKET SECONDS | hold SOCKET N SECONDS |\n"
-	        "       steps SOCKET STEP... | pipeline SOCKET MIB | keep SOCKET N SECONDS\n");
+	        "       steps SOCKET STEP... | pipeline SOCKET MIB | keep SOCKET N SECONDS |\n"
+	        "       burst SOCKET N ROUNDS PATH...\n");
 	return 2;
 }
