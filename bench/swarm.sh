@@ -62,8 +62,10 @@ for n in mgr w1 w2; do
 	docker save "$LITE_IMAGE" | docker exec -i "wslab-sw-$n" docker load -q >/dev/null || die "load $n"
 done
 T=$SWARM_SHARED/bench-$$ # on the "NFS": the bare runs' files must be seen by w1
-mkdir -p "$T"
+mkdir -p "$T/home"
 chmod 755 "$T"
+# wsnode on each worker (wsd uses a node only with its report).
+for n in w1 w2; do swarm_agent_install "$n" "$T/shared" || die "wsnode on $n"; done
 SOCK=$T/wsd.sock
 WSCTL=$BUILD/client/wsctl
 WSD=$BUILD/server/wsd
@@ -122,6 +124,10 @@ wait_wsd() {
 }
 run_wsd
 wait_wsd
+for _ in $(seq 1 120); do
+	[ "$("$WSCTL" --socket "$SOCK" admin nodes --json | jq '[.nodes[] | select(.status == "ready")] | length')" = 2 ] && break
+	sleep 0.25
+done
 
 # W1: alternating pairs on w1's first GPU.
 bare_swarm() { # prepare and run on w1; the timed part is the run and the wait

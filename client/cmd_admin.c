@@ -417,7 +417,8 @@ admin_nodes(int argc, char **argv)
 		       (long long)json_integer_value(json_object_get(n, "gpus")),
 		       (long long)json_integer_value(json_object_get(n, "workspaces")),
 		       json_is_true(json_object_get(n, "manager")) ? " (manager)" : "");
-		if (unfit != NULL)
+		if (unfit != NULL &&
+		    strcmp(json_string_value(json_object_get(n, "status")) ?: "", "unfit") == 0)
 			printf("    not used: %s\n", unfit);
 	}
 	json_decref(reply);

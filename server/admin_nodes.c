@@ -59,12 +59,18 @@ admin_list_nodes(struct request *req, route_arg *args)
 		WS_FOREACH(ws)
 			nws += ws->node == (int)i && live(ws);
 		json_array_append_new(
-		    a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:b, s:i, s:i, s:i}",
+		    a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:b, s:i, s:i, s:i, "
+		                 "s:{s:s, s:o, s:s?}}",
 		                 "id", n->id, "hostname", n->hostname, "address", n->addr, "status",
 		                 nodes_status(n), "state", n->state, "availability",
 		                 n->availability, "engine", n->engine, "unfit",
-		                 n->unfit[0] ? n->unfit : NULL, "manager", n->manager, "gpus",
-		                 n->ngpus, "gpus_held", held, "workspaces", nws));
+		                 n->unfit[0]       ? n->unfit
+		                 : n->agent_why[0] ? n->agent_why
+		                                   : NULL,
+		                 "manager", n->manager, "gpus", n->ngpus, "gpus_held", held,
+		                 "workspaces", nws, "agent", "state", n->agent, "reported_at",
+		                 n->agent_time > 0 ? json_real(n->agent_time) : json_null(),
+		                 "problem", n->agent_why[0] ? n->agent_why : NULL));
 	}
 	http_reply_json(req, 200, json_pack("{s:o}", "nodes", a));
 }

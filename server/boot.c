@@ -16,7 +16,7 @@ struct tmpl_state {
 	double avg_s;  /* moving average of its boots; 0: not seen */
 };
 
-static TAILQ_HEAD(, boot_ticket) queue = TAILQ_HEAD_INITIALIZER(queue);
+static TAILQ_HEAD(boot_queue, boot_ticket) queue = TAILQ_HEAD_INITIALIZER(queue);
 static struct tmpl_state *ts;
 static int nts;
 static int lo, hi, off, first_limit;
@@ -121,7 +121,17 @@ boot_request(struct boot_ticket *t)
 		}
 	}
 	t->state = 1;
-	TAILQ_INSERT_TAIL(&queue, t, link);
+	/*
+	 * In order of arrival, not of readiness: a start whose preparation
+	 * (on the pool) ended sooner does not pass one that came before it.
+	 */
+	q = TAILQ_LAST(&queue, boot_queue);
+	while (t->seq != 0 && q != NULL && (q->seq == 0 || q->seq > t->seq))
+		q = TAILQ_PREV(q, boot_queue, link);
+	if (q == NULL)
+		TAILQ_INSERT_HEAD(&queue, t, link);
+	else
+		TAILQ_INSERT_AFTER(&queue, q, t, link);
 	pending++;
 }
 

@@ -33,6 +33,7 @@ struct boot_ticket {
 	int state;                         /* 0 none, 1 pending, 2 booting */
 	int beside;                        /* boots of its template running when it began */
 	uint64_t began_ms;
+	uint64_t seq; /* its place in the order of arrival (set by the caller); 0: last */
 	TAILQ_ENTRY(boot_ticket) link;
 };
 

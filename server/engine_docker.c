@@ -16,6 +16,7 @@
 
 #include "docker.h"
 #include "engine_common.h"
+#include "node_report.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -159,28 +160,9 @@ op_done(void *arg, const struct docker_reply *r)
 		break;
 	case OP_TOP:
 		if (res.status == ENGINE_OK) {
-			json_t *titles = json_object_get(r->json, "Titles");
-			json_t *rows = json_object_get(r->json, "Processes");
-			size_t col = json_array_size(titles) ? json_array_size(titles) - 1 : 0, i;
-			json_t *t, *row;
-
-			/* The command line is the COMMAND (or CMD) column, else the last. */
-			json_array_foreach(titles, i, t)
-			{
-				const char *title = json_string_value(t);
-
-				if (title &&
-				    (strcmp(title, "COMMAND") == 0 || strcmp(title, "CMD") == 0))
-					col = i;
-			}
-			procs = xcalloc(json_array_size(rows) + 1, sizeof(*procs));
-			json_array_foreach(rows, i, row)
-			{
-				const char *cmd = json_string_value(json_array_get(row, col));
-
-				if (cmd != NULL)
-					procs[res.nprocs++] = cmd;
-			}
+			procs = xcalloc(json_array_size(json_object_get(r->json, "Processes")) + 1,
+			                sizeof(*procs));
+			res.nprocs = top_commands(r->json, procs);
 			res.procs = procs;
 		}
 		break;

@@ -6,7 +6,7 @@
  * ports, limits); the Swarm runs it.
  *
  * How a container setting travels (docs/scale-out.md has the table):
- * spec_build makes today's container body and service_spec carries every
+ * spec_build makes today's container body and swarm_spec.c carries every
  * setting a service can: user, env, labels, mounts, CapDrop ALL, init,
  * memory, CPUs, pids, ulimits, log options, and /dev/shm as a sized tmpfs.
  * What a service cannot carry on Engine 20.10 (no-new-privileges, swap) is
@@ -34,7 +34,9 @@
 #include "engine_common.h"
 #include "gpu.h"
 #include "log.h"
+#include "node_agent.h"
 #include "nodes.h"
+#include "swarm_spec.h"
 #include "xmalloc.h"
 
 #define READ_MS 10000
@@ -50,12 +52,6 @@ static long
 change_ms(void)
 {
 	return (long)cfg->engine_timeout * 1000;
-}
-
-static void
-service_name(const char *ws_id, char *buf, size_t len)
-{
-	snprintf(buf, len, "wslab-%s", ws_id);
 }
 
 static void
@@ -175,57 +171,6 @@ service_node(const json_t *svc, char *buf, size_t len)
 }
 
 /* ---- the service spec ---- */
-
-/*
- * The create body of a service from today's container body: every setting
- * a service carries. image_id: the template's image as the manager has it.
- */
-static json_t *
-service_spec(const struct spec_in *in, const char *image_id)
-{
-	json_t *c = spec_build(in), *hc, *cs, *mounts, *tt, *lim, *spec, *log, *ports;
-	char name[64], constraint[80];
-
-	if (c == NULL)
-		return NULL;
-	hc = json_object_get(c, "HostConfig");
-	mounts = json_deep_copy(json_object_get(hc, "Mounts"));
-	json_array_append_new(mounts, json_pack("{s:s, s:s, s:{s:I, s:i}}", "Type", "tmpfs",
-	                                        "Target", "/dev/shm", "TmpfsOptions", "SizeBytes",
-	                                        (json_int_t)in->shm, "Mode", 01777));
-	cs = json_pack("{s:s, s:O, s:O, s:O, s:O, s:O, s:o, s:b, s:[s], s:I, s:s}", "Image",
-	               image_id, "Labels", json_object_get(c, "Labels"), "Hostname",
-	               json_object_get(c, "Hostname"), "Env", json_object_get(c, "Env"), "Dir",
-	               json_object_get(c, "WorkingDir"), "User", json_object_get(c, "User"),
-	               "Mounts", mounts, "Init", 1, "CapabilityDrop", "ALL", "StopGracePeriod",
-	               (json_int_t)cfg->stop_timeout * 1000000000, "Isolation", "default");
-	if (json_object_get(hc, "Ulimits") != NULL)
-		json_object_set(cs, "Ulimits", json_object_get(hc, "Ulimits"));
-	/* API 1.44 (Engine 25) carries no-new-privileges per service; before, the node's setting.
-	 */
-	if (docker_version_at_least("1.44"))
-		json_object_set_new(cs, "Privileges", json_pack("{s:b}", "NoNewPrivileges", 1));
-	lim =
-	    json_pack("{s:O, s:O, s:O}", "NanoCPUs", json_object_get(hc, "NanoCpus"), "MemoryBytes",
-	              json_object_get(hc, "Memory"), "Pids", json_object_get(hc, "PidsLimit"));
-	log = json_pack("{s:s, s:O}", "Name", "json-file", "Options",
-	                json_object_get(json_object_get(hc, "LogConfig"), "Config"));
-	snprintf(constraint, sizeof(constraint), "node.id==%s", in->node_id ? in->node_id : "");
-	tt = json_pack("{s:o, s:{s:o}, s:{s:s, s:i}, s:{s:[s]}, s:[{s:s}], s:o}", "ContainerSpec",
-	               cs, "Resources", "Limits", lim, "RestartPolicy", "Condition", "none",
-	               "MaxAttempts", 0, "Placement", "Constraints", constraint, "Networks",
-	               "Target", in->network ? in->network : cfg->network, "LogDriver", log);
-	ports = json_pack("[{s:s, s:i, s:i, s:s}, {s:s, s:i, s:i, s:s}]", "Protocol", "tcp",
-	                  "TargetPort", SPEC_JUPYTER_PORT, "PublishedPort", in->jupyter_port,
-	                  "PublishMode", "host", "Protocol", "tcp", "TargetPort", SPEC_SSH_PORT,
-	                  "PublishedPort", in->ssh_port, "PublishMode", "host");
-	service_name(in->id, name, sizeof(name));
-	spec = json_pack("{s:s, s:O, s:o, s:{s:{s:i}}, s:{s:o}}", "Name", name, "Labels",
-	                 json_object_get(c, "Labels"), "TaskTemplate", tt, "Mode", "Replicated",
-	                 "Replicas", 1, "EndpointSpec", "Ports", ports);
-	json_decref(c);
-	return spec;
-}
 
 /* ---- one operation: a call, or a chain of calls, then the callback ---- */
 
@@ -358,7 +303,7 @@ s_create(const struct spec_in *in, engine_cb *cb, void *arg)
 	o->kind = OP_CREATE;
 	o->cb = cb;
 	o->arg = arg;
-	o->body = service_spec(in, in->tmpl->image);
+	o->body = swarm_service_spec(in, in->tmpl->image, cfg, docker_version_at_least("1.44"));
 	if (o->body == NULL) {
 		free(o);
 		return -1;
@@ -420,12 +365,12 @@ node_fault(const json_t *task)
 	} else if (strstr(err, "bind source path does not exist") != NULL) {
 		/* wsd made the home and /etc/wslab before the create: the node does not see them.
 		 */
-		brief = "it does not see the shared home_root and shared_dir";
-		why = "it does not see home_root or shared_dir (not the shared file system at the "
-		      "same path?)";
+		brief = "it does not see the shared home_root, shared_dir or shared_mount_roots";
+		why = "it does not see home_root, shared_dir or a shared mount root (not the "
+		      "shared file system at the same path?)";
 		fix =
-		    "mount the lab's shared home_root and shared_dir there at the same paths as on "
-		    "the control host";
+		    "mount the lab's shared home_root, shared_dir and shared_mount_roots there at "
+		    "the same paths as on the control host";
 	} else {
 		return NULL;
 	}
@@ -667,7 +612,7 @@ remove_service(const char *ref, const char *ws_id, int64_t wait_ms, engine_cb *c
 		snprintf(o->ref, sizeof(o->ref), "%s", ref);
 		snprintf(path, sizeof(path), "/services/%s", ref);
 	} else {
-		service_name(ws_id, sname, sizeof(sname));
+		swarm_service_name(ws_id, sname, sizeof(sname));
 		snprintf(path, sizeof(path), "/services/%s", sname);
 	}
 	if (docker_call("DELETE", path, NULL, change_ms(), removed, o) == -1) {
@@ -735,6 +680,76 @@ list_tasks(void *arg, const struct docker_reply *r)
 	op_free(o);
 }
 
+/*
+ * GET /tasks of these services only: the Swarm keeps the tasks of every
+ * service, wsd's or not, and an unfiltered list grows with all of them.
+ * With no service, cb gets an empty list at once (an empty filter would
+ * list every task). A service removed since it was listed makes the
+ * engine refuse the filter (404): then every task is read, once.
+ */
+struct tasks_call {
+	docker_cb *cb;
+	void *arg;
+};
+
+static void
+tasks_reply(void *a, const struct docker_reply *r)
+{
+	struct tasks_call *c = a;
+
+	if (r->status == 404 && docker_call("GET", "/tasks", NULL, LIST_MS, c->cb, c->arg) == 0) {
+		free(c);
+		return;
+	}
+	c->cb(c->arg, r);
+	free(c);
+}
+
+static int
+tasks_of(const json_t *services, docker_cb *cb, void *arg)
+{
+	json_t *ids = json_array(), *filter;
+	const json_t *svc;
+	struct tasks_call *c;
+	char *text, *esc, *path;
+	size_t i;
+	int rc;
+
+	json_array_foreach(services, i, svc)
+	{
+		const char *id = json_string_value(json_object_get(svc, "ID"));
+
+		if (id != NULL)
+			json_array_append_new(ids, json_string(id));
+	}
+	if (json_array_size(ids) == 0) {
+		json_t *none = json_array();
+		struct docker_reply r = {.status = 200, .json = none};
+
+		json_decref(ids);
+		cb(arg, &r);
+		json_decref(none);
+		return 0;
+	}
+	filter = json_pack("{s:o}", "service", ids);
+	text = json_dumps(filter, JSON_COMPACT);
+	esc = text ? curl_easy_escape(NULL, text, 0) : NULL;
+	json_decref(filter);
+	free(text);
+	if (esc == NULL)
+		return -1;
+	path = xmalloc(strlen(esc) + 32);
+	sprintf(path, "/tasks?filters=%s", esc);
+	curl_free(esc);
+	c = xmalloc(sizeof(*c));
+	c->cb = cb;
+	c->arg = arg;
+	if ((rc = docker_call("GET", path, NULL, LIST_MS, tasks_reply, c)) == -1)
+		free(c);
+	free(path);
+	return rc;
+}
+
 static void
 list_services(void *arg, const struct docker_reply *r)
 {
@@ -745,7 +760,7 @@ list_services(void *arg, const struct docker_reply *r)
 		return;
 	}
 	o->services = json_incref(r->json);
-	if (docker_call("GET", "/tasks", NULL, LIST_MS, list_tasks, o) == -1)
+	if (tasks_of(o->services, list_tasks, o) == -1)
 		op_fail(o, 0, "cannot call the engine", 0);
 }
 
@@ -822,14 +837,62 @@ s_logs_tail(const char *ref, engine_cb *cb, void *arg)
 	return 0;
 }
 
-/* A workspace's processes are on its node's engine: not through the manager. */
+/*
+ * A workspace's processes are on its node's engine, out of the manager's
+ * reach: wsnode there reports its containers' SSH session lines
+ * (node_agent.c). Answered on the next loop turn, as a call would be.
+ */
+struct top_op {
+	uv_timer_t timer;
+	engine_cb *cb;
+	void *arg;
+	json_t *lines;
+	LIST_ENTRY(top_op) link;
+};
+static LIST_HEAD(, top_op) tops = LIST_HEAD_INITIALIZER(tops);
+
+static void
+top_closed(uv_handle_t *h)
+{
+	struct top_op *t = h->data;
+
+	json_decref(t->lines);
+	free(t);
+}
+
+static void
+top_answer(uv_timer_t *h)
+{
+	struct top_op *t = h->data;
+	size_t n = json_array_size(t->lines);
+	const char **procs = xmalloc((n + 1) * sizeof(*procs));
+	struct engine_result res = {.status = ENGINE_OK, .procs = procs, .nprocs = n};
+
+	for (size_t i = 0; i < n; i++)
+		procs[i] = json_string_value(json_array_get(t->lines, i));
+	LIST_REMOVE(t, link);
+	t->cb(t->arg, &res);
+	free(procs);
+	uv_close((uv_handle_t *)&t->timer, top_closed);
+}
+
 static int
 s_top(const char *ref, engine_cb *cb, void *arg)
 {
-	(void)ref;
-	(void)cb;
-	(void)arg;
-	return -1;
+	const json_t *lines = node_agent_procs(ref);
+	struct top_op *t;
+
+	if (lines == NULL)
+		return -1;
+	t = xmalloc(sizeof(*t));
+	t->cb = cb;
+	t->arg = arg;
+	t->lines = json_deep_copy(lines);
+	LIST_INSERT_HEAD(&tops, t, link);
+	uv_timer_init(loop, &t->timer);
+	t->timer.data = t;
+	uv_timer_start(&t->timer, top_answer, 0, 0);
+	return 0;
 }
 
 /* ---- logs, whole or followed: the service's ---- */
@@ -957,7 +1020,7 @@ poll_services(void *arg, const struct docker_reply *r)
 {
 	(void)arg;
 	if (r->status != 200 || !json_is_array(r->json) ||
-	    docker_call("GET", "/tasks", NULL, LIST_MS, poll_tasks, json_incref(r->json)) == -1) {
+	    tasks_of(r->json, poll_tasks, json_incref(r->json)) == -1) {
 		if (r->status == 200 && json_is_array(r->json))
 			json_decref(r->json);
 		polling = 0;
@@ -1034,6 +1097,7 @@ hello_nodes(void *arg, const struct docker_reply *r)
 	for (size_t i = 0; i < t->count; i++)
 		log_info("node %s (%s, %s): %s, %d GPUs, engine %s", t->n[i].hostname, t->n[i].id,
 		         t->n[i].addr, nodes_status(&t->n[i]), t->n[i].ngpus, t->n[i].engine);
+	node_agent_kick();
 	hello_cb(&h);
 }
 
@@ -1222,6 +1286,14 @@ s_shutdown(void)
 
 		LIST_REMOVE(o, link);
 		op_free(o);
+	}
+	/* Answers never given: their timers were closed with the loop. */
+	while (!LIST_EMPTY(&tops)) {
+		struct top_op *t = LIST_FIRST(&tops);
+
+		LIST_REMOVE(t, link);
+		json_decref(t->lines);
+		free(t);
 	}
 	free(seen);
 	seen = NULL;

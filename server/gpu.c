@@ -90,6 +90,13 @@ gpu_on_refresh(void (*cb)(void))
 	on_refresh = cb;
 }
 
+void
+gpu_refreshed(void)
+{
+	if (on_refresh != NULL)
+		on_refresh();
+}
+
 static void
 refresh_tick(uv_timer_t *t)
 {

@@ -48,6 +48,8 @@ struct uv_loop_s;
 int gpu_init(struct uv_loop_s *loop, const struct config *cfg);
 /* Call cb on the loop after each refresh of memory and utilisation. */
 void gpu_on_refresh(void (*cb)(void));
+/* Swarm mode: the nodes' reports were merged (node_agent.c); the same callback. */
+void gpu_refreshed(void);
 void gpu_shutdown(void);
 struct gpu_inventory *gpu_inventory(void);
 

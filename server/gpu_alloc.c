@@ -109,8 +109,9 @@ pick_ids(const struct gpu_inventory *inv, const struct gpu_request *req, int *ou
 		if (inv->gpus[p].unusable && inv->gpus[p].holder[0] == '\0') {
 			api_error_set(
 			    err, 409, "gpu_unavailable",
-			    "GPU %d is on a server that takes no new workspaces now (down or "
-			    "drained); nothing was created",
+			    "GPU %d is on a server that takes no new workspaces now (down, "
+			    "drained or not fit; an admin sees why in wsctl admin nodes); nothing "
+			    "was created",
 			    inv->gpus[p].index);
 			return -1;
 		}

@@ -158,8 +158,7 @@ idle_contended(const struct workspace *ws)
 double
 idle_workspace_reclaim_at(const struct workspace *ws)
 {
-	/* Swarm mode: no process list and no GPU load from the nodes, so no reclaim. */
-	if (ws->state != WS_READY || engine_remote())
+	if (ws->state != WS_READY)
 		return 0;
 	return idle_reclaim_at(ws->idle_since, ws->idle_timeout, cfg->idle_timeout_contended,
 	                       idle_contended(ws));
@@ -412,8 +411,7 @@ idle_tick(uv_timer_t *t)
 	WS_FOREACH(ws)
 		queue_waiting |= ws->state == WS_QUEUED;
 	WS_FOREACH(ws) {
-		if (ws->state != WS_READY || ws->idle_timeout < 0 || ws->stop_requested ||
-		    engine_remote())
+		if (ws->state != WS_READY || ws->idle_timeout < 0 || ws->stop_requested)
 			continue;
 		if (ws->idle_since == 0)
 			ws->idle_since = ws->ready_at > 0 ? (double)ws->ready_at : idle_now();

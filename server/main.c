@@ -33,6 +33,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "memtrim.h"
+#include "node_agent.h"
 #include "notice.h"
 #include "notify.h"
 #include "quotas.h"
@@ -467,7 +468,9 @@ main(int argc, char **argv)
 		return 1;
 	if (wsfs_state_init(cfg.state_dir, err, sizeof(err)) == -1 ||
 	    (cfg.shared_dir[0] != '\0' &&
-	     wsfs_shared_init(cfg.shared_dir, err, sizeof(err)) == -1)) {
+	     wsfs_shared_init(cfg.shared_dir, err, sizeof(err)) == -1) ||
+	    (strcmp(cfg.engine_mode, "swarm") == 0 &&
+	     node_agent_init(loop, &cfg, err, sizeof(err)) == -1)) {
 		log_err("%s", err);
 		return 1;
 	}
@@ -508,6 +511,7 @@ main(int argc, char **argv)
 	metrics_stop();
 	expiry_stop();
 	idle_stop();
+	node_agent_stop();
 	queue_shutdown();
 	ws_shutdown();
 	audit_shutdown();

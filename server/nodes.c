@@ -28,7 +28,8 @@ int
 nodes_usable(const struct node *n)
 {
 	return n->listed && strcmp(n->state, "ready") == 0 &&
-	       strcmp(n->availability, "active") == 0 && !n->wsd_drain && n->unfit[0] == '\0';
+	       strcmp(n->availability, "active") == 0 && !n->wsd_drain && n->unfit[0] == '\0' &&
+	       n->agent_why[0] == '\0';
 }
 
 const char *
@@ -42,7 +43,7 @@ nodes_status(const struct node *n)
 		return "drained";
 	if (n->wsd_drain)
 		return "drained (wsd)";
-	if (n->unfit[0] != '\0')
+	if (n->unfit[0] != '\0' || n->agent_why[0] != '\0')
 		return "unfit";
 	return "ready";
 }
@@ -146,6 +147,9 @@ nodes_read(struct nodes *t, struct gpu_inventory *inv, const json_t *list, char 
 			pos = (int)t->count++;
 			memset(&t->n[pos], 0, sizeof(t->n[pos]));
 			snprintf(t->n[pos].id, sizeof(t->n[pos].id), "%s", id);
+			snprintf(t->n[pos].agent, sizeof(t->n[pos].agent), "pending");
+			snprintf(t->n[pos].agent_why, sizeof(t->n[pos].agent_why),
+			         "its wsnode report has not been read yet");
 		}
 		n = &t->n[pos];
 		n->listed = 1;
@@ -197,4 +201,115 @@ nodes_clear_unfit(struct nodes *t, struct gpu_inventory *inv)
 	if (n > 0)
 		nodes_mark(t, inv);
 	return n;
+}
+
+double
+nodes_agent_max_age(const struct node_report *r)
+{
+	double age = 3.0 * r->interval;
+
+	return age < 30 ? 30 : age;
+}
+
+static int
+report_gpu(const struct node_report *r, const char *uuid)
+{
+	for (size_t i = 0; i < r->gpus.n; i++)
+		if (strcmp(r->gpus.gpus[i].uuid, uuid) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The report's GPUs into inv: use, name, bus id, and topology among the node's own. */
+static void
+merge_gpus(struct gpu_inventory *inv, int pos, const struct node_report *r)
+{
+	for (size_t a = 0; a < inv->n; a++) {
+		struct gpu *g = &inv->gpus[a];
+		int ra = g->node == pos ? report_gpu(r, g->uuid) : -1;
+
+		if (ra < 0)
+			continue;
+		snprintf(g->name, sizeof(g->name), "%s", r->gpus.gpus[ra].name);
+		snprintf(g->pci_bus_id, sizeof(g->pci_bus_id), "%s", r->gpus.gpus[ra].pci_bus_id);
+		g->mem_total = r->gpus.gpus[ra].mem_total;
+		g->mem_used = r->gpus.gpus[ra].mem_used;
+		g->util = r->gpus.gpus[ra].util;
+		if (!r->gpus.have_topo)
+			continue;
+		for (size_t b = 0; b < inv->n; b++) {
+			int rb = inv->gpus[b].node == pos ? report_gpu(r, inv->gpus[b].uuid) : -1;
+
+			if (rb >= 0)
+				inv->topo[a][b] = r->gpus.topo[ra][rb];
+		}
+		inv->have_topo = 1;
+	}
+}
+
+void
+nodes_agent(struct nodes *t, struct gpu_inventory *inv, int pos, const struct node_report *r,
+            const char *bad, double now, const char *marker)
+{
+	struct node *n;
+	char *why;
+	size_t len;
+
+	if (pos < 0 || (size_t)pos >= t->count)
+		return;
+	n = &t->n[pos];
+	why = n->agent_why;
+	len = sizeof(n->agent_why);
+	why[0] = '\0';
+	if (r == NULL) {
+		snprintf(n->agent, sizeof(n->agent), "%s", bad ? "bad" : "none");
+		if (bad)
+			snprintf(why, len, "its wsnode report cannot be read: %s", bad);
+		else
+			snprintf(
+			    why, len,
+			    "no wsnode report from it in shared_dir/nodes (is wslab-node.service "
+			    "running there, with the lab's shared_dir?)");
+		nodes_mark(t, inv);
+		return;
+	}
+	n->agent_time = r->time;
+	snprintf(n->agent, sizeof(n->agent), "ok");
+	if (now - r->time > nodes_agent_max_age(r)) {
+		snprintf(n->agent, sizeof(n->agent), "stale");
+		snprintf(why, len,
+		         "its wsnode report is %.0f s old (wsnode stopped, or its clock is off)",
+		         now - r->time);
+	} else if (strcmp(r->shared_marker, marker) != 0) {
+		snprintf(why, len,
+		         "it does not see wsd's shared_dir (wsnode there read marker \"%.20s\", "
+		         "wsd wrote \"%.20s\"): mount the lab's shared_dir there at the same path",
+		         r->shared_marker, marker);
+	} else if (strcmp(r->home_marker, marker) != 0) {
+		snprintf(
+		    why, len,
+		    "its home_root is not the lab's shared one (wsnode there read marker "
+		    "\"%.20s\", wsd wrote \"%.20s\"): mount the shared homes there at the same "
+		    "path",
+		    r->home_marker, marker);
+	} else {
+		for (size_t g = 0; g < inv->n; g++) {
+			if (inv->gpus[g].node != pos || report_gpu(r, inv->gpus[g].uuid) >= 0)
+				continue;
+			if (r->nvml[0] != '\0')
+				snprintf(why, len,
+				         "it advertises GPUs, but NVML there fails: %.120s",
+				         r->nvml);
+			else
+				snprintf(
+				    why, len,
+				    "it advertises %.60s, which NVML there does not see (check the "
+				    "node's generic resources in daemon.json)",
+				    inv->gpus[g].uuid);
+			break;
+		}
+	}
+	if (why[0] == '\0' || strcmp(n->agent, "stale") != 0)
+		merge_gpus(inv, pos, r);
+	nodes_mark(t, inv);
 }

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "gpu.h"
+#include "node_report.h"
 
 #define NODES_MAX 64
 
@@ -31,6 +32,9 @@ struct node {
 	int wsd_drain;         /* label wslab.drain=true: no new workspaces from wsd */
 	int listed;            /* in the last answer of the engine */
 	int ngpus;             /* GPUs it advertises */
+	char agent[16];        /* its wsnode report: pending, ok, stale, none, bad */
+	char agent_why[240];   /* why that report keeps wsd off it; "" when it does not */
+	double agent_time;     /* when wsnode wrote it (unix seconds); 0: never */
 };
 
 struct nodes {
@@ -57,6 +61,19 @@ void nodes_set_unfit(struct nodes *t, struct gpu_inventory *inv, int pos, const 
 
 /* Judge every listed node afresh (a reload): how many were unfit. */
 int nodes_clear_unfit(struct nodes *t, struct gpu_inventory *inv);
+
+/*
+ * Judge the node at pos by its wsnode report r (NULL: none; bad says why
+ * it could not be read) at time now against wsd's marker, and merge the
+ * GPUs' use, names and topology into inv. A node is used only with a
+ * fresh report whose markers match and whose NVML sees every GPU the node
+ * advertises.
+ */
+void nodes_agent(struct nodes *t, struct gpu_inventory *inv, int pos, const struct node_report *r,
+                 const char *bad, double now, const char *marker);
+
+/* How old a report may be: three of its intervals, and at least 30 s. */
+double nodes_agent_max_age(const struct node_report *r);
 
 /* May wsd place a new workspace there? */
 int nodes_usable(const struct node *n);

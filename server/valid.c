@@ -373,12 +373,27 @@ get_mounts(const struct config *cfg, json_t *v, struct start_req *req, struct ap
 			}
 		}
 	}
-	if (req->nmounts > 0 && strcmp(cfg->engine_mode, "swarm") == 0) {
-		/* Staged mounts live on the control host; nodes would not see them. */
-		api_error_set(err, 403, "forbidden",
-		              "mounts: not available in swarm mode yet (docs/scale-out.md); your "
-		              "home is mounted as always");
-		return -1;
+	/*
+	 * Swarm mode: a node binds the source by its path (nothing is staged on
+	 * the control host, which the node could not see): read-only, from a
+	 * shared root, at a mount point (wsfs.c checks the rest).
+	 */
+	for (i = 0; i < req->nmounts && strcmp(cfg->engine_mode, "swarm") == 0; i++) {
+		if (!req->mounts[i].read_only) {
+			api_error_set(err, 403, "forbidden",
+			              "mounts[%zu]: in swarm mode only read-only mounts (:ro) from "
+			              "shared_mount_roots can be made (docs/scale-out.md)",
+			              i);
+			return -1;
+		}
+		if (path_under(req->mounts[i].target, "/home")) {
+			api_error_set(
+			    err, 403, "forbidden",
+			    "mounts[%zu].target: in swarm mode a mount lands under a mount "
+			    "point, not in your home (docs/scale-out.md)",
+			    i);
+			return -1;
+		}
 	}
 	if (req->nmounts > 0 && cfg->mount_roots[0] == '\0' && cfg->shared_mount_roots[0] == '\0') {
 		api_error_set(err, 403, "forbidden",

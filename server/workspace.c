@@ -100,6 +100,7 @@ static void ws_unqueue(struct workspace *ws);
 /* When this wsd started counting GPU-seconds (its metrics start at 0). */
 static double ws_metrics_epoch;
 static struct ws_hooks hooks;
+static uint64_t arrivals; /* starts accepted, for the order of boots */
 
 const struct ws_ctx *
 ws_context(void)
@@ -758,6 +759,8 @@ ws_record(struct workspace *ws)
 	}
 	if (hooks.name_taken) /* the name's last failure is history now */
 		hooks.name_taken(ws->uid, ws->name);
+	/* Boots are paced in this order (boot.c), whenever each preparation ends. */
+	ws->boot.seq = ++arrivals;
 	log_info("workspace %s (%s/%s) starting: template %s, %d GPUs%s", ws->id, ws->owner,
 	         ws->name, ws->tmpl->name, ws->ngpus, ws->queued_at > 0 ? " (from the queue)" : "");
 }
@@ -890,6 +893,7 @@ ws_prepare_work(uv_work_t *w)
 	in.mount_points = p->mount_points;
 	in.mounts = p->ws->mounts;
 	in.nmounts = p->ws->nmounts;
+	in.direct = engine_remote();
 	if (wsfs_prepare(&in, &p->out) == -1)
 		p->out.status = p->out.status ? p->out.status : 500;
 	else
@@ -990,6 +994,11 @@ ws_create(struct workspace *ws)
 	for (size_t i = 0; i < ws->nmounts; i++) {
 		snprintf(stage[i], sizeof(stage[i]), "%s/%zu", sdir, i);
 		mount_src[i] = stage[i];
+		/* Swarm mode: the node binds the checked real path (wsfs.h, direct). */
+		if (engine_remote()) {
+			mount_src[i] = ws->mounts[i].source;
+			continue;
+		}
 		if (path_under(ws->mounts[i].target, "/home")) {
 			mount_src[i] = NULL;
 			snprintf(home, sizeof(home), "%s/home", sdir);

@@ -161,6 +161,10 @@ wsfs_shared_init(const char *dir, char *err, size_t errlen)
 	if (state_dir(dir, 0711, 011, err, errlen) == -1)
 		return -1;
 	snprintf(sub, sizeof(sub), "%s/workspaces", dir);
+	if (state_dir(sub, 0700, 0, err, errlen) == -1)
+		return -1;
+	/* wsnode's reports (node_report.h). */
+	snprintf(sub, sizeof(sub), "%s/nodes", dir);
 	return state_dir(sub, 0700, 0, err, errlen);
 }
 
@@ -343,6 +347,44 @@ out:
 	close(fd);
 	errno = next;
 	return ret;
+}
+
+/*
+ * Swarm mode: may the path from root down to real be changed by anyone
+ * but root? Every directory on the way (root included) must be root's and
+ * writable by root alone, and no component a link. 0 when it is held by
+ * root, -1 otherwise.
+ */
+static int
+root_held(const char *root, const char *real)
+{
+	const char *p = real + strlen(root);
+	char comp[256];
+	struct stat st;
+	int fd = open(root, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), next, ok = 0;
+
+	while (fd != -1 && fstat(fd, &st) == 0 && !S_ISLNK(st.st_mode) && st.st_uid == 0 &&
+	       (!S_ISDIR(st.st_mode) || (st.st_mode & 022) == 0)) {
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		if (*p == '\0') {
+			ok = 1;
+			break;
+		}
+		if ((n = strcspn(p, "/")) >= sizeof(comp))
+			break;
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		next = openat(fd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = next;
+		p += n;
+	}
+	if (fd != -1)
+		close(fd);
+	return ok ? 0 : -1;
 }
 
 /*
@@ -572,6 +614,13 @@ check_mount(const struct wsfs_in *in, size_t i, struct wsfs_out *out)
 		snprintf(out->err, sizeof(out->err), "mounts[%zu].target: %s", i, why);
 		return -1;
 	}
+	if (in->direct && home_rest(m->target, out->user) != NULL) {
+		snprintf(out->err, sizeof(out->err),
+		         "mounts[%zu].target: %s: in swarm mode a mount lands under a mount point, "
+		         "not in your home",
+		         i, m->target);
+		return -1;
+	}
 	snprintf(probe, sizeof(probe), "%s", m->source);
 	while ((real = realpath(probe, NULL)) == NULL) {
 		char *slash = strrchr(probe, '/');
@@ -603,6 +652,14 @@ check_mount(const struct wsfs_in *in, size_t i, struct wsfs_out *out)
 			         "mounts[%zu].source: %s resolves to a path outside the allowed "
 			         "mount roots",
 			         i, m->source);
+		goto out;
+	}
+	if (in->direct && !shared) {
+		snprintf(
+		    out->err, sizeof(out->err),
+		    "mounts[%zu].source: %s: in swarm mode only read-only sources in "
+		    "shared_mount_roots can be mounted (the servers see those at the same path)",
+		    i, m->source);
 		goto out;
 	}
 	/* A missing child of the root itself: nobody's yet, say so. */
@@ -651,6 +708,14 @@ check_mount(const struct wsfs_in *in, size_t i, struct wsfs_out *out)
 	}
 	if (check_target(in, i, S_ISDIR(st.st_mode), out) == -1)
 		goto out;
+	if (in->direct && root_held(root, real) == -1) {
+		snprintf(out->err, sizeof(out->err),
+		         "mounts[%zu].source: %s: in swarm mode every directory from %s down to it "
+		         "must be root's and writable by root alone (a server binds it by its "
+		         "path, so no one may change that path meanwhile)",
+		         i, m->source, root);
+		goto out;
+	}
 	snprintf(out->mount_real[i], sizeof(out->mount_real[i]), "%s", real);
 	ret = 0;
 out:
@@ -993,7 +1058,7 @@ prepare(const struct wsfs_in *in, struct wsfs_out *out)
 		         (unsigned)out->gid);
 	if (write_file(in->ws_dir, "group", text, 0644, 0, 0, out) == -1)
 		goto fail;
-	if (stage(in, out) == -1)
+	if (!in->direct && stage(in, out) == -1)
 		goto fail;
 	return 0;
 fail:

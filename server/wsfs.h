@@ -26,6 +26,13 @@ struct wsfs_in {
 	const char *mount_roots, *shared_mount_roots, *mount_points;
 	const struct mount_req *mounts;
 	size_t nmounts;
+	/*
+	 * Swarm mode: another host's engine binds each source by its path, so
+	 * nothing is staged; only read-only sources in a shared root whose
+	 * every directory from the root down is root's and writable by root
+	 * alone (no one else can swap a part of the path) are accepted.
+	 */
+	int direct;
 };
 
 struct wsfs_out {

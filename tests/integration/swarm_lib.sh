@@ -17,6 +17,7 @@
 # Functions: swarm_node_image, swarm_up, swarm_down, swarm_docker NODE ARGS,
 # swarm_ip NODE, swarm_node_id NODE, swarm_kill NODE, swarm_revive NODE,
 # swarm_dockerd_restart NODE [--no-nnp] [DOCKERD-FLAGS...], swarm_gpu_log NODE,
+# swarm_agent_install NODE SHARED-DIR, swarm_fake_util NODE PERCENT,
 # swarm_wait_ready NODE, swarm_selftest. NODE is mgr, w1 or w2.
 
 : "${SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
@@ -299,6 +300,41 @@ swarm_down() {
 	docker network rm "$SWARM_NET" >/dev/null 2>&1
 	rm -f "$SWARM_SOCK"
 	return 0
+}
+
+# _sw_nvml_inventory NODE [UTIL]: the fake NVML's view of the node's GPUs
+# (tests/fake/fake_nvml.c), on one PCIe switch.
+_sw_nvml_inventory() {
+	local n=$1 util=${2:-0} i=0 g
+	for g in $(_sw_gpus "$n"); do
+		printf 'gpu %s NVIDIA-H200 00000000:%02x:00.0 143771 0 %s\n' "$g" $((0x18 + i)) "$util"
+		i=$((i + 1))
+	done
+	[ "$i" = 2 ] && printf 'topo 0 1 10\n'
+	return 0
+}
+
+# swarm_agent_install NODE SHARED-DIR: wsnode of this build on the node,
+# reporting every second to SHARED-DIR, with the fake NVML. The node's
+# root filesystem is the host's Debian release: the binary runs there with
+# the libraries it needs that the node lacks (glibc is the node's own).
+swarm_agent_install() {
+	local n=$1 shared=$2 c=wslab-sw-$1 lib
+	docker exec "$c" sh -c 'rm -rf /opt/wsnode && mkdir -p /opt/wsnode/lib' || return 1
+	for lib in $(ldd "$BUILD/server/wsnode" | awk '$3 ~ /^\// {print $3}'); do
+		case ${lib##*/} in libc.so* | libm.so* | libpthread.so* | libdl.so* | librt.so* | ld-linux*) continue ;; esac
+		docker cp -L "$lib" "$c:/opt/wsnode/lib/" || return 1
+	done
+	docker cp "$BUILD/server/wsnode" "$c:/opt/wsnode/wsnode" &&
+		docker cp "$BUILD/tests/libnvidia-ml-fake.so" "$c:/opt/wsnode/lib/" || return 1
+	_sw_nvml_inventory "$n" | docker exec -i "$c" sh -c 'cat >/etc/wslab-fake-nvml'
+	printf '#!/bin/sh\nexec env LD_LIBRARY_PATH=/opt/wsnode/lib FAKE_NVML_INVENTORY=/etc/wslab-fake-nvml ASAN_OPTIONS=detect_leaks=0 /opt/wsnode/wsnode --shared-dir %s --nvml /opt/wsnode/lib/libnvidia-ml-fake.so --interval 1\n' \
+		"$shared" | docker exec -i "$c" sh -c 'cat >/opt/wsnode/run.new && chmod 755 /opt/wsnode/run.new && mv /opt/wsnode/run.new /opt/wsnode/run'
+}
+
+# swarm_fake_util NODE PERCENT: what the node's fake NVML reports as its GPUs' use.
+swarm_fake_util() {
+	_sw_nvml_inventory "$1" "$2" | docker exec -i "wslab-sw-$1" sh -c 'cat >/etc/wslab-fake-nvml.new && mv /etc/wslab-fake-nvml.new /etc/wslab-fake-nvml'
 }
 
 # swarm_kill NODE: the node dies at once (its dockerd and tasks with it).

@@ -7,7 +7,9 @@
 # access at the node's address, the settings of each task's container, a
 # quota across nodes, a SIGKILL of wsd during starts, a node that dies and
 # comes back, a node without no-new-privileges, and an admin removing a
-# dead node.
+# dead node; wsnode, the agent on each worker: the GPUs' use from its
+# NVML, a node that does not see the shared home root is not used, and
+# the SSH sessions of a workspace are reported.
 PORT_BASE=27400
 WSLAB_TEST_IMAGE=${WSLAB_TEST_IMAGE:-wslab/offline-lite:1}
 # shellcheck source=lib.sh
@@ -32,7 +34,9 @@ log "swarm up in $((SECONDS - t0)) s"
 T=$(mktemp -d /tmp/wslab-it.XXXXXX)
 chmod 755 "$T"
 LAB=$SWARM_SHARED/$INSTANCE # the lab's NFS: homes and workspace files
-mkdir -p "$LAB"
+mkdir -p "$LAB/home" "$LAB/datasets/d1" "$LAB/datasets/theirs"
+echo hello >"$LAB/datasets/d1/file"
+chmod 755 "$LAB/datasets" "$LAB/datasets/d1" "$LAB/datasets/theirs"
 W1=wslab-sw-w1
 W2=wslab-sw-w2
 read -r -a G1 <<<"$SWARM_W1_GPUS"
@@ -68,6 +72,8 @@ log_level = debug
 instance = $INSTANCE
 quota_gpus = unlimited
 quota_workspaces = 1
+shared_mount_roots = $LAB/datasets
+mount_points = /data
 [template offline]
 image = $IMAGE
 memory = 512m
@@ -91,7 +97,19 @@ run_wsd() {
 
 U=(wslab-swa wslab-swb wslab-swc wslab-swd wslab-swe)
 for u in "${U[@]}"; do make_user "$u"; done
+for n in w1 w2; do swarm_agent_install "$n" "$LAB/shared" || fail "wsnode on $n"; done
 run_wsd
+# status_of HOSTNAME: the node's status in wsctl admin nodes.
+status_of() { "$WSCTL" "${ADMIN[@]}" admin nodes --json | jq -r --arg n "$1" '.nodes[] | select(.hostname == $n) | .status'; }
+# until_status HOSTNAME STATUS SECONDS
+until_status() {
+	for _ in $(seq 1 $(($3 * 4))); do [ "$(status_of "$1")" = "$2" ] && return 0; sleep 0.25; done
+	return 1
+}
+t0=$SECONDS
+until_status "$W1" ready 30 && until_status "$W2" ready 30 &&
+	pass "both workers' wsnode reports are read ($((SECONDS - t0)) s after wsd's start)" ||
+	fail "the workers' wsnode reports ($("$WSCTL" "${ADMIN[@]}" admin nodes))"
 
 state() { as "$1" "$WSCTL" show "$2" --json 2>/dev/null | jq -r .state; }
 # gone USER NAME SECONDS: the workspace is no more.
@@ -116,6 +134,30 @@ expect_eq "every GPU of the lab, each with its node" \
 	"$("$WSCTL" "${ADMIN[@]}" gpus --json | jq -r '[.gpus[] | "\(.node) \(.uuid)"] | sort | join(",")')" \
 	"$W1 ${G1[0]},$W1 ${G1[1]},$W2 $G2"
 expect_match "wsctl gpus shows the node" "$(as "${U[0]}" "$WSCTL" gpus)" "$W2 +$G2"
+expect_eq "each GPU's model as the node's NVML names it" \
+	"$("$WSCTL" "${ADMIN[@]}" gpus --json | jq -r '[.gpus[].name] | unique | join(",")')" "NVIDIA H200"
+swarm_fake_util w2 73
+for _ in $(seq 1 40); do
+	u=$("$WSCTL" "${ADMIN[@]}" gpus --json | jq -r --arg u "$G2" '.gpus[] | select(.uuid == $u) | .utilization')
+	[ "$u" = 73 ] && break
+	sleep 0.25
+done
+expect_eq "a GPU's use comes from its node's wsnode" "$u" 73
+swarm_fake_util w2 0
+expect_eq "the agent's state in wsctl admin nodes" \
+	"$("$WSCTL" "${ADMIN[@]}" admin nodes --json | jq -r '[.nodes[] | select(.gpus > 0) | .agent.state] | join(",")')" "ok,ok"
+# A node that does not see the lab's shared homes is not used, and the admin sees why.
+docker exec "$W2" mount -t tmpfs -o size=1m tmpfs "$LAB/home" || fail "a private home root on w2"
+until_status "$W2" unfit 15 || fail "w2 without the shared homes: $(status_of "$W2")"
+expect_match "a node without the shared home root: wsctl admin nodes says why" \
+	"$("$WSCTL" "${ADMIN[@]}" admin nodes)" "not used: its home_root is not the lab's shared one"
+expect_match "and the log tells the admin" "$(cat "$T/wsd.log")" "node $W2 .*not used for new workspaces: its home_root"
+out=$(as "${U[0]}" "$WSCTL" start --name private --gpu-ids "$G2" --json 2>&1) &&
+	fail "a workspace started on a node without the shared homes" ||
+	expect_match "a start that names its GPU is refused" "$out" "takes no new workspaces"
+docker exec "$W2" umount "$LAB/home" || fail "w2's private home root goes"
+until_status "$W2" ready 15 && pass "with the shared homes back, w2 is used again" ||
+	fail "w2 after its home root came back: $(status_of "$W2")"
 out=$(as "${U[0]}" "$WSCTL" admin nodes 2>&1) && fail "a student listed the nodes" ||
 	expect_match "a student cannot list the nodes" "$out" 'forbidden|admin'
 
@@ -160,6 +202,22 @@ for i in 0 1 2 3 4; do
 		"$(curl -s -o /dev/null -w '%{http_code}' "http://$host:$jp/api/status?token=${url##*token=}")" 200
 	expect_eq "$u: and not without it" \
 		"$(curl -s -o /dev/null -w '%{http_code}' "http://$host:$jp/api/status")" 403
+	if [ -z "${ssh_seen:-}" ]; then
+		# An open SSH session, as the node's wsnode reports it for idle reclaim.
+		ssh_seen=1
+		as "$u" "$WSCTL" ssh w -- sleep 15 </dev/null >"$T/ssh-open.out" 2>&1 &
+		spid=$!
+		svc=$(jq -r .container_id <<<"$ws")
+		rep=$LAB/shared/nodes/$(swarm_node_id "$n").json
+		for _ in $(seq 1 48); do
+			jq -e --arg s "$svc" --arg u "sshd: $u@" '.workspaces[$s] | any(startswith($u))' "$rep" >/dev/null 2>&1 && break
+			sleep 0.25
+		done
+		expect_match "$u: an open SSH session is in its node's wsnode report" \
+			"$(jq -c --arg s "$svc" '.workspaces[$s]' "$rep")" "sshd: $u@"
+		kill "$spid" 2>/dev/null
+		[ -s "$T/ssh-open.out" ] && log "the ssh session said: $(cat "$T/ssh-open.out")"
+	fi
 	expect_eq "$u: OpenSSH with the pinned key runs as the student" \
 		"$(as "$u" "$WSCTL" ssh w -- id -u </dev/null 2>/dev/null)" "$(id -u "$u")"
 	insp=$(swarm_docker "$n" inspect "$cid")
@@ -181,6 +239,29 @@ out=$(as "$first" "$WSCTL" start --name again --json 2>&1) && fail "a second wor
 for u in "${U[@]}"; do as "$u" "$WSCTL" stop w >/dev/null 2>&1; done
 expect_eq "stopped: no service of this wsd is left" \
 	"$("${MGR[@]}" service ls -q --filter "label=wslab.instance=$INSTANCE" | wc -l)" 0
+
+# 2b. A read-only mount from a shared root: the node binds it by its path.
+chown "${U[0]}" "$LAB/datasets/theirs"
+ws=$(as "${U[0]}" "$WSCTL" start --name data --mount "$LAB/datasets/d1:/data/d1:ro" --json) ||
+	fail "a start with a shared read-only mount: $ws"
+n=$(jq -r .node <<<"$ws")
+cid=$(task_container "${n#wslab-sw-}" "$(jq -r .container_id <<<"$ws")")
+expect_eq "a read-only mount from a shared root is there on the node" \
+	"$(swarm_docker "${n#wslab-sw-}" exec "$cid" cat /data/d1/file 2>&1)" hello
+expect_match "and read-only" \
+	"$(swarm_docker "${n#wslab-sw-}" exec "$cid" touch /data/d1/x 2>&1)" "Read-only file system"
+as "${U[0]}" "$WSCTL" stop data >/dev/null
+out=$(as "${U[0]}" "$WSCTL" start --name data --mount "$LAB/datasets/d1:/data/d1" 2>&1) &&
+	fail "a writable mount in swarm mode" ||
+	expect_match "a writable mount is refused in swarm mode, and says why" "$out" "only read-only mounts"
+out=$(as "${U[0]}" "$WSCTL" start --name data --mount "$LAB/datasets/theirs:/data/t:ro" 2>&1) &&
+	fail "a mount of a path its user could swap" ||
+	expect_match "a path a student could change under the node is refused" "$out" "must be root's"
+out=$(as "${U[0]}" "$WSCTL" start --name data --mount "$T:/data/t:ro" 2>&1) &&
+	fail "a node-local path was mounted" ||
+	expect_match "a path outside the shared roots is refused" "$out" "outside the allowed mount roots"
+expect_eq "the refusals left nothing" \
+	"$(as "${U[0]}" "$WSCTL" ls --json | jq '[.workspaces[] | select(.name == "data")] | length')" 0
 
 # 3. Two GPUs land on the node that has two.
 ws=$(as "${U[0]}" "$WSCTL" start --name two --gpus 2 --json) || fail "start --gpus 2"

@@ -7,6 +7,10 @@
 # loop starts dockerd again. Each start of the container begins with the
 # flags of its command line again.
 #
+# wsnode, the node agent, runs when the test has installed it: the script
+# /opt/wsnode/run (swarm_agent_install), kept running like dockerd, also
+# after the container is killed and started again.
+#
 # On the first start of a container, the swarm state and the local network
 # store left in the kept /var/lib/docker volume by an earlier run are
 # removed, so that the node starts outside any swarm instead of calling an
@@ -30,8 +34,17 @@ if [ ! -e /etc/wslab-node/started ]; then
 	: >/etc/wslab-node/started
 fi
 
+(
+	while :; do
+		[ -x /opt/wsnode/run ] && /opt/wsnode/run >>/var/log/wsnode.log 2>&1
+		sleep 1
+	done
+) &
+agent=$!
+
 pid=
 stop() {
+	kill -TERM "$agent" 2>/dev/null
 	[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid"
 	exit 0
 }

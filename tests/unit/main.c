@@ -27,6 +27,7 @@ main(void)
 	srunner_add_suite(sr, notice_suite());
 	srunner_add_suite(sr, web_suite());
 	srunner_add_suite(sr, nodes_suite());
+	srunner_add_suite(sr, boot_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -1,10 +1,12 @@
 /* The container-create body: the security settings are always there. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "config.h"
 #include "spec.h"
+#include "swarm_spec.h"
 #include "unit.h"
 
 static struct config cfg;
@@ -372,6 +374,96 @@ START_TEST(gpus_nvidia_mode)
 }
 END_TEST
 
+/* Swarm mode: the service carries what the container body says, placed and pinned. */
+START_TEST(swarm_service)
+{
+	static const char *const uuids[] = {"GPU-aaaa"};
+	struct spec_in in = {0};
+	json_t *s, *tt, *cs, *mnts, *shm, *lim, *ports, *e;
+	char *text;
+	size_t i;
+
+	in.id = "0123456789ab";
+	in.name = "g";
+	in.owner = "alice";
+	in.uid = 1234;
+	in.gid = 2345;
+	in.tmpl = config_template(&cfg, "offline");
+	in.memory = INT64_C(2) << 30;
+	in.shm = INT64_C(256) << 20;
+	in.cpus = 1.5;
+	in.home_src = "/srv/home/alice";
+	in.etc_src = "/srv/shared/workspaces/0123456789ab";
+	in.publish_address = "127.0.0.1";
+	in.jupyter_port = 20001;
+	in.ssh_port = 20002;
+	in.gpu_uuids = uuids;
+	in.ngpus = 1;
+	in.gpu_mode = "nvidia";
+	in.network = "wslab-ports";
+	in.node_id = "nodeabc";
+	s = swarm_service_spec(&in, "sha256:0123", &cfg, 0);
+	ck_assert_ptr_nonnull(s);
+	tt = json_object_get(s, "TaskTemplate");
+	cs = json_object_get(tt, "ContainerSpec");
+	ck_assert_str_eq(json_string_value(json_object_get(s, "Name")), "wslab-0123456789ab");
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(
+	        json_object_get(json_object_get(s, "Mode"), "Replicated"), "Replicas")),
+	    1);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(json_object_get(tt, "RestartPolicy"), "Condition")),
+	    "none");
+	ck_assert_str_eq(json_string_value(json_array_get(
+	                     json_object_get(json_object_get(tt, "Placement"), "Constraints"), 0)),
+	                 "node.id==nodeabc");
+	ck_assert_str_eq(json_string_value(json_object_get(cs, "Image")), "sha256:0123");
+	ck_assert_str_eq(json_string_value(json_object_get(cs, "User")), "1234:2345");
+	ck_assert_str_eq(
+	    json_string_value(json_array_get(json_object_get(cs, "CapabilityDrop"), 0)), "ALL");
+	ck_assert(json_is_true(json_object_get(cs, "Init")));
+	/* Before API 1.44 no-new-privileges is the node's setting; from it, the service's. */
+	ck_assert_ptr_null(json_object_get(cs, "Privileges"));
+	mnts = json_object_get(cs, "Mounts");
+	shm = json_array_get(mnts, json_array_size(mnts) - 1);
+	ck_assert_str_eq(json_string_value(json_object_get(shm, "Type")), "tmpfs");
+	ck_assert_str_eq(json_string_value(json_object_get(shm, "Target")), "/dev/shm");
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(json_object_get(shm, "TmpfsOptions"), "SizeBytes")),
+	    INT64_C(256) << 20);
+	lim = json_object_get(json_object_get(tt, "Resources"), "Limits");
+	ck_assert_int_eq(json_integer_value(json_object_get(lim, "MemoryBytes")), INT64_C(2) << 30);
+	ck_assert_int_eq(json_integer_value(json_object_get(lim, "NanoCPUs")), 1500000000);
+	ck_assert_int_eq(json_integer_value(json_object_get(lim, "Pids")), 777);
+	/* The GPU as the runtime's variable, never a Swarm reservation (Swarm would pick it). */
+	ck_assert_ptr_null(json_object_get(json_object_get(tt, "Resources"), "Reservations"));
+	json_array_foreach(json_object_get(cs, "Env"), i, e)
+	{
+		if (strncmp(json_string_value(e), "NVIDIA_VISIBLE_DEVICES=", 23) == 0)
+			ck_assert_str_eq(json_string_value(e) + 23, "GPU-aaaa");
+		ck_assert_ptr_null(strstr(json_string_value(e), "TOKEN"));
+	}
+	ports = json_object_get(json_object_get(s, "EndpointSpec"), "Ports");
+	ck_assert_uint_eq(json_array_size(ports), 2);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(json_array_get(ports, 0), "PublishMode")), "host");
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(json_array_get(ports, 1), "PublishedPort")), 20002);
+	ck_assert_str_eq(json_string_value(json_object_get(
+	                     json_array_get(json_object_get(tt, "Networks"), 0), "Target")),
+	                 "wslab-ports");
+	text = json_dumps(s, 0);
+	ck_assert_ptr_null(strstr(text, "DeviceRequests"));
+	free(text);
+	json_decref(s);
+	s = swarm_service_spec(&in, "sha256:0123", &cfg, 1);
+	cs = json_object_get(json_object_get(s, "TaskTemplate"), "ContainerSpec");
+	ck_assert(
+	    json_is_true(json_object_get(json_object_get(cs, "Privileges"), "NoNewPrivileges")));
+	json_decref(s);
+}
+END_TEST
+
 START_TEST(gpus_cdi_mode)
 {
 	json_t *b = build_with_gpus("cdi");
@@ -456,6 +548,7 @@ spec_suite(void)
 	tcase_add_test(tc, labels_and_env);
 	tcase_add_test(tc, gpus_nvidia_mode);
 	tcase_add_test(tc, gpus_cdi_mode);
+	tcase_add_test(tc, swarm_service);
 	tcase_add_test(tc, no_gpus_means_void);
 	tcase_add_test(tc, log_limits_and_disk);
 	suite_add_tcase(s, tc);

@@ -411,6 +411,33 @@ START_TEST(mounts_refused)
 }
 END_TEST
 
+/* Swarm mode: a node binds by path, so read-only, from a shared root, at a mount point. */
+START_TEST(mounts_swarm_mode)
+{
+	struct start_req req;
+	struct api_error err;
+	char swarm[] = "swarm", *mode = cfg.engine_mode;
+
+	cfg.engine_mode = swarm;
+	ck_assert_int_eq(
+	    check(M("{\"source\":\"/scratch/alice/a\",\"target\":\"/mnt\"}"), &req, &err), -1);
+	ck_assert_int_eq(err.status, 403);
+	ck_assert_ptr_nonnull(strstr(err.message, "only read-only mounts"));
+	ck_assert_int_eq(req.nmounts, 0);
+	ck_assert_int_eq(check(M("{\"source\":\"/datasets/x\",\"target\":\"/home/alice/x\","
+	                         "\"read_only\":true}"),
+	                       &req, &err),
+	                 -1);
+	ck_assert_ptr_nonnull(strstr(err.message, "not in your home"));
+	ck_assert_msg(check(M("{\"source\":\"/datasets/x\",\"target\":\"/data/x\","
+	                      "\"read_only\":true}"),
+	                    &req, &err) == 0,
+	              "%s", err.message);
+	start_req_free(&req);
+	cfg.engine_mode = mode;
+}
+END_TEST
+
 START_TEST(too_many_mounts)
 {
 	char body[4096];
@@ -532,6 +559,7 @@ valid_suite(void)
 	tcase_add_loop_test(tc, mounts_refused, 0,
 	                    (int)(sizeof(bad_mounts) / sizeof(bad_mounts[0])));
 	tcase_add_test(tc, too_many_mounts);
+	tcase_add_test(tc, mounts_swarm_mode);
 	tcase_add_test(tc, mounts_off_by_default);
 	tcase_add_test(tc, queue_and_wait);
 	tcase_add_test(tc, targets_for_a_user);

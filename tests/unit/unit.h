@@ -22,5 +22,6 @@ Suite *queue_suite(void);
 Suite *notice_suite(void);
 Suite *web_suite(void);
 Suite *nodes_suite(void);
+Suite *boot_suite(void);
 
 #endif
