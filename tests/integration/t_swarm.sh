@@ -74,6 +74,9 @@ quota_gpus = unlimited
 quota_workspaces = 1
 shared_mount_roots = $LAB/datasets
 mount_points = /data
+idle_warn = 4s
+idle_check_interval = 1s
+idle_gpu_util = 10
 [template offline]
 image = $IMAGE
 memory = 512m
@@ -262,6 +265,28 @@ out=$(as "${U[0]}" "$WSCTL" start --name data --mount "$T:/data/t:ro" 2>&1) &&
 	expect_match "a path outside the shared roots is refused" "$out" "outside the allowed mount roots"
 expect_eq "the refusals left nothing" \
 	"$(as "${U[0]}" "$WSCTL" ls --json | jq '[.workspaces[] | select(.name == "data")] | length')" 0
+
+# 2c. Idle reclaim in swarm mode: GPU use from the nodes' wsnode, Jupyter at
+# the node's address, SSH sessions from the reports. An idle workspace on
+# w2 is reclaimed; one whose GPU on w1 is busy stays.
+for u in "${U[3]}" "${U[4]}"; do
+	"$WSCTL" "${ADMIN[@]}" admin quota set --user "$u" --idle-timeout 10s >/dev/null || fail "idle quota for $u"
+done
+swarm_fake_util w1 50
+as "${U[3]}" "$WSCTL" start --name idle --gpu-ids "$G2" --json >/dev/null || fail "start idle"
+as "${U[4]}" "$WSCTL" start --name busy --gpu-ids "${G1[0]}" --json >/dev/null || fail "start busy"
+expect_match "wsctl show says when it is reclaimed" "$(as "${U[3]}" "$WSCTL" show idle)" 'Idle: .*reclaimed in'
+gone "${U[3]}" idle 40 && pass "an idle workspace on a node is reclaimed" || fail "idle was not reclaimed"
+expect_eq "its GPU is free again" "$(holder "$G2")" ""
+expect_match "the reclaim is audited with its evidence" \
+	"$(sqlite3 "$T/state/wsd.db" "SELECT detail FROM audit WHERE action = 'idle_reclaim' AND target = '${U[3]}/idle'")" \
+	'idle since .*; last GPU use never, last Jupyter activity .*, last SSH session never'
+expect_eq "a workspace whose GPU its node reports busy stays" "$(state "${U[4]}" busy)" ready
+as "${U[4]}" "$WSCTL" stop busy >/dev/null
+swarm_fake_util w1 0
+for u in "${U[3]}" "${U[4]}"; do
+	"$WSCTL" "${ADMIN[@]}" admin quota set --user "$u" --idle-timeout unlimited >/dev/null
+done
 
 # 3. Two GPUs land on the node that has two.
 ws=$(as "${U[0]}" "$WSCTL" start --name two --gpus 2 --json) || fail "start --gpus 2"
