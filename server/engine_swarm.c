@@ -341,6 +341,40 @@ task_exit_code(const json_t *task)
  * the short reason for the student, or NULL. The node gets no more
  * workspaces (nodes_set_unfit) and the admin is told the fix, once.
  */
+/*
+ * A task that found no image on its node: the template's image was not
+ * loaded there (images travel by ID and are never pulled). Not a fault
+ * of the node for other templates, so the node stays in use.
+ */
+static int
+image_missing(const char *why)
+{
+	return strstr(why, "bind source") == NULL &&
+	       (strstr(why, "No such image") != NULL || strstr(why, "pull access denied") != NULL ||
+	        strstr(why, "repository does not exist") != NULL ||
+	        strstr(why, "manifest unknown") != NULL ||
+	        strstr(why, "invalid reference format") != NULL);
+}
+
+static void
+image_missing_say(const json_t *task, char *msg, size_t len)
+{
+	const char *id = json_string_value(json_object_get(task, "NodeID"));
+	const char *image = json_string_value(json_object_get(
+	    json_object_get(json_object_get(task, "Spec"), "ContainerSpec"), "Image"));
+	struct nodes *t = nodes_table();
+	int pos = id ? nodes_find(t, id) : -1;
+	const char *host = pos >= 0 ? t->n[pos].hostname : "?";
+
+	log_warn("node %s (%s) does not have image %s of a template: load it there (docker save "
+	         "IMAGE | ssh NODE docker load; docs/scale-out.md)",
+	         host, id ? id : "?", image ? image : "?");
+	snprintf(msg, len,
+	         "its server %s does not have this template's image (an admin must load it "
+	         "there); nothing was kept: start again, or ask for other GPUs",
+	         host);
+}
+
 static const char *
 node_fault(const json_t *task)
 {
@@ -418,7 +452,9 @@ watch_read(void *arg, const struct docker_reply *r)
 			res.status = strstr(why, "address already in use") ? ENGINE_PORT_TAKEN
 			                                                   : ENGINE_REFUSED;
 			snprintf(o->msg, sizeof(o->msg), "%s", why);
-			if ((fault = node_fault(task)) != NULL)
+			if ((fault = node_fault(task)) == NULL && image_missing(why))
+				image_missing_say(task, o->msg, sizeof(o->msg));
+			else if (fault != NULL)
 				snprintf(o->msg, sizeof(o->msg),
 				         "the server chosen for it could not run it (%s); wsd "
 				         "places no more workspaces there and the admin is told: "

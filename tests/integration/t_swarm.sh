@@ -82,7 +82,16 @@ image = $IMAGE
 memory = 512m
 shm = 64m
 cpus = 1
+[template mgronly]
+image = wslab/mgr-only:1
+memory = 512m
+shm = 64m
+cpus = 1
 CONF
+# An image the manager has and no worker does (an admin forgot to load it).
+printf 'FROM %s\nLABEL wslab.test=mgr-only\n' "$IMAGE" |
+	docker exec -i -e DOCKER_BUILDKIT=0 wslab-sw-mgr docker build -q -t wslab/mgr-only:1 - >/dev/null ||
+	fail "an image on the manager only"
 
 run_wsd() {
 	"$WSD" --config "$T/wsd.conf" >>"$T/wsd.log" 2>&1 &
@@ -287,6 +296,16 @@ swarm_fake_util w1 0
 for u in "${U[3]}" "${U[4]}"; do
 	"$WSCTL" "${ADMIN[@]}" admin quota set --user "$u" --idle-timeout unlimited >/dev/null
 done
+
+# 2d. A template whose image a node lacks: the start says so, the node stays in use.
+out=$(as "${U[2]}" "$WSCTL" start --name noimg --template mgronly --gpu-ids "$G2" 2>&1) &&
+	fail "a workspace ran without its image" ||
+	expect_match "a node without the template's image: the start says so" "$out" \
+		"its server $W2 does not have this template's image"
+expect_match "and the log tells the admin" "$(cat "$T/wsd.log")" "node $W2 .*does not have image"
+expect_eq "the node stays in use for other templates" "$(status_of "$W2")" ready
+expect_eq "nothing of it is left" \
+	"$(as "${U[2]}" "$WSCTL" ls --json | jq '[.workspaces[] | select(.name == "noimg")] | length')" 0
 
 # 3. Two GPUs land on the node that has two.
 ws=$(as "${U[0]}" "$WSCTL" start --name two --gpus 2 --json) || fail "start --gpus 2"
