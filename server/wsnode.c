@@ -47,6 +47,8 @@ on_signal(int sig)
 }
 
 /* A problem is logged when it starts and when it ends, not every interval. */
+static void problem(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static void
 problem(const char *fmt, ...)
 {
