@@ -138,6 +138,14 @@ expect_eq "no workspace started by values wsctl cannot send" \
 err=$(as root "$WSCTL" admin quota set --user $'\xff' --gpus 1 2>&1 >/dev/null)
 expect_eq "wsctl admin quota set --user not UTF-8: exit 2" "$?" 2
 expect_match "wsctl admin quota set --user not UTF-8: said so" "$err" "--user: not valid UTF-8"
+# Swarm-only admin routes on a docker-mode wsd: a student gets 403, an admin 409.
+r=$(api $A GET /v1/admin/nodes)
+expect_eq "a student asking for the nodes: 403" "$(tail -1 <<<"$r")" 403
+r=$(api root GET /v1/admin/nodes)
+expect_eq "the nodes of a docker-mode wsd: 409" "$(tail -1 <<<"$r")" 409
+expect_match "and it says why" "$r" '"not_swarm"'
+r=$(api root POST /v1/admin/nodes/w1/drain)
+expect_eq "draining a node of a docker-mode wsd: 409" "$(tail -1 <<<"$r")" 409
 
 expect_eq "nothing created by bad requests" "$(snapshot)" "$before"
 [ "$NREFUSED" -ge 40 ] && pass "hostile request table has $NREFUSED entries" || fail "hostile request table has only $NREFUSED entries"

@@ -327,6 +327,11 @@ expect_eq "a start goes elsewhere" "$(jq -r .node <<<"$ws")" "$W2"
 as "${U[2]}" "$WSCTL" stop elsewhere >/dev/null
 expect_eq "the workspace running there stays" "$(state "${U[1]}" ondrain)" ready
 "$WSCTL" "${ADMIN[@]}" admin nodes undrain "$W1" >/dev/null || fail "undrain"
+for verb in drain undrain rm; do
+	out=$("$WSCTL" "${ADMIN[@]}" admin nodes $verb no-such-node 2>&1) &&
+		fail "admin nodes $verb of an unknown node succeeded" ||
+		expect_match "admin nodes $verb of an unknown node says so" "$out" "no node named no-such-node"
+done
 expect_eq "undrained, it takes workspaces again" \
 	"$("$WSCTL" "${ADMIN[@]}" admin nodes --json | jq -r --arg n "$W1" '.nodes[] | select(.hostname == $n) | .status')" ready
 expect_eq "both are audited" \
