@@ -312,29 +312,38 @@ START_TEST(labels_and_env)
 }
 END_TEST
 
+/* A workspace with two GPUs handed over in mode. */
+static void
+gpu_in(struct spec_in *in, const char *mode)
+{
+	static const char *const uuids[] = {"GPU-aaaa", "GPU-bbbb"};
+
+	memset(in, 0, sizeof(*in));
+	in->id = "0123456789ab";
+	in->name = "g";
+	in->owner = "alice";
+	in->uid = 1234;
+	in->gid = 1234;
+	in->tmpl = config_template(&cfg, "offline");
+	in->memory = INT64_C(1) << 30;
+	in->shm = INT64_C(64) << 20;
+	in->cpus = 1;
+	in->home_src = "/h";
+	in->etc_src = "/e";
+	in->publish_address = "127.0.0.1";
+	in->jupyter_port = 1;
+	in->ssh_port = 2;
+	in->gpu_uuids = uuids;
+	in->ngpus = 2;
+	in->gpu_mode = mode;
+}
+
 static json_t *
 build_with_gpus(const char *mode)
 {
-	static const char *const uuids[] = {"GPU-aaaa", "GPU-bbbb"};
-	struct spec_in in = {0};
+	struct spec_in in;
 
-	in.id = "0123456789ab";
-	in.name = "g";
-	in.owner = "alice";
-	in.uid = 1234;
-	in.gid = 1234;
-	in.tmpl = config_template(&cfg, "offline");
-	in.memory = INT64_C(1) << 30;
-	in.shm = INT64_C(64) << 20;
-	in.cpus = 1;
-	in.home_src = "/h";
-	in.etc_src = "/e";
-	in.publish_address = "127.0.0.1";
-	in.jupyter_port = 1;
-	in.ssh_port = 2;
-	in.gpu_uuids = uuids;
-	in.ngpus = 2;
-	in.gpu_mode = mode;
+	gpu_in(&in, mode);
 	return spec_build(&in);
 }
 
@@ -377,29 +386,19 @@ END_TEST
 /* Swarm mode: the service carries what the container body says, placed and pinned. */
 START_TEST(swarm_service)
 {
-	static const char *const uuids[] = {"GPU-aaaa"};
-	struct spec_in in = {0};
+	struct spec_in in;
 	json_t *s, *tt, *cs, *mnts, *shm, *lim, *ports, *e;
 	char *text;
 	size_t i;
 
-	in.id = "0123456789ab";
-	in.name = "g";
-	in.owner = "alice";
-	in.uid = 1234;
+	gpu_in(&in, "nvidia");
 	in.gid = 2345;
-	in.tmpl = config_template(&cfg, "offline");
 	in.memory = INT64_C(2) << 30;
 	in.shm = INT64_C(256) << 20;
 	in.cpus = 1.5;
-	in.home_src = "/srv/home/alice";
-	in.etc_src = "/srv/shared/workspaces/0123456789ab";
-	in.publish_address = "127.0.0.1";
 	in.jupyter_port = 20001;
 	in.ssh_port = 20002;
-	in.gpu_uuids = uuids;
-	in.ngpus = 1;
-	in.gpu_mode = "nvidia";
+	in.ngpus = 1; /* GPU-aaaa */
 	in.network = "wslab-ports";
 	in.node_id = "nodeabc";
 	s = swarm_service_spec(&in, "sha256:0123", &cfg, 0);
