@@ -282,13 +282,28 @@ real_root(const char *list, const char *real, char *root, size_t len)
  * Walk real down from root without following links, as whoever this
  * thread is (the caller, during the mount checks): every directory on the
  * way must let it search (EACCES). Every component below root, and real
- * itself, must not be a link (ELOOP) and, with owner set, must belong to
- * uid (EPERM); all but the last must be directories. The last one's stat
- * goes to st and, with keep set, its O_PATH descriptor to *keep. 0, or -1
- * with errno.
+ * itself, must not be a link (ELOOP) and must be held as owner says
+ * (EPERM): WALK_ANY, WALK_UID (it belongs to uid), or WALK_ROOT (swarm
+ * mode, root included: root's, and a directory writable by root alone, so
+ * nobody else can change what the path names); all but the last must be
+ * directories. The last one's stat goes to st and, with keep set, its
+ * O_PATH descriptor to *keep. 0, or -1 with errno.
  */
+enum walk_owner { WALK_ANY, WALK_UID, WALK_ROOT };
+
 static int
-walk(const char *root, const char *real, uid_t uid, int owner, struct stat *st, int *keep)
+held(const struct stat *st, uid_t uid, enum walk_owner owner)
+{
+	if (owner == WALK_UID)
+		return st->st_uid == uid;
+	if (owner == WALK_ROOT)
+		return st->st_uid == 0 && (!S_ISDIR(st->st_mode) || (st->st_mode & 022) == 0);
+	return 1;
+}
+
+static int
+walk(const char *root, const char *real, uid_t uid, enum walk_owner owner, struct stat *st,
+     int *keep)
 {
 	const char *p = real + strlen(root);
 	char comp[256];
@@ -301,7 +316,7 @@ walk(const char *root, const char *real, uid_t uid, int owner, struct stat *st, 
 		goto out;
 	while (*p == '/')
 		p++;
-	if (*p == '\0' && owner && st->st_uid != uid) {
+	if ((*p == '\0' || owner == WALK_ROOT) && !held(st, uid, owner)) {
 		errno = EPERM;
 		goto out;
 	}
@@ -325,7 +340,7 @@ walk(const char *root, const char *real, uid_t uid, int owner, struct stat *st, 
 			errno = ELOOP;
 			goto out;
 		}
-		if (owner && st->st_uid != uid) {
+		if (!held(st, uid, owner)) {
 			errno = EPERM;
 			goto out;
 		}
@@ -347,44 +362,6 @@ out:
 	close(fd);
 	errno = next;
 	return ret;
-}
-
-/*
- * Swarm mode: may the path from root down to real be changed by anyone
- * but root? Every directory on the way (root included) must be root's and
- * writable by root alone, and no component a link. 0 when it is held by
- * root, -1 otherwise.
- */
-static int
-root_held(const char *root, const char *real)
-{
-	const char *p = real + strlen(root);
-	char comp[256];
-	struct stat st;
-	int fd = open(root, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), next, ok = 0;
-
-	while (fd != -1 && fstat(fd, &st) == 0 && !S_ISLNK(st.st_mode) && st.st_uid == 0 &&
-	       (!S_ISDIR(st.st_mode) || (st.st_mode & 022) == 0)) {
-		size_t n;
-
-		while (*p == '/')
-			p++;
-		if (*p == '\0') {
-			ok = 1;
-			break;
-		}
-		if ((n = strcspn(p, "/")) >= sizeof(comp))
-			break;
-		memcpy(comp, p, n);
-		comp[n] = '\0';
-		next = openat(fd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		close(fd);
-		fd = next;
-		p += n;
-	}
-	if (fd != -1)
-		close(fd);
-	return ok ? 0 : -1;
 }
 
 /*
@@ -664,12 +641,23 @@ check_mount(const struct wsfs_in *in, size_t i, struct wsfs_out *out)
 	}
 	/* A missing child of the root itself: nobody's yet, say so. */
 	if (!(missing && strcmp(real, root) == 0) &&
-	    walk(root, real, in->uid, !shared, &st, missing ? NULL : &out->mount_fd[i]) == -1) {
+	    walk(root, real, in->uid,
+	         !shared      ? WALK_UID
+	         : in->direct ? WALK_ROOT
+	                      : WALK_ANY,
+	         &st, missing ? NULL : &out->mount_fd[i]) == -1) {
 		int e = errno;
 
 		out->status = e == EPERM ? 403 : e == ELOOP ? 409 : 400;
 		if (e == EACCES)
 			unreachable(out, i, m->source);
+		else if (e == EPERM && in->direct)
+			snprintf(
+			    out->err, sizeof(out->err),
+			    "mounts[%zu].source: %s: in swarm mode every directory from %s down "
+			    "to it must be root's and writable by root alone (a server binds it "
+			    "by its path, so no one may change that path meanwhile)",
+			    i, m->source, root);
 		else if (e == EPERM)
 			snprintf(out->err, sizeof(out->err),
 			         "mounts[%zu].source: %s is not yours: it and every directory "
@@ -708,14 +696,6 @@ check_mount(const struct wsfs_in *in, size_t i, struct wsfs_out *out)
 	}
 	if (check_target(in, i, S_ISDIR(st.st_mode), out) == -1)
 		goto out;
-	if (in->direct && root_held(root, real) == -1) {
-		snprintf(out->err, sizeof(out->err),
-		         "mounts[%zu].source: %s: in swarm mode every directory from %s down to it "
-		         "must be root's and writable by root alone (a server binds it by its "
-		         "path, so no one may change that path meanwhile)",
-		         i, m->source, root);
-		goto out;
-	}
 	snprintf(out->mount_real[i], sizeof(out->mount_real[i]), "%s", real);
 	ret = 0;
 out:
