@@ -52,4 +52,13 @@ expect_eq "wsctl templates --json has the templates" \
 
 as $A "$WSCTL" stop alpha >/dev/null
 as $B "$WSCTL" stop bravo >/dev/null
+# wsnode's bad arguments: refused with its usage, exit 2, nothing written.
+WSNODE=$BUILD/server/wsnode
+for args in "" "--shared-dir relative/dir" "--shared-dir /tmp --interval 0" \
+	"--shared-dir /tmp --interval 601" "--shared-dir /tmp extra"; do
+	# shellcheck disable=SC2086 # the words are the arguments
+	out=$("$WSNODE" $args 2>&1)
+	expect_eq "wsnode ${args:-without arguments}: exit 2" "$?" 2
+	expect_match "wsnode ${args:-without arguments}: says how" "$out" "usage: wsnode|--interval is 1 to 600"
+done
 finish
